@@ -1,0 +1,1 @@
+"""Bundled data: the symptom-CSV schema (columns, causes) and the worked examples."""

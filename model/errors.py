@@ -1,0 +1,66 @@
+"""The one exception hierarchy of legnumb.
+
+Every error the package raises on purpose derives from :class:`LegnumbError`, so a caller
+can catch them all in one place. Errors from lower layers (pgmpy, pandas, the file system)
+are converted at the boundary with ``raise ... from exc`` so the original cause is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "EvidenceError",
+    "InputError",
+    "LegnumbError",
+    "PriorsError",
+    "Problem",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found while validating a file or a mapping.
+
+    Parameters
+    ----------
+    where : str
+        The place, e.g. ``"priors/findings.csv, row 12"``.
+    key : str
+        What is wrong there, e.g. a field or node name.
+    message : str
+        What was expected and what arrived.
+    """
+
+    where: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.key}: {self.message}"
+
+
+class LegnumbError(Exception):
+    """Base class of every error legnumb raises on purpose."""
+
+
+class _ProblemsError(LegnumbError):
+    """An error that carries every problem found, not only the first."""
+
+    def __init__(self, summary: str, problems: Sequence[Problem] = ()) -> None:
+        self.problems = tuple(problems)
+        lines = [summary] + [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class PriorsError(_ProblemsError):
+    """The priors directory is missing, malformed or inconsistent."""
+
+
+class EvidenceError(_ProblemsError):
+    """Evidence names an unknown column or state."""
+
+
+class InputError(LegnumbError):
+    """An input file cannot be used at all (missing, not CSV, no known column)."""
