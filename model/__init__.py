@@ -1,6 +1,26 @@
 """legnumb: a Bayesian network that ranks the likely causes of leg numbness.
 
-Decision support, not a diagnosis.
+Decision support, not a diagnosis: posteriors help a clinician or researcher think, and red
+flags are always reported whatever the posteriors say.
+
+>>> from model import load_model
+>>> m = load_model()
+>>> m.causes[:3]
+('positional_compression', 'sciatica', 'spinal_stenosis')
 """
 
 __version__ = "0.1.0"
+
+from model.core import Diagnosis, Model, load_model  # noqa: E402
+from model.errors import EvidenceError, InputError, LegnumbError, PriorsError  # noqa: E402
+
+__all__ = [
+    "Diagnosis",
+    "EvidenceError",
+    "InputError",
+    "LegnumbError",
+    "Model",
+    "PriorsError",
+    "__version__",
+    "load_model",
+]

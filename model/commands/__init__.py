@@ -1,0 +1,1 @@
+"""Subcommands of the ``legnumb`` CLI, one module each with ``register(subparsers)``."""
