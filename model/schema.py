@@ -61,8 +61,9 @@ def closest(word: str, candidates) -> str | None:
     >>> closest("both_leg", ["one_leg", "both_legs"])
     'both_legs'
     """
-    found = difflib.get_close_matches(normalize_name(word), list(candidates), n=1, cutoff=0.6)
-    return found[0] if found else None
+    by_lower = {normalize_name(c): c for c in candidates}
+    found = difflib.get_close_matches(normalize_name(word), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[found[0]] if found else None
 
 
 @dataclass(frozen=True)
