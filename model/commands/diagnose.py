@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     for col in cases.columns:
         if col not in known:
             hint = model.schema.closest_column(col)
-            if hint and hint not in known.values():
+            if hint:
                 print(f"warning: {source}: column {col!r} is not known; did you mean {hint!r}?", file=sys.stderr)
     print(textwrap.fill(DISCLAIMER, width=100))
     print(f"model {model.version}, priors {model.priors_hash}, {len(cases)} case(s) from {source}\n")

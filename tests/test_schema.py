@@ -1,0 +1,35 @@
+"""Tests for model.schema: the bundled contract and its normalization rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.schema import closest, load_schema, normalize_name
+
+SCHEMA = load_schema()
+
+
+def test_contract_sizes():
+    assert len(SCHEMA.columns) == 35
+    assert len(SCHEMA.causes) == 15
+    assert SCHEMA.history[0] == "age_group" and SCHEMA.symptoms[-1] == "cold_intolerance"
+
+
+@pytest.mark.parametrize(
+    ("raw", "state"),
+    [(" Yes ", "yes"), ("y", "yes"), ("TRUE", "yes"), ("1", "yes"), ("N", "no"), ("false", "no"), ("0", "no"), ("maybe", None)],
+)
+def test_yes_no_synonyms(raw, state):
+    assert SCHEMA.normalize_state("diabetes", raw) == state
+
+
+def test_synonyms_only_for_yes_no_columns():
+    assert SCHEMA.normalize_state("onset", "y") is None
+    assert SCHEMA.normalize_state("onset", " Sudden ") == "sudden"
+
+
+def test_names_and_hints():
+    assert normalize_name("  Laterality ") == "laterality"
+    assert SCHEMA.closest_column("lateralty") == "laterality"
+    assert closest("Bothlegs", ["one_leg", "both_legs"]) == "both_legs"
+    assert closest("zzz", ["one_leg", "both_legs"]) is None
