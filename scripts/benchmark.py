@@ -1,0 +1,266 @@
+"""One benchmark run: legnumb's engine against pgmpy (and pyAgrum), end to end through the CLI.
+
+Measures on this machine, in one run:
+
+* pgmpy ``VariableElimination``: one query per row for the 15 causes (``joint=False``);
+* pyAgrum ``LazyPropagation`` (if installed: ``pip install -e ".[bench]"``), same queries;
+* ``legnumb score`` end to end (CSV in, CSV out, through the CLI in a subprocess) on 200,000
+  random rows with ~60% of cells filled, with 1 and 2 threads; ratios to pgmpy per row;
+* peak memory (max RSS) of ``legnumb score`` on 1,000,000 rows;
+* ``diagnose`` latency; the what-if widget update and the sensitivity timings when their
+  benchmark modules are present (``scripts/bench_whatif.py``, ``scripts/bench_sensitivity.py``).
+
+Run: ``python scripts/benchmark.py [--rows 200000] [--big-rows 1000000] [--json out.json]``.
+It prints a Markdown table that the README quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def random_csv(path: Path, n: int, *, fill: float = 0.6, seed: int = 0) -> None:
+    """Write ``n`` random valid rows (each cell filled with probability ``fill``)."""
+    from model.schema import load_schema
+
+    schema = load_schema()
+    rng = np.random.default_rng(seed)
+    cols = []
+    for col in schema.columns.values():
+        states = np.array([*col.states, ""], dtype=object)
+        idx = rng.integers(len(col.states), size=n)
+        idx = np.where(rng.random(n) < fill, idx, len(col.states))
+        cols.append(states[idx])
+    ids = np.char.add("r", np.arange(n).astype(str)).astype(object)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("id," + ",".join(schema.columns) + "\n")
+        block = 100_000
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            rows = zip(ids[start:stop], *(c[start:stop] for c in cols), strict=True)
+            f.write("".join(",".join(r) + "\n" for r in rows))
+
+
+def sample_evidence(n: int, *, fill: float = 0.6, seed: int = 1) -> list[dict[str, str]]:
+    """Random evidence dicts (for the per-row libraries)."""
+    from model.schema import load_schema
+
+    schema = load_schema()
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        out.append(
+            {
+                name: col.states[rng.integers(len(col.states))]
+                for name, col in schema.columns.items()
+                if rng.random() < fill
+            }
+        )
+    return out
+
+
+def bench_pgmpy(model, evidences) -> float:
+    """Rows per second of pgmpy VariableElimination, one query per row for all causes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        from pgmpy.inference import VariableElimination
+
+    infer = VariableElimination(model.network)
+    causes = list(model.causes)
+    t = time.perf_counter()
+    for ev in evidences:
+        infer.query(causes, evidence=ev, joint=False, show_progress=False)
+    return len(evidences) / (time.perf_counter() - t)
+
+
+def to_pyagrum(model):
+    """The legnumb network as a pyAgrum BayesNet, CPTs copied by variable and state name."""
+    import pyagrum as gum
+
+    bn = gum.BayesNet("legnumb")
+    cpts = model.priors.expand()
+    for c in cpts:
+        bn.add(gum.LabelizedVariable(c.variable, c.variable, list(c.states[c.variable])))
+    for c in cpts:
+        for p in c.parents:
+            bn.addArc(p, c.variable)
+    for c in cpts:
+        pot = bn.cpt(c.variable)
+        names = list(reversed(pot.names))  # pot[:] has its axes in reverse name order
+        order = [c.scope.index(n) for n in names]
+        # same variable/state names on both sides; states were added in our order
+        pot[:] = np.ascontiguousarray(np.transpose(c.values, order))
+    return bn
+
+
+def bench_pyagrum(model, evidences, check_against=None) -> float | None:
+    """Rows per second of pyAgrum LazyPropagation (None when pyAgrum is not installed)."""
+    if importlib.util.find_spec("pyagrum") is None:
+        return None
+    import pyagrum as gum
+
+    bn = to_pyagrum(model)
+    causes = list(model.causes)
+    ie = gum.LazyPropagation(bn)
+    if check_against is not None:  # correctness first: same posteriors as our engine
+        ev, expected = check_against
+        ie.setEvidence(ev)
+        ie.makeInference()
+        got = [ie.posterior(c)[1] for c in causes]
+        assert np.allclose(got, expected, atol=1e-9), (got, expected)
+        ie.eraseAllEvidence()
+    t = time.perf_counter()
+    for ev in evidences:
+        ie.setEvidence(ev)
+        ie.makeInference()
+        for c in causes:
+            ie.posterior(c)
+        ie.eraseAllEvidence()
+    return len(evidences) / (time.perf_counter() - t)
+
+
+def run_cli(inp: Path, out: Path, *, threads: int) -> tuple[float, float]:
+    """Run ``legnumb score`` in a subprocess; returns (seconds, peak RSS in MiB)."""
+    code = (
+        "import resource, sys, subprocess; "
+        f"r = subprocess.run([sys.executable, '-m', 'model.cli', 'score', {str(inp)!r}, '-o', {str(out)!r}, "
+        f"'-q', '--threads', '{threads}']); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
+    )
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - t
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"legnumb score failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return seconds, int(proc.stdout.strip().splitlines()[-1]) / 1024
+
+
+def bench_diagnose(model, evidences) -> float:
+    """Median seconds of one ``diagnose`` call."""
+    times = []
+    for ev in evidences:
+        t = time.perf_counter()
+        model.diagnose(ev)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def optional(name: str) -> dict:
+    """``measure()`` of a sibling benchmark module, if present."""
+    path = HERE / f"{name}.py"
+    if not path.is_file():
+        return {}
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.measure()
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--big-rows", type=int, default=1_000_000)
+    ap.add_argument("--per-row-sample", type=int, default=300)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+
+    from model import load_model
+
+    model = load_model()
+    res: dict = {"date": dt.date.today().isoformat(), "machine": machine(), "rows": args.rows}
+    evs = sample_evidence(args.per_row_sample)
+    res["pgmpy_rows_per_s"] = bench_pgmpy(model, evs)
+    first = model.diagnose(evs[0]).posteriors.to_numpy()
+    res["pyagrum_rows_per_s"] = bench_pyagrum(model, evs * 3, check_against=(evs[0], first))
+    res["diagnose_ms"] = 1000 * bench_diagnose(model, evs[:200])
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        inp = tmp / "in.csv"
+        random_csv(inp, args.rows)
+        for threads in (1, 2):
+            sec, rss = run_cli(inp, tmp / f"out{threads}.csv", threads=threads)
+            res[f"cli_{threads}t_rows_per_s"] = args.rows / sec
+            res[f"cli_{threads}t_seconds"] = sec
+        same = (tmp / "out1.csv").read_bytes() == (tmp / "out2.csv").read_bytes()
+        res["threads_identical_output"] = same
+        if args.big_rows:
+            big = tmp / "big.csv"
+            random_csv(big, args.big_rows, seed=3)
+            res["big_csv_mib"] = big.stat().st_size / 2**20
+            sec, rss = run_cli(big, tmp / "big_out.csv", threads=2)
+            res["big_rows"] = args.big_rows
+            res["big_seconds"] = sec
+            res["big_peak_rss_mib"] = rss
+    best = max(res["cli_1t_rows_per_s"], res["cli_2t_rows_per_s"])
+    res["ratio_cli_vs_pgmpy"] = best / res["pgmpy_rows_per_s"]
+    if res["pyagrum_rows_per_s"]:
+        res["ratio_cli_vs_pyagrum"] = best / res["pyagrum_rows_per_s"]
+    res.update({f"whatif_{k}": v for k, v in optional("bench_whatif").items()})
+    res.update({f"sensitivity_{k}": v for k, v in optional("bench_sensitivity").items()})
+    print(markdown(res))
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2, default=str))
+    return 0
+
+
+def markdown(r: dict) -> str:
+    """The README table."""
+    lines = [
+        f"Measured {r['date']} on {r['machine']} with `python scripts/benchmark.py`:",
+        "",
+        "| measure | result |",
+        "|---|---|",
+        f"| pgmpy VariableElimination, one query per row (15 causes) | {r['pgmpy_rows_per_s']:,.0f} rows/s |",
+    ]
+    if r.get("pyagrum_rows_per_s"):
+        lines.append(f"| pyAgrum LazyPropagation, one inference per row | {r['pyagrum_rows_per_s']:,.0f} rows/s |")
+    lines += [
+        f"| `legnumb score`, CSV in and out, {r['rows']:,} rows, 1 thread | {r['cli_1t_rows_per_s']:,.0f} rows/s ({r['cli_1t_seconds']:.1f} s) |",
+        f"| `legnumb score`, same, 2 threads | {r['cli_2t_rows_per_s']:,.0f} rows/s ({r['cli_2t_seconds']:.1f} s); output identical to 1 thread: {r['threads_identical_output']} |",
+        f"| **speed-up over pgmpy per row, end to end** | **{r['ratio_cli_vs_pgmpy']:,.0f}×** |",
+    ]
+    if r.get("ratio_cli_vs_pyagrum"):
+        lines.append(f"| speed-up over pyAgrum per row, end to end | {r['ratio_cli_vs_pyagrum']:,.0f}× |")
+    if r.get("big_rows"):
+        lines.append(
+            f"| `legnumb score` on {r['big_rows']:,} rows ({r['big_csv_mib']:.0f} MiB CSV), 2 threads | "
+            f"{r['big_seconds']:.0f} s, peak memory {r['big_peak_rss_mib']:.0f} MiB |"
+        )
+    lines.append(f"| `diagnose()`, one case (median) | {r['diagnose_ms']:.2f} ms |")
+    for k, v in r.items():
+        if k.startswith(("whatif_", "sensitivity_")) and isinstance(v, int | float):
+            lines.append(f"| {k.replace('_', ' ')} | {v:.3g} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
