@@ -368,45 +368,65 @@ def _kl2(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- core computations
-def _base_and_answers(ctx: _Context, model: Model, row: np.ndarray) -> dict:
+#: Up to this many possible answers, each answer gets its own row ("answer rows", cheap
+#: cause-only targets); above it, one row per cause clamped present ("cause rows", 15 rows with
+#: the open columns as targets). Both are exact; this only picks the cheaper batch.
+ANSWER_ROWS_MAX = 16
+
+
+def _base_and_answers(
+    ctx: _Context, model: Model, row: np.ndarray, *, method: str = "auto"
+) -> dict:
     """One batched query: posteriors of ``row`` and, for every unobserved column, the answer
-    probabilities and the cause posteriors after each answer."""
+    probabilities and the cause posteriors after each answer.
+
+    ``method`` is ``"answers"`` (one row per possible answer: ``P(c | e, Q=s)`` directly and
+    ``P(Q=s | e) = P(e, Q=s) / P(e)`` from the log evidence), ``"causes"`` (one row per cause
+    clamped present: ``P(c | e, Q=s) = P(Q=s | e, c) P(c | e) / P(Q=s | e)``) or ``"auto"``.
+    """
     unobs = np.flatnonzero(row < 0)
     ncause = len(ctx.causes)
-    rows = np.repeat(row[None, :], 1 + (ncause if len(unobs) else 0), axis=0)
-    full = ctx.full(rows)
-    if len(unobs):
+    a_col = np.repeat(unobs, ctx.card[unobs]).astype(np.int64)
+    a_state = (
+        np.arange(len(a_col))
+        - np.repeat(np.cumsum(ctx.card[unobs]) - ctx.card[unobs], ctx.card[unobs])
+    ).astype(np.int64)
+    if method == "auto":
+        method = "answers" if len(a_col) <= ANSWER_ROWS_MAX else "causes"
+    if method == "answers" or len(a_col) == 0:
+        rows = np.repeat(row[None, :], 1 + len(a_col), axis=0)
+        rows[1 + np.arange(len(a_col)), a_col] = a_state
+        res = model.engine.query(ctx.full(rows), targets=ctx.causes)
+        m2 = np.stack([res.marginals[c] for c in ctx.causes], axis=1)  # (rows, ncause, 2)
+        with np.errstate(invalid="ignore"):
+            p_ans = np.exp(res.log_evidence[1:] - res.log_evidence[0])
+        after = m2[1:, :, 1]
+    elif method == "causes":
+        full = ctx.full(np.repeat(row[None, :], 1 + ncause, axis=0))
         full[np.arange(1, 1 + ncause), ctx.cause_pos] = 1  # clamp each cause "present"
-    targets = ctx.causes + tuple(ctx.columns[j] for j in unobs)
-    res = model.engine.query(full, targets=targets)
-    post = np.array([res.marginals[c][0, 1] for c in ctx.causes])
-    out = {
-        "post": post,
-        "post2": np.stack([res.marginals[c][0] for c in ctx.causes]),
+        res = model.engine.query(full, targets=ctx.causes + tuple(ctx.columns[j] for j in unobs))
+        m2 = np.stack([res.marginals[c] for c in ctx.causes], axis=1)
+        post = m2[0, :, 1]
+        p_ans = np.concatenate([res.marginals[ctx.columns[j]][0] for j in unobs])
+        # P(Q = s | e, c present), one column per answer: (ncause, n_answers)
+        given = np.concatenate([res.marginals[ctx.columns[j]][1:] for j in unobs], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            after = np.where(p_ans[:, None] > 0, given.T * post[None, :] / p_ans[:, None], np.nan)
+    else:
+        raise InputError(
+            f"expected method in ('auto', 'answers', 'causes'). Got {method!r} instead."
+        )
+    return {
+        "post": m2[0, :, 1],
+        "post2": m2[0],
         "log_evidence": float(res.log_evidence[0]),
         "unobs": unobs,
+        "a_col": a_col,
+        "a_state": a_state,
+        "p_answer": p_ans,
+        "post_after": np.clip(after, 0.0, 1.0).reshape(len(a_col), ncause),
+        "method": method,
     }
-    # answers: one entry per (unobserved column, state)
-    a_col, a_state, p_ans, joint = [], [], [], []
-    for j in unobs:
-        marg = res.marginals[ctx.columns[j]]  # (1 + ncause, k)
-        for s in range(ctx.card[j]):
-            a_col.append(j)
-            a_state.append(s)
-            p_ans.append(marg[0, s])
-            joint.append(marg[1:, s] * post)  # P(Q = s, c present | e) per cause
-    out["a_col"] = np.array(a_col, dtype=np.int64)
-    out["a_state"] = np.array(a_state, dtype=np.int64)
-    p_ans = np.array(p_ans, dtype=float)
-    out["p_answer"] = p_ans
-    if len(p_ans):
-        joint = np.array(joint)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            after = np.where(p_ans[:, None] > 0, joint / p_ans[:, None], np.nan)
-        out["post_after"] = np.clip(after, 0.0, 1.0)
-    else:
-        out["post_after"] = np.zeros((0, ncause))
-    return out
 
 
 def _leave_one_out(
@@ -427,48 +447,61 @@ def _leave_one_out(
     return obs, m2[:n], res.log_evidence[:n], extra_out
 
 
+_EXPLANATION_COLUMNS = (
+    "cause",
+    "column",
+    "state",
+    "group",
+    "finding",
+    "woe",
+    "p_without",
+    "p_with",
+    "p_baseline",
+    "baseline",
+    "direction",
+)
+
+
 def _explanation_frame(ctx, row, base2, obs, loo2, causes, p_baseline, baseline) -> pd.DataFrame:
-    cidx = [ctx.causes.index(c) for c in causes]
-    woe = _logit(base2[None, :, :]) - _logit(loo2)  # (n_obs, ncause)
-    recs = []
-    for ci in cidx:
-        for k, j in enumerate(obs):
-            col = ctx.columns[j]
-            state = ctx.schema.columns[col].states[row[j]]
-            recs.append(
-                {
-                    "cause": ctx.causes[ci],
-                    "column": col,
-                    "state": state,
-                    "group": ctx.schema.columns[col].group,
-                    "finding": finding_phrase(col, state),
-                    "woe": float(woe[k, ci]),
-                    "p_without": float(loo2[k, ci, 1]),
-                    "p_with": float(base2[ci, 1]),
-                    "p_baseline": float(p_baseline[ci]),
-                    "baseline": baseline,
-                }
-            )
-    cols = [
-        "cause",
-        "column",
-        "state",
-        "group",
-        "finding",
-        "woe",
-        "p_without",
-        "p_with",
-        "p_baseline",
-        "baseline",
-    ]
-    df = pd.DataFrame(recs, columns=cols)
-    if df.empty:
-        return df.astype({"woe": float, "p_without": float, "p_with": float, "p_baseline": float})
-    order = {c: i for i, c in enumerate(causes)}
-    df = df.assign(_c=df["cause"].map(order), _w=-df["woe"].abs())
-    df = df.sort_values(["_c", "_w"], kind="stable").drop(columns=["_c", "_w"])
-    df["direction"] = np.where(df["woe"] > 0, "raises", np.where(df["woe"] < 0, "lowers", "none"))
-    return df.reset_index(drop=True)
+    cidx = np.array([ctx.causes.index(c) for c in causes], dtype=np.int64)
+    n_obs = len(obs)
+    if n_obs == 0 or len(cidx) == 0:
+        empty = {
+            c: pd.Series(dtype=float if c.startswith(("woe", "p_")) else object)
+            for c in _EXPLANATION_COLUMNS
+        }
+        return pd.DataFrame(empty)
+    woe = (_logit(base2[None, :, :]) - _logit(loo2))[:, cidx]  # (n_obs, n_expl)
+    # order: causes as given, then |woe| descending (stable)
+    order = np.argsort(-np.abs(woe), axis=0, kind="stable")  # (n_obs, n_expl)
+    k = order.T.ravel()  # observed-finding index per output row
+    ci = np.repeat(cidx, n_obs)
+    col_names = np.array(ctx.columns, dtype=object)[obs]
+    states = np.array(
+        [ctx.schema.columns[c].states[row[j]] for c, j in zip(col_names, obs, strict=True)],
+        dtype=object,
+    )
+    groups = np.array([ctx.schema.columns[c].group for c in col_names], dtype=object)
+    phrases = np.array(
+        [finding_phrase(c, st) for c, st in zip(col_names, states, strict=True)], dtype=object
+    )
+    w = np.take_along_axis(woe, order, axis=0).T.ravel()
+    df = pd.DataFrame(
+        {
+            "cause": np.array(ctx.causes, dtype=object)[ci],
+            "column": col_names[k],
+            "state": states[k],
+            "group": groups[k],
+            "finding": phrases[k],
+            "woe": w,
+            "p_without": loo2[k, ci, 1],
+            "p_with": base2[ci, 1],
+            "p_baseline": np.asarray(p_baseline, dtype=float)[ci],
+            "baseline": baseline,
+            "direction": np.where(w > 0, "raises", np.where(w < 0, "lowers", "none")),
+        }
+    )
+    return df
 
 
 def _check_baseline(baseline: str) -> None:
@@ -589,13 +622,16 @@ def describe(explanation: pd.DataFrame, cause: str | None = None, *, max_named: 
 
 
 def _sentence(cause, p0, p1, baseline, rows, *, max_named=3) -> str:
+    """The sentence for one cause; ``rows`` is its part of an explanation table (or None)."""
     name = cause_phrase(cause)
     base = _BASELINE_WORDS.get(baseline, baseline)
-    if rows is None or rows.empty:
+    if rows is None or len(rows["woe"]) == 0:
         return f"No findings yet: {name} is at {format_pct(p1)} ({base})."
-    up = rows[rows["woe"] >= _NAME_EPS].sort_values("woe", ascending=False)["finding"]
-    down = rows[rows["woe"] <= -_NAME_EPS].sort_values("woe")["finding"]
-    up, down = list(up.head(max_named)), list(down.head(max_named))
+    woe = np.asarray(rows["woe"], dtype=float)
+    finding = np.asarray(rows["finding"], dtype=object)
+    order = np.argsort(-woe, kind="stable")
+    up = [finding[i] for i in order if woe[i] >= _NAME_EPS][:max_named]
+    down = [finding[i] for i in order[::-1] if woe[i] <= -_NAME_EPS][:max_named]
     span = f"from {format_pct(p0)} ({base}) to {format_pct(p1)}"
 
     def verb(words, one, many):
@@ -626,7 +662,6 @@ def _question_frames(ctx: _Context, row: np.ndarray, ba: dict) -> tuple[pd.DataF
     post = ba["post"]
     top = int(np.argmax(post))
     a_col, a_state, p_ans, after = ba["a_col"], ba["a_state"], ba["p_answer"], ba["post_after"]
-    level_now = _current_triage(row, post)
     out_cols = [
         "column",
         "state",
@@ -655,64 +690,71 @@ def _question_frames(ctx: _Context, row: np.ndarray, ba: dict) -> tuple[pd.DataF
     ]
     if len(a_col) == 0:
         return pd.DataFrame(columns=q_cols), pd.DataFrame(columns=out_cols)
-    codes = np.repeat(row[None, :], len(a_col), axis=0)
-    codes[np.arange(len(a_col)), a_col] = a_state
+    n_ans = len(a_col)
+    codes = np.repeat(row[None, :], n_ans, axis=0)
+    codes[np.arange(n_ans), a_col] = a_state
     safe_after = np.where(np.isnan(after), post[None, :], after)
-    levels, flags = triage_codes(codes, safe_after)
-    flags_now = set(triage_codes(row[None, :], post[None, :])[1][0])
+    levels, flags = triage_codes(np.vstack([codes, row[None, :]]), np.vstack([safe_after, post]))
+    level_now, flags_now = str(levels[-1]), set(flags[-1])
+    levels, flags = levels[:-1].astype(str), flags[:-1]
     w = np.where(np.isnan(after).any(axis=1), 0.0, p_ans)  # impossible answers weigh 0
     info_ans = _kl2(safe_after, post[None, :]).sum(axis=1)  # sum_c KL(after || now), bits
-    d_top = np.abs(safe_after[:, top] - post[top])
+    p_top_after = safe_after[:, top]
+    d_top = np.abs(p_top_after - post[top])
     changed = levels != level_now
     new_top = np.argmax(safe_after, axis=1)
+    col_names = np.array(ctx.columns, dtype=object)[a_col]
+    state_names = np.array(
+        [ctx.schema.columns[c].states[st] for c, st in zip(col_names, a_state, strict=True)],
+        dtype=object,
+    )
     outcomes = pd.DataFrame(
         {
-            "column": [ctx.columns[j] for j in a_col],
-            "state": [
-                ctx.schema.columns[ctx.columns[j]].states[s]
-                for j, s in zip(a_col, a_state, strict=True)
+            "column": col_names,
+            "state": state_names,
+            "finding": [
+                finding_phrase(c, st) for c, st in zip(col_names, state_names, strict=True)
             ],
             "p_answer": p_ans,
-            "p_top": safe_after[:, top],
-            "new_top_cause": [ctx.causes[i] for i in new_top],
-            "p_new_top": safe_after[np.arange(len(a_col)), new_top],
-            "triage": levels.astype(str),
+            "p_top": p_top_after,
+            "new_top_cause": np.array(ctx.causes, dtype=object)[new_top],
+            "p_new_top": safe_after[np.arange(n_ans), new_top],
+            "triage": levels,
             "new_red_flags": [tuple(f for f in fl if f not in flags_now) for fl in flags],
         }
     )
-    outcomes.insert(
-        2,
-        "finding",
-        [finding_phrase(c, s) for c, s in zip(outcomes["column"], outcomes["state"], strict=True)],
-    )
     # aggregate per question (a_col is grouped by column, in column order)
     uniq, start = np.unique(a_col, return_index=True)
-    ends = np.append(start[1:], len(a_col))
-    recs = []
-    for j, lo, hi in zip(uniq, start, ends, strict=True):
-        sl = slice(lo, hi)
-        col = ctx.columns[j]
-        recs.append(
-            {
-                "column": col,
-                "question": question_text(ctx.schema, col),
-                "group": ctx.schema.columns[col].group,
-                "expected_info": float(np.dot(w[sl], info_ans[sl])),
-                "expected_top_change": float(np.dot(w[sl], d_top[sl])),
-                "top_cause": ctx.causes[top],
-                "p_top": float(post[top]),
-                "p_top_min": float(safe_after[sl, top][w[sl] > 0].min(initial=post[top])),
-                "p_top_max": float(safe_after[sl, top][w[sl] > 0].max(initial=post[top])),
-                "p_triage_change": float(np.dot(w[sl], changed[sl])),
-                "most_likely_answer": outcomes["state"].iloc[lo + int(np.argmax(p_ans[sl]))],
-            }
-        )
-    q = pd.DataFrame(recs)
-    q["expected_info"] = q["expected_info"].clip(lower=0.0)  # -1e-17 rounding only
-    q["rank_info"] = q["expected_info"].rank(ascending=False, method="min").astype(int)
-    q["rank_top"] = q["expected_top_change"].rank(ascending=False, method="min").astype(int)
-    q = q.sort_values(["expected_info", "expected_top_change"], ascending=False, kind="stable")
-    return q[q_cols].reset_index(drop=True), outcomes
+    bounds = zip(start, np.append(start[1:], n_ans), strict=True)
+    best = np.array([lo + int(np.argmax(p_ans[lo:hi])) for lo, hi in bounds], dtype=np.int64)
+    possible = np.where(w > 0, p_top_after, post[top])
+    # KL terms are >= 0; the clip only removes -1e-17 rounding
+    info = np.maximum(np.add.reduceat(w * info_ans, start), 0.0)
+    top_change = np.add.reduceat(w * d_top, start)
+    order = np.lexsort((-top_change, -info))  # by info, then by top change, both descending
+    names = [ctx.columns[j] for j in uniq[order]]
+
+    def rank(x):  # 1 = largest; ties share the smallest rank
+        return 1 + (x[None, :] > x[:, None]).sum(axis=1)
+
+    q = pd.DataFrame(
+        {
+            "column": names,
+            "question": [question_text(ctx.schema, c) for c in names],
+            "group": [ctx.schema.columns[c].group for c in names],
+            "expected_info": info[order],
+            "expected_top_change": top_change[order],
+            "top_cause": ctx.causes[top],
+            "p_top": float(post[top]),
+            "p_top_min": np.minimum.reduceat(possible, start)[order],
+            "p_top_max": np.maximum.reduceat(possible, start)[order],
+            "p_triage_change": np.add.reduceat(w * changed, start)[order],
+            "most_likely_answer": state_names[best][order],
+            "rank_info": rank(info)[order],
+            "rank_top": rank(top_change)[order],
+        }
+    )
+    return q, outcomes
 
 
 def next_questions(
@@ -1088,13 +1130,14 @@ def analyse(
     frame, obs, loo_logev = _explain_codes(ctx, model, row, explain_causes, baseline, ba["post2"])
     t3 = time.perf_counter()
     names = _resolve_causes(ctx, explain_causes, post)
-    p_base = frame.groupby("cause")["p_baseline"].first() if len(frame) else None
+    cols = {k: frame[k].to_numpy() for k in ("cause", "woe", "finding", "p_baseline")}
     sentences = {}
     for c in names:
-        rows = frame[frame["cause"] == c]
+        hit = cols["cause"] == c
+        rows = {"woe": cols["woe"][hit], "finding": cols["finding"][hit]}
         p0 = (
-            float(p_base[c])
-            if p_base is not None and c in p_base
+            float(cols["p_baseline"][hit][0])
+            if hit.any()
             else float(ctx.prior_causes[ctx.causes.index(c)])
         )
         sentences[c] = _sentence(c, p0, float(post[ctx.causes.index(c)]), baseline, rows)
