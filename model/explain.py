@@ -271,11 +271,15 @@ def cause_phrase(cause: str) -> str:
 def format_pct(p: float) -> str:
     """A probability as a short percentage: one decimal below 10% and above 99%.
 
-    >>> format_pct(0.0423), format_pct(0.71), format_pct(0.9987)
-    ('4.2%', '71%', '99.9%')
+    >>> format_pct(0.0423), format_pct(0.71), format_pct(0.9987), format_pct(0.0002)
+    ('4.2%', '71%', '99.9%', '<0.1%')
     """
     if not np.isfinite(p):
         return "n/a"
+    if p < 0.0005:
+        return "<0.1%"
+    if p > 0.9995:
+        return ">99.9%"
     if p < 0.1 or p > 0.99:
         return f"{100 * p:.1f}%"
     return f"{100 * p:.0f}%"

@@ -1,0 +1,482 @@
+"""Figures for the what-if analysis: posteriors, evidence weights, questions, the network.
+
+Every function draws on ``ax`` when given (a new figure otherwise) and returns the
+:class:`matplotlib.figure.Figure`, as arviz-plots does; nothing here computes probabilities
+(see :mod:`model.explain`).
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from model.core import load_model
+>>> m = load_model()
+>>> fig = plot_posteriors(m.diagnose({"laterality": "one_leg"}), title="one leg")
+>>> fig.axes[0].get_title()
+'one leg'
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from model.explain import (
+    Comparison,
+    cause_phrase,
+    format_pct,
+)
+from model.errors import LegnumbError
+from model.schema import load_schema
+
+__all__ = [
+    "TRIAGE_COLORS",
+    "plot_comparison",
+    "plot_evidence_weights",
+    "plot_intake",
+    "plot_network",
+    "plot_next_questions",
+    "plot_posteriors",
+]
+
+#: Bar colours by the triage class of a cause (``causes.csv``).
+TRIAGE_COLORS: dict[str, str] = {
+    "emergency": "#c0392b",
+    "urgent": "#e67e22",
+    "routine": "#2e86c1",
+    "self_care": "#27ae60",
+}
+_RAISE, _LOWER = "#2e86c1", "#e67e22"
+_LAYER_COLORS = {"history": "#95a5a6", "cause": "#f5b041", "finding": "#5dade2"}
+
+
+def _axes(ax, figsize) -> tuple[Figure, plt.Axes]:
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        return fig, ax
+    return ax.figure, ax
+
+
+def _posterior_series(posteriors) -> pd.Series:
+    if hasattr(posteriors, "posteriors"):  # a Diagnosis
+        posteriors = posteriors.posteriors
+    if not isinstance(posteriors, pd.Series):
+        kind = type(posteriors).__name__
+        raise TypeError(
+            f"expected a pandas Series of posteriors or a Diagnosis. Got {kind} instead."
+        )
+    return posteriors
+
+
+def plot_posteriors(
+    posteriors,
+    *,
+    ax=None,
+    baseline: pd.Series | None = None,
+    baseline_label: str = "baseline",
+    title: str | None = None,
+    top: int | None = None,
+) -> Figure:
+    """Horizontal bars of P(cause | findings), most likely on top, coloured by triage class.
+
+    Parameters
+    ----------
+    posteriors : pandas.Series or Diagnosis
+        P(cause present), indexed by cause.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when omitted.
+    baseline : pandas.Series, optional
+        Posteriors to compare with, drawn as black ticks.
+    baseline_label : str
+        Legend entry of the baseline ticks.
+    title : str, optional
+        Axes title (name the case here).
+    top : int, optional
+        Show only the ``top`` most likely causes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    post = _posterior_series(posteriors).sort_values(ascending=False, kind="stable")
+    if top is not None:
+        post = post.head(top)
+    post = post.iloc[::-1]
+    fig, ax = _axes(ax, (7.5, 0.32 * len(post) + 1.4))
+    schema = load_schema()
+    colors = [
+        TRIAGE_COLORS.get(schema.causes[c].triage_if_likely, "grey")
+        if c in schema.causes
+        else "grey"
+        for c in post.index
+    ]
+    y = np.arange(len(post))
+    ax.barh(y, post.to_numpy(), color=colors, height=0.7)
+    b = None if baseline is None else baseline.reindex(post.index).to_numpy(dtype=float)
+    for k, (yi, p) in enumerate(zip(y, post.to_numpy(), strict=True)):
+        right = p if b is None or not np.isfinite(b[k]) else max(p, b[k])
+        ax.text(min(right, 1.0) + 0.012, yi, format_pct(p), va="center", fontsize=8)
+    if b is not None:
+        ax.scatter(
+            b, y, marker="|", s=180, color="black", linewidths=2, label=baseline_label, zorder=3
+        )
+    ax.set_yticks(y, [cause_phrase(c) for c in post.index], fontsize=9)
+    ax.set_xlim(0, 1.12)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0%", "25%", "50%", "75%", "100%"])
+    ax.set_xlabel("P(cause present | findings)")
+    ax.spines[["top", "right"]].set_visible(False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in TRIAGE_COLORS.values()]
+    leg = ax.legend(
+        handles,
+        [k.replace("_", " ") for k in TRIAGE_COLORS],
+        title="triage if likely",
+        loc="center right",
+        fontsize=7,
+        title_fontsize=7,
+        frameon=True,
+    )
+    if baseline is not None:
+        ax.add_artist(leg)
+        ax.legend(loc="lower right", fontsize=8, frameon=True)
+    ax.set_title(title if title is not None else "Posterior probability of each cause", fontsize=11)
+    return fig
+
+
+def plot_evidence_weights(
+    explanation: pd.DataFrame,
+    *,
+    cause: str | None = None,
+    ax=None,
+    title: str | None = None,
+    top: int = 12,
+) -> Figure:
+    """Signed bars of each finding's weight of evidence for one cause.
+
+    Parameters
+    ----------
+    explanation : pandas.DataFrame
+        A table from :func:`model.explain.explain`.
+    cause : str, optional
+        The cause to show; the first in the table by default.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw.
+    title : str, optional
+        Axes title; by default the cause with its baseline and final probability.
+    top : int
+        Show the ``top`` findings with the largest ``|woe|``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from model.core import load_model
+    >>> from model.explain import explain
+    >>> t = explain(load_model(), {"laterality": "one_leg", "back_pain": "no"}, causes=["sciatica"])
+    >>> [tick.get_text() for tick in plot_evidence_weights(t).axes[0].get_yticklabels()]
+    ['no back pain', 'one leg']
+    """
+    if explanation.empty:
+        raise LegnumbError(
+            "expected an explanation with at least one finding. Got an empty table instead."
+        )
+    cause = cause or explanation["cause"].iloc[0]
+    rows = explanation[explanation["cause"] == cause]
+    if rows.empty:
+        raise LegnumbError(
+            f"expected rows for cause {cause!r} in the explanation. Got none instead."
+        )
+    rows = rows.reindex(rows["woe"].abs().sort_values(ascending=False, kind="stable").index)
+    rows = rows.head(top).iloc[::-1]
+    fig, ax = _axes(ax, (7.5, 0.34 * len(rows) + 1.5))
+    w = rows["woe"].to_numpy(dtype=float)
+    y = np.arange(len(rows))
+    ax.barh(y, w, color=np.where(w >= 0, _RAISE, _LOWER), height=0.7)
+    span = max(np.abs(w).max(), 0.5)
+    for yi, wi in zip(y, w, strict=True):
+        ax.text(
+            wi + (0.02 if wi >= 0 else -0.02) * span,
+            yi,
+            f"{wi:+.2f}",
+            va="center",
+            ha="left" if wi >= 0 else "right",
+            fontsize=8,
+        )
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlim(min(w.min(), -0.15 * span) - 0.2 * span, max(w.max(), 0.15 * span) + 0.2 * span)
+    ax.set_yticks(y, rows["finding"].tolist(), fontsize=9)
+    ax.set_xlabel(
+        f"weight of evidence for {cause_phrase(cause)}\n"
+        "ln P(finding | present, rest) - ln P(finding | absent, rest)",
+        fontsize=9,
+    )
+    ax.spines[["top", "right"]].set_visible(False)
+    if title is None:
+        first = rows.iloc[-1]
+        title = (
+            f"Why {cause_phrase(cause)}: {format_pct(first['p_baseline'])} "
+            f"({first['baseline']}) \u2192 {format_pct(first['p_with'])}"
+        )
+    ax.set_title(title, fontsize=11)
+    return fig
+
+
+def plot_next_questions(
+    questions: pd.DataFrame, *, ax=None, top: int = 8, title: str | None = None
+) -> Figure:
+    """Bars of the expected information of the best questions, with the top-cause change.
+
+    Parameters
+    ----------
+    questions : pandas.DataFrame
+        A table from :func:`model.explain.next_questions`.
+    top : int
+        Questions to show.
+    """
+    if questions.empty:
+        raise LegnumbError("expected at least one open question. Got an empty table instead.")
+    q = questions.head(top).iloc[::-1]
+    fig, ax = _axes(ax, (7.5, 0.38 * len(q) + 1.5))
+    y = np.arange(len(q))
+    info = q["expected_info"].to_numpy(dtype=float)
+    ax.barh(y, info, color="#7d3c98", height=0.7)
+    span = max(info.max(), 1e-3)
+    for yi, i, d in zip(y, info, q["expected_top_change"].to_numpy(dtype=float), strict=True):
+        ax.text(
+            i + 0.02 * span, yi, f"{i:.2f} bits, \u00b1{100 * d:.0f} pts", va="center", fontsize=8
+        )
+    labels = [textwrap.shorten(t, 56, placeholder="...") for t in q["question"]]
+    ax.set_yticks(y, labels, fontsize=9)
+    ax.set_xlim(0, 1.5 * span)
+    top_cause = cause_phrase(str(q["top_cause"].iloc[0]))
+    now = format_pct(float(q["p_top"].iloc[0]))
+    ax.set_xlabel(
+        "expected information about the causes (bits)\n"
+        f"\u00b1 pts: expected change of P({top_cause}), now {now}",
+        fontsize=9,
+    )
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(title if title is not None else "Which question to ask next", fontsize=11)
+    return fig
+
+
+def plot_comparison(
+    comparison: Comparison, *, ax=None, top: int = 8, title: str | None = None
+) -> Figure:
+    """Grouped bars of the posteriors of two or more scenarios (most likely causes only)."""
+    post = comparison.posteriors.head(top).iloc[::-1]
+    n = len(comparison.names)
+    fig, ax = _axes(ax, (7.5, (0.22 * n + 0.15) * len(post) + 1.6))
+    y = np.arange(len(post))
+    h = 0.8 / n
+    cmap = plt.get_cmap("tab10")
+    for k, name in enumerate(comparison.names):
+        vals = post[name].to_numpy(dtype=float)
+        pos = y - 0.4 + h * (n - k - 0.5)
+        ax.barh(
+            pos,
+            vals,
+            height=h,
+            color=cmap(k),
+            label=f"{name} (triage: {comparison.triage[name].replace('_', ' ')})",
+        )
+        for p, v in zip(pos, vals, strict=True):
+            ax.text(v + 0.01, p, format_pct(v), va="center", fontsize=7)
+    ax.set_yticks(y, [cause_phrase(c) for c in post.index], fontsize=9)
+    ax.set_xlim(0, 1.15)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0%", "25%", "50%", "75%", "100%"])
+    ax.set_xlabel("P(cause present | findings)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(title if title is not None else "Scenarios side by side", fontsize=11)
+    return fig
+
+
+def plot_intake(
+    steps: pd.DataFrame,
+    *,
+    ax=None,
+    causes: Sequence[str] | None = None,
+    top: int = 4,
+    title: str | None = None,
+) -> Figure:
+    """How the leading causes move as each suggested question is answered.
+
+    Parameters
+    ----------
+    steps : pandas.DataFrame
+        A table from :func:`model.explain.guided_intake`.
+    causes : sequence of str, optional
+        Causes to draw; by default the ``top`` most likely at the last step.
+    """
+    pcols = [c for c in steps.columns if c.startswith("p_") and c != "p_top"]
+    last = steps.iloc[-1][pcols].astype(float).sort_values(ascending=False)
+    names = list(causes) if causes is not None else [c[2:] for c in last.index[:top]]
+    fig, ax = _axes(ax, (8, 4.2))
+    x = steps["step"].to_numpy()
+    for k, c in enumerate(names):
+        ax.plot(
+            x,
+            steps[f"p_{c}"].to_numpy(dtype=float),
+            marker="o",
+            color=plt.get_cmap("tab10")(k),
+            label=cause_phrase(c),
+        )
+    labels = ["start"] + [f"+ {f}" for f in steps["finding"].iloc[1:]]
+    ax.set_xticks(x, [textwrap.fill(t, 16) for t in labels], fontsize=8)
+    ax.set_ylim(0, 1.02)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0%", "25%", "50%", "75%", "100%"])
+    ax.set_ylabel("P(cause present)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(
+        title if title is not None else "Guided intake: one suggested question at a time",
+        fontsize=11,
+    )
+    return fig
+
+
+def _layer_order(edges, history, causes, findings):
+    """Order history and findings by the mean position of their neighbours (fewer crossings)."""
+    ypos = {c: i for i, c in enumerate(causes)}
+    children, parents = {}, {}
+    for a, b in edges:
+        children.setdefault(a, []).append(b)
+        parents.setdefault(b, []).append(a)
+
+    def bary(node, nbrs):
+        ys = [ypos[n] for n in nbrs.get(node, []) if n in ypos]
+        return float(np.mean(ys)) if ys else len(causes) / 2
+
+    hist = sorted(history, key=lambda n: bary(n, children))
+    # a history node with a history parent (pregnant <- sex) sits right below it, so the edge
+    # between them is short and crosses no other node
+    for node in list(hist):
+        inner = [p for p in parents.get(node, []) if p in hist and p != node]
+        if inner:
+            hist.remove(node)
+            hist.insert(hist.index(inner[0]) + 1, node)
+    find = sorted(findings, key=lambda n: bary(n, parents))
+    return hist, find
+
+
+def plot_network(
+    model,
+    *,
+    ax=None,
+    posteriors: pd.Series | None = None,
+    evidence: Mapping[str, str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The network laid out by layer: history (left), causes (middle), findings (right).
+
+    Parameters
+    ----------
+    model : Model
+        A loaded model (its pgmpy network gives the edges).
+    posteriors : pandas.Series, optional
+        Cause posteriors: causes are then shaded by probability and labelled with it.
+    evidence : mapping, optional
+        Normalized findings: observed nodes are filled and labelled with their state, and the
+        edges into observed findings are darker.
+    title : str, optional
+        Axes title.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from model.core import load_model
+    >>> fig = plot_network(load_model())
+    >>> len(fig.axes[0].texts)  # one label per node
+    50
+    """
+    import networkx as nx
+
+    schema = model.schema
+    evidence = dict(evidence or {})
+    graph = nx.DiGraph()
+    graph.add_nodes_from(model.network.nodes())
+    graph.add_edges_from(model.network.edges())
+    causes = list(schema.causes)
+    history, findings = _layer_order(
+        list(graph.edges()), list(schema.history), causes, list(schema.symptoms)
+    )
+    pos = {}
+    for x, layer in ((0.0, history), (1.0, causes), (2.0, findings)):
+        ys = np.linspace(1.0, 0.0, len(layer)) if len(layer) > 1 else np.array([0.5])
+        pos.update({n: (x, float(yy)) for n, yy in zip(layer, ys, strict=True)})
+    fig, ax = _axes(ax, (12, 10))
+    observed = {n for n in evidence if n in graph}
+    strong = [(a, b) for a, b in graph.edges() if b in observed or a in observed]
+    weak = [e for e in graph.edges() if e not in set(strong)]
+    nx.draw_networkx_edges(
+        graph, pos, edgelist=weak, ax=ax, edge_color="#bbbbbb", width=0.5, alpha=0.5, arrows=False
+    )
+    nx.draw_networkx_edges(
+        graph, pos, edgelist=strong, ax=ax, edge_color="#555555", width=0.8, alpha=0.7, arrows=False
+    )
+    cmap = plt.get_cmap("YlOrRd")
+    for layer, nodes in (("history", history), ("cause", causes), ("finding", findings)):
+        if layer == "cause" and posteriors is not None:
+            colors = [cmap(0.15 + 0.85 * float(posteriors.get(c, 0.0))) for c in nodes]
+        elif layer == "cause":
+            colors = [_LAYER_COLORS["cause"]] * len(nodes)
+        else:
+            colors = [_LAYER_COLORS[layer] if n in observed else "white" for n in nodes]
+        nx.draw_networkx_nodes(
+            graph,
+            pos,
+            nodelist=nodes,
+            ax=ax,
+            node_color=colors,
+            edgecolors=_LAYER_COLORS[layer] if layer != "cause" else "#9c640c",
+            node_size=140 if layer != "cause" else 260,
+            linewidths=1.2,
+        )
+    for n in history + findings:
+        x, y = pos[n]
+        label = n.replace("_", " ")
+        if n in observed:
+            label = f"{label}: {evidence[n].replace('_', ' ')}"
+        ax.text(
+            x + (-0.04 if x == 0 else 0.04),
+            y,
+            label,
+            ha="right" if x == 0 else "left",
+            va="center",
+            fontsize=8,
+            fontweight="bold" if n in observed else "normal",
+        )
+    for c in causes:
+        x, y = pos[c]
+        label = cause_phrase(c)
+        if posteriors is not None:
+            label += f" {format_pct(float(posteriors.get(c, np.nan)))}"
+        ax.text(
+            x,
+            y + 0.022,
+            label,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            bbox={
+                "boxstyle": "round,pad=0.15",
+                "facecolor": "white",
+                "edgecolor": "none",
+                "alpha": 0.85,
+            },
+        )
+    for x, name in ((0.0, "history"), (1.0, "causes"), (2.0, "findings")):
+        ax.text(x, 1.07, name, ha="center", va="bottom", fontsize=11, fontweight="bold")
+    ax.set_xlim(-0.75, 2.75)
+    ax.set_ylim(-0.04, 1.12)
+    ax.axis("off")
+    if title is None:
+        title = "The legnumb network: history \u2192 causes \u2192 findings"
+    ax.set_title(title, fontsize=12)
+    return fig
