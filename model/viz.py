@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from model.errors import LegnumbError
 from model.explain import (
     Comparison,
     cause_phrase,
     format_pct,
 )
-from model.errors import LegnumbError
 from model.schema import load_schema
 
 __all__ = [
@@ -176,7 +176,8 @@ def plot_evidence_weights(
     >>> from model.core import load_model
     >>> from model.explain import explain
     >>> t = explain(load_model(), {"laterality": "one_leg", "back_pain": "no"}, causes=["sciatica"])
-    >>> [tick.get_text() for tick in plot_evidence_weights(t).axes[0].get_yticklabels()]
+    >>> fig = plot_evidence_weights(t)  # largest |weight| on top
+    >>> [tick.get_text() for tick in fig.axes[0].get_yticklabels()][::-1]
     ['no back pain', 'one leg']
     """
     if explanation.empty:
@@ -392,8 +393,8 @@ def plot_network(
     >>> matplotlib.use("Agg")
     >>> from model.core import load_model
     >>> fig = plot_network(load_model())
-    >>> len(fig.axes[0].texts)  # one label per node
-    50
+    >>> len(fig.axes[0].texts)  # one label per node and three layer names
+    53
     """
     import networkx as nx
 
