@@ -1011,7 +1011,7 @@ def _check_conflict_options(n_sim: int, level: float) -> None:
 
 def conflict(
     model: Model,
-    evidence: Mapping[str, object],
+    evidence: Mapping[str, object] | Analysis,
     *,
     n_sim: int = 500,
     seed: int = 0,
@@ -1023,8 +1023,10 @@ def conflict(
     ----------
     model : Model
         A loaded model.
-    evidence : mapping
-        Findings; blank means not known.
+    evidence : mapping or Analysis
+        Findings (blank means not known), or an :class:`Analysis` of them, whose log
+        evidence and leave-one-out queries are then reused (no engine call but the
+        reference simulation).
     n_sim : int
         Reference cases forward-sampled from the network (cached per observed pattern).
     seed : int
@@ -1045,18 +1047,48 @@ def conflict(
     """
     _check_conflict_options(n_sim, level)
     ctx = _context(model)
-    _, row = _codes(model, evidence)
-    obs, _, loo_logev, _ = _leave_one_out(ctx, model, row)
-    log_ev = float(
-        model.engine.query(ctx.full(row[None, :]), targets=ctx.causes[:1]).log_evidence[0]
-    )
+    if isinstance(evidence, Analysis):
+        row = model.encode([evidence.evidence])[0]
+        obs = np.flatnonzero(row >= 0)
+        loo_logev = evidence.loo_log_evidence.reindex([ctx.columns[j] for j in obs]).to_numpy()
+        log_ev = evidence.log_evidence
+    else:
+        _, row = _codes(model, evidence)
+        obs, _, loo_logev, _ = _leave_one_out(ctx, model, row)
+        log_ev = float(
+            model.engine.query(ctx.full(row[None, :]), targets=ctx.causes[:1]).log_evidence[0]
+        )
     return _conflict(ctx, model, row, log_ev, obs, loo_logev, n_sim=n_sim, seed=seed, level=level)
 
 
 # --------------------------------------------------------------------------- one-call analysis
 @dataclass(frozen=True)
 class Analysis:
-    """Everything the what-if app shows for one evidence set (see :func:`analyse`)."""
+    """Everything the what-if app shows for one evidence set (see :func:`analyse`).
+
+    Attributes
+    ----------
+    evidence : dict
+        The normalized findings.
+    diagnosis : Diagnosis
+        Posteriors, triage and red flags.
+    explanation : pandas.DataFrame
+        Weights of evidence (see :func:`explain`) for the explained causes.
+    sentences : dict of str to str
+        One plain sentence per explained cause.
+    questions, outcomes : pandas.DataFrame
+        See :func:`next_questions` and :func:`answer_outcomes`.
+    conflict : Conflict or None
+        When asked for.
+    baseline : str
+        ``"prior"`` or ``"history"``.
+    log_evidence : float
+        ``ln P(evidence)``.
+    loo_log_evidence : pandas.Series
+        ``ln P(evidence without the column)`` per observed column.
+    timings : dict
+        Milliseconds spent per stage.
+    """
 
     evidence: dict[str, str]
     diagnosis: Diagnosis
@@ -1066,6 +1098,8 @@ class Analysis:
     outcomes: pd.DataFrame
     conflict: Conflict | None
     baseline: str
+    log_evidence: float = field(default=np.nan, repr=False)
+    loo_log_evidence: pd.Series = field(default=None, repr=False, compare=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
 
 
@@ -1174,7 +1208,10 @@ def analyse(
         "conflict_ms": 1e3 * (t5 - t4),
         "total_ms": 1e3 * (t5 - t0),
     }
-    return Analysis(ev, diag, frame, sentences, q, outcomes, conf, baseline, timings)
+    loo = pd.Series(loo_logev, index=[ctx.columns[j] for j in obs], name="log_evidence")
+    return Analysis(
+        ev, diag, frame, sentences, q, outcomes, conf, baseline, ba["log_evidence"], loo, timings
+    )
 
 
 # --------------------------------------------------------------------------- scenarios
