@@ -276,6 +276,10 @@ def format_pct(p: float) -> str:
     """
     if not np.isfinite(p):
         return "n/a"
+    if p <= 0.0:
+        return "0%"
+    if p >= 1.0:
+        return "100%"
     if p < 0.0005:
         return "<0.1%"
     if p > 0.9995:
@@ -879,9 +883,11 @@ class Conflict:
                 f"{self.threshold:.2f}, the {100 * self.level:.0f}th percentile). Check for a "
                 f"data-entry error, or consider a cause the model does not include.{hint}"
             )
+        worse = format_pct(1.0 - self.percentile)
         return (
-            f"The findings fit together as usual (conflict {self.conf:.2f}, higher than "
-            f"{pct} of simulated cases; warning above {self.threshold:.2f})."
+            f"The findings fit together as usual: conflict {self.conf:.2f}; {worse} of cases "
+            f"simulated from the model with the same questions answered have a higher conflict "
+            f"(warning above {self.threshold:.2f}, the {100 * self.level:.0f}th percentile)."
         )
 
 

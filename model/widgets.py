@@ -83,6 +83,11 @@ def _e(text) -> str:
     return html.escape(str(text))
 
 
+def _points(diff: float) -> str:
+    d = round(100 * float(diff))
+    return f"{d:+d} pts" if d else "0 pts"
+
+
 def _words(name) -> str:
     return str(name).replace("_", " ")
 
@@ -225,11 +230,11 @@ def comparison_html(comparison: Comparison, *, top: int = 8) -> str:
     for cause in comparison.posteriors.index[:top]:
         cells = "".join(f"<td>{format_pct(comparison.posteriors.at[cause, n])}</td>" for n in names)
         diffs = "".join(
-            f"<td>{100 * comparison.differences.at[cause, n]:+.0f} pts</td>" for n in names[1:]
+            f"<td>{_points(comparison.differences.at[cause, n])}</td>" for n in names[1:]
         )
         trs.append(f"<tr><td>{_e(cause_phrase(cause))}</td>{cells}{diffs}</tr>")
     changed = ", ".join(
-        f"{c.replace('_', ' ')} ({' / '.join(comparison.findings.at[c, n] or '?' for n in names)})"
+        f"{_words(c)} ({' / '.join(comparison.findings.at[c, n] or _UNKNOWN for n in names)})"
         for c in comparison.changed
     )
     return (
