@@ -779,23 +779,36 @@ def _cell_buffer(cols: list[Sequence[str]], n_rows: int) -> tuple[np.ndarray, ..
 
 
 def chunk_from_columns(
-    columns: Sequence[Sequence[object]], header: Header, *, first_row: int
+    columns: Sequence[Sequence[object]],
+    header: Header,
+    *,
+    first_row: int,
+    passthrough: bool = True,
 ) -> Chunk:
     """Build a :class:`Chunk` from whole columns of values (a DataFrame's, say).
 
     Missing values (None, NaN) are blank cells; other values are read as ``str(value)``.
+    With ``passthrough=False`` the rows are not serialized (``score_frame`` keeps values).
+
+    >>> from model.schema import load_schema
+    >>> h = parse_header(["id", "sex"], schema=load_schema())
+    >>> chunk_from_columns([["a", None], ["F", float("nan")]], h, first_row=1).passthrough
+    [b'a,F', b',']
     """
     n_rows = len(columns[0]) if columns else 0
     cols = [_as_strings(c) for c in columns]
-    kept = [_quote_column(cols[j]) for j in header.keep]
-    passthrough = [line.encode("utf-8") for line in map(",".join, zip(*kept, strict=True))]
-    if not kept:
-        passthrough = [b""] * n_rows
+    lines: list[bytes] = []
+    if passthrough:
+        kept = [_quote_column(cols[j]) for j in header.keep]
+        if kept:
+            lines = [line.encode("utf-8") for line in map(",".join, zip(*kept, strict=True))]
+        else:
+            lines = [b""] * n_rows
     buffer, starts, lengths = _cell_buffer([cols[j] for j in header.known_positions], n_rows)
     return Chunk(
         first_row=first_row,
         n_rows=n_rows,
-        passthrough=passthrough,
+        passthrough=lines,
         buffer=buffer,
         starts=starts,
         lengths=lengths,
@@ -1007,6 +1020,7 @@ def encode_chunk(chunk: Chunk, header: Header, *, schema: Schema) -> Encoded:
                 bad.append((r, k, raw.decode("utf-8")))
             else:
                 codes_by_pos[r, k] = code
+        bad.sort(key=lambda item: (item[0], pos_names[item[1]][1]))  # row, then file column
         for r, k, value in bad:
             column, p = pos_names[k]
             problems.setdefault(r, []).append(
