@@ -1,0 +1,448 @@
+"""The IO layer of ``legnumb score`` on its own: reading, encoding and writing the contract."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model.csvio import (
+    CsvReader,
+    atomic_output,
+    chunk_from_rows,
+    encode_chunk,
+    encode_strings,
+    format_probabilities,
+    output_columns,
+    parse_header,
+    quote_cell,
+)
+from model.errors import InputError
+from model.schema import load_schema
+
+SCHEMA = load_schema()
+COLUMNS = list(SCHEMA.columns)
+OUTPUTS = output_columns(list(SCHEMA.causes))
+
+
+def read(data: bytes, *, fast: bool = True, block_bytes: int = 1 << 20, encoding="utf-8"):
+    """Header, chunks and encodings of a CSV given as bytes."""
+    reader = CsvReader(
+        io.BytesIO(data), name="t.csv", fast=fast, block_bytes=block_bytes, encoding=encoding
+    )
+    header = parse_header(reader.names, schema=SCHEMA, source="t.csv", outputs=OUTPUTS)
+    chunks = list(reader.chunks(header))
+    encs = [encode_chunk(c, header, schema=SCHEMA) for c in chunks]
+    return header, chunks, encs
+
+
+def flat(chunks, encs):
+    """Everything a reader produced, concatenated over chunks (for comparisons)."""
+    rows = [p for c in chunks for p in c.passthrough]
+    codes = np.concatenate([e.codes for e in encs]) if encs else np.zeros((0, len(COLUMNS)))
+    problems = {}
+    for c, e in zip(chunks, encs, strict=True):
+        for i, msgs in e.problems.items():
+            problems[c.first_row + i] = msgs
+    return rows, codes.tolist(), problems
+
+
+def code(enc, column, row=0):
+    return int(enc.codes[row, COLUMNS.index(column)])
+
+
+# --------------------------------------------------------------------------- contract rules
+def test_bom_and_crlf_are_accepted():
+    data = b"\xef\xbb\xbfcase_id,laterality\r\nA1,one_leg\r\nA2,both_legs\r\n"
+    header, chunks, encs = read(data)
+    assert header.names == ("case_id", "laterality")
+    assert chunks[0].passthrough == [b"A1,one_leg", b"A2,both_legs"]
+    assert code(encs[0], "laterality", 0) == 0
+    assert code(encs[0], "laterality", 1) == 1
+
+
+def test_spaces_and_case_in_names_and_values():
+    data = b" Laterality ,ONSET,Back_Pain\n  BOTH_LEGS , Sudden,YES\n"
+    header, chunks, encs = read(data)
+    assert dict(header.known) == {"onset": (1,), "laterality": (0,), "back_pain": (2,)}
+    enc = encs[0]
+    assert (code(enc, "laterality"), code(enc, "onset"), code(enc, "back_pain")) == (1, 0, 0)
+    assert enc.row_ok.all()
+    # the input cells go to the output as they were
+    assert chunks[0].passthrough == [b"  BOTH_LEGS , Sudden,YES"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("y", 0), ("N", 1), ("true", 0), ("FALSE", 1), ("1", 0), ("0", 1), (" Yes ", 0), ("", -1)],
+)
+def test_yes_no_synonyms(value, expected):
+    codes, bad = encode_strings([value], "diabetes", schema=SCHEMA)
+    assert (int(codes[0]), bad) == (expected, [])
+
+
+def test_synonyms_only_for_yes_no_columns():
+    codes, bad = encode_strings(["y", "1"], "laterality", schema=SCHEMA)
+    assert codes.tolist() == [-1, -1] and bad == [0, 1]
+
+
+def test_invalid_state_names_row_column_value_allowed_and_closest():
+    data = b"id,laterality,diabetes\nA,one_leg,no\nB,both_leg,maybe\n"
+    _, chunks, encs = read(data)
+    enc = encs[0]
+    assert enc.row_ok.tolist() == [True, False]
+    assert code(enc, "laterality", 1) == -1 and code(enc, "diabetes", 1) == -1
+    lat, dia = enc.problems[1]  # in file column order
+    assert lat == (
+        "column 'laterality': Got 'both_leg' instead; allowed: one_leg, both_legs; "
+        "closest: 'both_legs'"
+    )
+    assert dia == (
+        "column 'diabetes': Got 'maybe' instead; allowed: yes, no (or y/n, true/false, 1/0)"
+    )
+    assert chunks[0].passthrough[1] == b"B,both_leg,maybe"
+
+
+def test_whitespace_only_cell_is_blank():
+    codes, bad = encode_strings(["   ", "\t"], "onset", schema=SCHEMA)
+    assert codes.tolist() == [-1, -1] and bad == []
+
+
+def test_typo_column_is_warned_and_carried():
+    header = parse_header(["id", "lateralty", "onset"], schema=SCHEMA, source="t.csv")
+    assert header.known == (("onset", (2,)),)
+    assert header.keep == (0, 1, 2)
+    (warning,) = header.warnings
+    assert "t.csv: column 2 'lateralty'" in warning and "did you mean 'laterality'?" in warning
+
+
+def test_unknown_columns_are_carried_unchanged_in_place():
+    data = b'notes,onset,case_id,story\n"a, b",sudden,X1,"said ""ouch"""\n'
+    _, chunks, _ = read(data)
+    assert chunks[0].passthrough == [b'"a, b",sudden,X1,"said ""ouch"""']
+
+
+def test_no_known_column_is_unusable():
+    with pytest.raises(InputError, match=r"t\.csv: no known column in the header"):
+        read(b"foo,bar\n1,2\n")
+
+
+def test_semicolon_file_gets_a_hint():
+    with pytest.raises(InputError, match="semicolons"):
+        read(b"case_id;laterality\nA;one_leg\n")
+
+
+def test_empty_file_is_unusable():
+    for data in (b"", b"\xef\xbb\xbf", b"\n\r\n\n"):
+        with pytest.raises(InputError, match="the file is empty"):
+            read(data)
+
+
+def test_header_only_gives_no_rows():
+    header, chunks, _ = read(b"case_id,laterality\r\n")
+    assert header.names == ("case_id", "laterality") and chunks == []
+
+
+def test_blank_lines_are_skipped_and_rows_count_records():
+    data = b"id,onset\n\nA,sudden\n\n\nB,gradual\n"
+    for fast in (True, False):
+        _, chunks, _ = read(data, fast=fast)
+        rows, _, _ = flat(chunks, [encode_chunk(c, read(data)[0], schema=SCHEMA) for c in chunks])
+        assert rows == [b"A,sudden", b"B,gradual"]
+        assert chunks[0].first_row == 1 and chunks[0].n_rows == 2
+
+
+def test_short_rows_read_as_blank():
+    data = b"id,onset,laterality\nA,sudden\nB\n"
+    _, chunks, encs = read(data)
+    assert chunks[0].passthrough == [b"A,sudden,", b"B,,"]
+    assert chunks[0].short_rows == 2 and chunks[0].first_short_row == 1
+    assert encs[0].row_ok.all()
+    assert code(encs[0], "onset", 0) == 0 and code(encs[0], "laterality", 0) == -1
+
+
+def test_long_rows_are_errors_not_read():
+    data = b"id,onset,laterality\nA,sudden,one_leg,oops,more\nB,gradual,one_leg\n"
+    _, chunks, encs = read(data)
+    enc = encs[0]
+    assert enc.row_ok.tolist() == [False, True]
+    assert enc.codes[0].tolist() == [-1] * len(COLUMNS)  # not interpreted at all
+    (msg,) = enc.problems[0]
+    assert msg.startswith("has 5 cells but the header has 3; the extra cells ('oops', 'more')")
+    assert chunks[0].passthrough == [b"A,sudden,one_leg", b"B,gradual,one_leg"]
+
+
+def test_quoted_commas_quotes_and_newlines():
+    data = b'id,onset,note\r\n"A,1",sudden,"line one\r\nline ""two"""\r\nB,gradual,x\r\n'
+    _, chunks, encs = read(data)
+    assert chunks[0].passthrough == [
+        b'"A,1",sudden,"line one\r\nline ""two"""',
+        b"B,gradual,x",
+    ]
+    assert [code(encs[0], "onset", i) for i in (0, 1)] == [0, 1]
+
+
+def test_quoted_state_is_read():
+    _, chunks, encs = read(b'onset\n"sudden"\n')
+    assert code(encs[0], "onset") == 0
+    assert chunks[0].passthrough == [b"sudden"]  # quotes only where CSV needs them
+
+
+def test_lone_cr_line_ends():
+    _, chunks, encs = read(b"id,onset\rA,sudden\rB,gradual\r")
+    assert chunks[0].passthrough == [b"A,sudden", b"B,gradual"]
+
+
+def test_not_utf8_names_the_line():
+    data = b"id,onset\nA,sudden\nB,gradual\nC \xe9t\xe9,sudden\n"
+    with pytest.raises(InputError) as info:
+        read(data)
+    msg = str(info.value)
+    assert "t.csv: line 4 (byte" in msg and "not valid utf-8" in msg
+    assert "--encoding cp1252" in msg
+
+
+def test_not_utf8_line_counts_across_blocks():
+    data = b"id,onset\n" + b"A,sudden\n" * 5000 + b"\xff,sudden\n"
+    with pytest.raises(InputError, match="line 5002 "):
+        read(data, block_bytes=1000)
+
+
+def test_cp1252_when_asked():
+    data = "id,onset,note\nA,sudden,café\n".encode("cp1252")
+    _, chunks, encs = read(data, encoding="cp1252")
+    assert chunks[0].passthrough == ["A,sudden,café".encode()]  # output is UTF-8
+
+
+def test_utf16_and_binary_are_refused():
+    with pytest.raises(InputError, match="UTF-16"):
+        read("onset\nsudden\n".encode("utf-16"))
+    with pytest.raises(InputError, match="Excel workbook"):
+        read(b"PK\x03\x04\x00\x00rest")
+    with pytest.raises(InputError, match="not supported"):
+        read(b"onset\n", encoding="utf-16")
+
+
+def test_unclosed_quote_is_unusable_with_line():
+    data = b'id,onset\nA,"sudden\n' + b"x" * 2_000_000 + b"\n"
+    with pytest.raises(InputError, match=r"line \d+: not readable as CSV"):
+        read(data)
+
+
+def test_duplicate_known_column():
+    data = (
+        b"laterality,id,Laterality \n"
+        b"one_leg,A,one_leg\n"  # agree
+        b"one_leg,B,\n"  # one blank
+        b",C,both_legs\n"  # the other blank
+        b"one_leg,D,both_legs\n"  # disagree
+    )
+    header, chunks, encs = read(data)
+    assert header.known == (("laterality", (0, 2)),)
+    assert any("appears 2 times" in w for w in header.warnings)
+    enc = encs[0]
+    assert [code(enc, "laterality", i) for i in range(4)] == [0, 0, 1, -1]
+    assert enc.row_ok.tolist() == [True, True, True, False]
+    assert enc.problems[3] == [
+        "column 'laterality' is given twice and 'laterality' (column 1) says 'one_leg', "
+        "'Laterality ' (column 3) says 'both_legs'"
+    ]
+    assert chunks[0].passthrough[3] == b"one_leg,D,both_legs"  # both copies stay
+
+
+def test_output_named_columns_are_replaced():
+    data = b"id,onset,triage,p_stroke,error\nA,sudden,old,0.1,\n"
+    header, chunks, _ = read(data)
+    assert header.keep == (0, 1)
+    assert sum("name of an output column" in w for w in header.warnings) == 3
+    assert chunks[0].passthrough == [b"A,sudden"]
+
+
+def test_chunks_are_bounded_and_numbered():
+    rows = b"".join(b"P%05d,sudden,one_leg\n" % i for i in range(3000))
+    _, chunks, _ = read(b"id,onset,laterality\n" + rows, block_bytes=4096)
+    assert len(chunks) > 10
+    assert max(c.n_rows for c in chunks) < 300
+    assert [c.first_row for c in chunks] == list(np.cumsum([1] + [c.n_rows for c in chunks[:-1]]))
+
+
+# --------------------------------------------------------------------------- writing
+def test_format_probabilities_matches_percent_format():
+    values = [0.0, 1.0, 0.5, 0.1234565, 0.0000005, 0.9999995, 1e-300, 0.3, 2 / 3]
+    p = np.array([values, [np.nan] * len(values)])
+    got = format_probabilities(p)
+    assert got[0].decode() == ",".join("%.6f" % v for v in values)
+    assert got[1] == b"," * (len(values) - 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(0, 1), st.just(0.5e-6), st.floats(-1e-12, 1 + 1e-12)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_format_probabilities_property(values):
+    got = format_probabilities(np.array([values]))[0].decode()
+    assert got == ",".join("%.6f" % v for v in values)
+
+
+def test_quote_cell():
+    assert quote_cell("a\nb") == '"a\nb"'
+    assert quote_cell("") == ""
+
+
+def test_atomic_output_removes_temp_on_failure(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    with pytest.raises(KeyboardInterrupt), atomic_output(target) as out:
+        out.write(b"partial")
+        raise KeyboardInterrupt
+    assert target.read_text() == "old\n"
+    assert sorted(os.listdir(tmp_path)) == ["out.csv"]
+
+
+def test_atomic_output_replaces_on_success(tmp_path):
+    target = tmp_path / "out.csv"
+    with atomic_output(target) as out:
+        out.write(b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert sorted(os.listdir(tmp_path)) == ["out.csv"]
+    assert os.stat(target).st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_missing_input_and_directory(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        CsvReader(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="is a directory"):
+        CsvReader(tmp_path)
+
+
+def test_missing_output_directory(tmp_path):
+    with (
+        pytest.raises(InputError, match="no such directory"),
+        atomic_output(tmp_path / "no" / "out.csv"),
+    ):
+        pass
+
+
+# --------------------------------------------------------------------------- properties
+_NAMES = ["case_id", "onset", "laterality", "diabetes", "Onset ", "lateralty", "note"]
+_CELL = st.one_of(
+    st.sampled_from(["", "yes", "NO", " y ", "sudden", "Gradual", "one_leg", "both_legs", "1"]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12),
+    st.text(alphabet='ab, "\r\n', max_size=6),
+)
+
+
+@st.composite
+def csv_files(draw):
+    """Random CSV bytes (valid and invalid cells, ragged rows, quoting, line ends)."""
+    names = draw(st.lists(st.sampled_from(_NAMES), min_size=1, max_size=5))
+    if not any(n.strip().lower() in SCHEMA.columns for n in names):
+        names.append("onset")
+    n = len(names)
+    rows = draw(
+        st.lists(
+            st.lists(_CELL, min_size=max(1, n - 1), max_size=n + 1),
+            max_size=12,
+        )
+    )
+    # a record that is one empty cell is a blank line in CSV: make it non-blank
+    rows = [r if any(c.strip() for c in r) or len(r) > 1 else ["x"] for r in rows]
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator=newline, quoting=draw(st.sampled_from([0, 1])))
+    w.writerow(names)
+    w.writerows(rows)
+    bom = draw(st.sampled_from([b"", b"\xef\xbb\xbf"]))
+    return bom + buf.getvalue().encode("utf-8"), names, rows
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csv_files(), st.sampled_from([64, 256, 1 << 20]))
+def test_fast_path_equals_csv_module(case, block_bytes):
+    data, _, _ = case
+    try:
+        fast = read(data, fast=True, block_bytes=block_bytes)
+    except InputError as exc:
+        with pytest.raises(InputError, match=str(exc).split(":")[0]):
+            read(data, fast=False)
+        return
+    slow = read(data, fast=False, block_bytes=1 << 20)
+    assert flat(*fast[1:]) == flat(*slow[1:])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csv_files())
+def test_rows_order_and_cells_survive(case):
+    data, names, rows = case
+    header, chunks, _ = read(data, block_bytes=128)
+    out = [p for c in chunks for p in c.passthrough]
+    assert len(out) == len(rows)
+    width = len(names)
+    text = "".join(x.decode() + ",END\n" for x in out)  # as in the output: more cells follow
+    back = [r[:-1] for r in csv.reader(io.StringIO(text, newline=""))]
+    for got, row in zip(back, rows, strict=True):
+        expected = (row + [""] * width)[:width]
+        expected = [expected[j] for j in header.keep]
+        assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(COLUMNS),
+    st.one_of(
+        st.text(max_size=30),
+        st.builds(
+            lambda s, pre, post, upper: pre + (s.upper() if upper else s) + post,
+            st.sampled_from(
+                sorted({x for c in SCHEMA.columns.values() for x in c.states})
+                + ["y", "n", "true", "false", "1", "0"]
+            ),
+            st.sampled_from(["", " ", "  ", "\t"]),
+            st.sampled_from(["", " ", "\u00a0"]),
+            st.booleans(),
+        ),
+    ),
+)
+def test_byte_encoder_equals_schema_rules(column, value):
+    value = value.replace("\x00", "")
+    codes, bad = encode_strings([value, "", value], column, schema=SCHEMA)
+    state = SCHEMA.normalize_state(column, value) if value.strip() else None
+    if not value.strip():
+        assert codes.tolist() == [-1, -1, -1] and bad == []
+    elif state is None:
+        assert codes.tolist() == [-1, -1, -1] and bad == [0, 2]
+    else:
+        k = SCHEMA.columns[column].states.index(state)
+        assert codes.tolist() == [k, -1, k] and bad == []
+
+
+def test_reader_closes_its_file(tmp_path):
+    path = Path(tmp_path / "x.csv")
+    path.write_bytes(b"onset\nsudden\n")
+    with CsvReader(path) as reader:
+        header = parse_header(reader.names, schema=SCHEMA)
+        assert [c.n_rows for c in reader.chunks(header)] == [1]
+    assert reader._own is None
+
+
+def test_chunk_from_rows_pads_and_cuts():
+    header = parse_header(["id", "onset"], schema=SCHEMA)
+    chunk = chunk_from_rows([["a"], ["b", "sudden", "x"]], header, first_row=7)
+    assert chunk.passthrough == [b"a,", b"b,sudden"]
+    assert chunk.unreadable.tolist() == [False, True]
