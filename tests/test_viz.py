@@ -1,0 +1,153 @@
+"""Tests for model.viz: every plot returns its figure, draws on a given axes, reads well."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from model import (
+    LegnumbError,
+    viz,
+)
+from model import explain as x
+
+CASE = x.example_evidence("E03")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def analysis(model):
+    return x.analyse(model, CASE, explain_causes=3)
+
+
+def _overlaps(texts, renderer) -> list[tuple[str, str]]:
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_text()]
+    bad = []
+    for i, (a, ba) in enumerate(boxes):
+        for b, bb in boxes[i + 1 :]:
+            if ba.overlaps(bb):
+                bad.append((a, b))
+    return bad
+
+
+def test_plot_posteriors(model, analysis):
+    base = model.diagnose(x.history_only(model.schema, CASE)).posteriors
+    fig = viz.plot_posteriors(analysis.diagnosis, baseline=base, title="Case E03")
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Case E03"
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1] == "sciatica"  # most likely on top
+    assert len(labels) == len(model.causes)
+    assert "99.7%" in [t.get_text() for t in ax.texts]
+    fig.canvas.draw()
+    assert not _overlaps(ax.get_yticklabels(), fig.canvas.get_renderer())
+
+
+def test_plot_posteriors_on_given_axes_and_top(analysis):
+    fig, (a1, a2) = plt.subplots(1, 2)
+    out = viz.plot_posteriors(analysis.diagnosis.posteriors, ax=a2, top=4)
+    assert out is fig
+    assert len(a2.patches) == 4 and not a1.patches
+    with pytest.raises(TypeError, match="expected a pandas Series of posteriors"):
+        viz.plot_posteriors([0.1, 0.2])
+
+
+def test_plot_evidence_weights(analysis):
+    fig = viz.plot_evidence_weights(analysis.explanation, cause="sciatica", top=5)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()][::-1]
+    rows = analysis.explanation[analysis.explanation["cause"] == "sciatica"].head(5)
+    assert labels == rows["finding"].tolist()
+    widths = [p.get_width() for p in ax.patches][::-1]
+    np.testing.assert_allclose(widths, rows["woe"].to_numpy())
+    assert ax.get_title().startswith("Why sciatica:")
+    fig.canvas.draw()
+    assert not _overlaps(ax.get_yticklabels(), fig.canvas.get_renderer())
+    with pytest.raises(LegnumbError, match="expected rows for cause 'stroke'"):
+        viz.plot_evidence_weights(analysis.explanation, cause="stroke")
+    with pytest.raises(LegnumbError, match="at least one finding"):
+        viz.plot_evidence_weights(analysis.explanation.iloc[:0])
+
+
+def test_plot_next_questions(model):
+    q = x.next_questions(model, x.history_only(model.schema, CASE))
+    fig = viz.plot_next_questions(q, top=6, title="Case E03: next question")
+    ax = fig.axes[0]
+    assert ax.get_title() == "Case E03: next question"
+    assert len(ax.patches) == 6
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == q["question"].iloc[0]
+    assert "bits" in ax.get_xlabel()
+    with pytest.raises(LegnumbError, match="at least one open question"):
+        viz.plot_next_questions(q.iloc[:0])
+
+
+def test_plot_comparison(model):
+    c = x.compare(model, {"history": x.history_only(model.schema, CASE), "case": CASE})
+    fig = viz.plot_comparison(c, top=5, title="Case E03")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 10
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["history (triage: self care)", "case (triage: routine)"]
+
+
+def test_plot_intake(model):
+    steps = x.guided_intake(model, CASE, max_steps=3)
+    fig = viz.plot_intake(steps, title="Case E03: intake")
+    ax = fig.axes[0]
+    assert len(ax.lines) == 4
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0] == "start" and ticks[1].startswith("+ ")
+    fig.canvas.draw()
+    assert not _overlaps(ax.get_xticklabels(), fig.canvas.get_renderer())
+
+
+def test_plot_network_layers_and_labels(model, analysis):
+    fig = viz.plot_network(
+        model,
+        posteriors=analysis.diagnosis.posteriors,
+        evidence=analysis.evidence,
+        title="Case E03",
+    )
+    ax = fig.axes[0]
+    texts = ax.texts
+    assert {"history", "causes", "findings"} <= {t.get_text() for t in texts}
+    assert any(t.get_text().startswith("sciatica 99") for t in texts)
+    assert any(t.get_text() == "shooting pain: yes" for t in texts)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    # labels of one layer never overlap each other
+    for x0 in (0.0, 1.0, 2.0):
+        layer = [
+            t
+            for t in texts
+            if abs(t.get_position()[0] - x0) < 0.1
+            and t.get_text() not in ("history", "causes", "findings")
+        ]
+        assert len(layer) in (11, 15, 24)
+        assert not _overlaps(layer, renderer)
+
+
+def test_plot_network_without_evidence(model):
+    fig = viz.plot_network(model)
+    assert isinstance(fig, Figure)
+    names = {t.get_text() for t in fig.axes[0].texts}
+    assert "shooting pain" in names and "sciatica" in names
+
+
+def test_figures_render_to_png(tmp_path, analysis):
+    fig = viz.plot_posteriors(analysis.diagnosis, title="png")
+    path = tmp_path / "p.png"
+    fig.savefig(path)
+    assert path.read_bytes()[:4] == b"\x89PNG"
