@@ -1,0 +1,242 @@
+"""Tests for model.sensitivity and model.variants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model.commands._common import load_cases, select_case
+from model.errors import EvidenceError, InputError
+from model.network import build_network, reference_query
+from model.sensitivity import (
+    admissible_interval,
+    case_evidence,
+    decisive_numbers,
+    fit_linear,
+    one_way,
+    parameter_space,
+    relevant_nodes,
+    robustness,
+)
+from model.variants import ParameterSpace
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return load_cases(None)
+
+
+@pytest.fixture(scope="module")
+def fragile(model, cases):
+    """E16 (multiple sclerosis vs B12 deficiency): several numbers can flip the top cause."""
+    return select_case(cases, "E16")
+
+
+@pytest.fixture(scope="module")
+def ow16(model, fragile):
+    return one_way(model, fragile)
+
+
+def _brute_force(model, param_id, x, evidence):
+    """P(cause | evidence) for every cause with one number set to x: re-expand, pgmpy VE."""
+    bn = build_network(model.priors.with_value(param_id, x).expand())
+    res = reference_query(bn, list(model.causes), evidence)
+    return pd.Series({c: res[c][1] for c in model.causes})
+
+
+# --------------------------------------------------------------------------- one-way
+def test_one_way_table_holds_every_number(model, ow16):
+    t = ow16.table
+    assert len(t) == len(model.priors.numbers)
+    assert set(t["param_id"]) == {n.param_id for n in model.priors.numbers}
+    assert "P(shooting_pain | sciatica)" in set(t["label"])
+    for col in ("label", "base", "low", "high", "p_low", "p_high", "swing", "source_kind"):
+        assert col in t.columns
+    assert t["swing"].is_monotonic_decreasing
+    assert (t["rank"] == np.arange(1, len(t) + 1)).all()
+    assert ow16.case_id == "E16"
+    assert ow16.target == ow16.top_cause == "multiple_sclerosis"
+
+
+def test_sensitivity_function_matches_brute_force_pgmpy(model, fragile, ow16):
+    """Fitted from three evaluations; checked at low, high and a fourth point by pgmpy."""
+    ev = case_evidence(model, fragile)
+    for param_id in ow16.top(3)["param_id"]:
+        r = ow16.table.set_index("param_id").loc[param_id]
+        x4 = 0.5 * (r.base + r.high) if r.high < 0.9 else 0.5 * r.base
+        f = ow16.function(param_id)
+        assert float(f(x4)) == pytest.approx(
+            _brute_force(model, param_id, x4, ev)[ow16.target], abs=1e-9
+        )
+        assert r.p_low == pytest.approx(
+            _brute_force(model, param_id, r.low, ev)[ow16.target], abs=1e-9
+        )
+
+
+def test_spanning_subset_equals_exhaustive(model, cases):
+    row = select_case(cases, "E03")
+    fast = one_way(model, row)
+    slow = one_way(model, row, exhaustive=True)
+    assert fast.n_evaluated < slow.n_evaluated
+    a = fast.table.set_index("param_id")
+    b = slow.table.set_index("param_id").loc[a.index]
+    for col in ("p_low", "p_high", "a", "b", "g", "d"):
+        np.testing.assert_allclose(a[col], b[col], atol=1e-11, rtol=1e-9)
+    assert slow.table["fit_error"].max() < 1e-9  # three evaluations lie on one function
+
+
+def test_admissible_deviation_is_where_the_top_cause_changes(model, fragile, ow16):
+    ev = case_evidence(model, fragile)
+    dec = ow16.table[ow16.table["decisive"]]
+    assert len(dec) > 0
+    r = dec.iloc[0]
+    x, other = (r.x_up, r.top_up) if np.isfinite(r.x_up) else (r.x_down, r.top_down)
+    step = 0.02 * abs(x - r.base)
+    beyond = x + step if x > r.base else x - step
+    inside = x - step if x > r.base else x + step
+    assert _brute_force(model, r.param_id, beyond, ev).idxmax() == other
+    assert _brute_force(model, r.param_id, inside, ev).idxmax() == ow16.top_cause
+
+
+def test_numbers_of_unobserved_findings_cannot_matter(model):
+    case = {"onset": "sudden", "face_arm_or_speech": "yes"}
+    ow = one_way(model, case, case_id="few")
+    t = ow.table.set_index("param_id")
+    dead = t[t["node"] == "weakness"]
+    assert not dead["relevant"].any()
+    assert (dead["swing"] == 0).all()
+    assert "weakness" not in relevant_nodes(model, case_evidence(model, case))
+    assert t.loc[t["node"] == "onset", "relevant"].all()
+
+
+def test_target_other_than_top(model, fragile):
+    ow = one_way(model, fragile, target="b12_deficiency")
+    assert ow.target == "b12_deficiency" and ow.top_cause == "multiple_sclerosis"
+    assert ow.table["p_base"].iloc[0] == pytest.approx(ow.posterior["b12_deficiency"])
+
+
+def test_unknown_target_suggests_the_closest_cause(model, fragile):
+    with pytest.raises(InputError, match="did you mean 'sciatica'"):
+        one_way(model, fragile, target="sciatic")
+    with pytest.raises(InputError, match="unknown target cause 'xyz'"):
+        robustness(model, fragile, target="xyz", n_draws=2)
+
+
+def test_bad_evidence_is_an_evidence_error(model):
+    with pytest.raises(EvidenceError, match="allowed: one_leg, both_legs"):
+        one_way(model, {"laterality": "three_legs"})
+
+
+# --------------------------------------------------------------------------- pure parts
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(0.05, 0.95),
+    st.lists(st.tuples(st.floats(-3, 3), st.floats(0.01, 3)), min_size=2, max_size=6),
+)
+def test_admissible_interval_brackets_the_top_cause(x0, lines):
+    slope = np.array([[s for s, _ in lines]])
+    intercept = np.array([[b for _, b in lines]])
+    num = slope[0] * x0 + intercept[0]
+    if (num <= 0).any():
+        intercept = intercept - min(0.0, num.min()) + 0.01
+        num = slope[0] * x0 + intercept[0]
+    top = int(np.argmax(num))
+    x_down, x_up, to_down, to_up = admissible_interval(np.array([x0]), slope, intercept, top)
+    lo = x_down[0] if np.isfinite(x_down[0]) else 0.0
+    hi = x_up[0] if np.isfinite(x_up[0]) else 1.0
+    for x in np.linspace(lo, hi, 9)[1:-1]:
+        assert np.argmax(slope[0] * x + intercept[0]) == top or np.isclose(
+            np.sort(slope[0] * x + intercept[0])[-2], (slope[0] * x + intercept[0]).max()
+        )
+    for xc, to in ((x_down[0], to_down[0]), (x_up[0], to_up[0])):
+        if np.isfinite(xc):
+            assert slope[0, to] * xc + intercept[0, to] == pytest.approx(
+                slope[0, top] * xc + intercept[0, top], abs=1e-9
+            )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(-5, 5), st.floats(-5, 5), st.lists(st.floats(0.001, 0.999), min_size=3,
+                                                    max_size=3, unique=True))
+def test_fit_linear_recovers_a_line(a, b, xs):
+    x = np.array(xs)
+    slope, intercept = fit_linear(x, a * x + b)
+    assert float(slope) == pytest.approx(a, abs=1e-8)
+    assert float(intercept) == pytest.approx(b, abs=1e-8)
+
+
+# --------------------------------------------------------------------------- variants
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_batched_expansion_equals_priorset_expand(model, data):
+    space = parameter_space(model)
+    i = data.draw(st.integers(0, space.n_numbers - 1))
+    x = data.draw(st.floats(0.01, 0.99))
+    pid = space.param_ids[i]
+    node = space.node_of[i]
+    want = model.priors.with_value(pid, x).expand_node(node).values
+    got = space.expand(space.one_at_a_time([i], [x]), nodes=[node])[node][0]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
+
+
+def test_observed_expansion_keeps_the_observed_row(model):
+    space = parameter_space(model)
+    theta = space.draw(5, rng=np.random.default_rng(3))
+    for node, state in (("distribution", "back_of_leg"), ("onset", "sudden")):
+        full = space.expand(theta, nodes=[node])[node]
+        eq = space.expand(theta, nodes=[node], observed={node: state})[node]
+        o = space.base_cpts[node].states[node].index(state)
+        np.testing.assert_allclose(eq[:, o], full[:, o], atol=1e-15)
+        np.testing.assert_allclose(eq.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_draw_scheme(model):
+    space = ParameterSpace.from_priors(model.priors)
+    theta = space.draw(400, rng=np.random.default_rng(0))
+    again = space.draw(400, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(theta, again)
+    free = space.group < 0
+    assert ((theta[:, free] >= space.low[free]) & (theta[:, free] <= space.high[free])).all()
+    for g in np.unique(space.group[~free]):
+        members = np.flatnonzero(space.group == g)
+        np.testing.assert_allclose(theta[:, members].sum(axis=1), 1.0, atol=1e-12)
+        if len(members) == 2:  # complementary ranges: both stay in range
+            assert space.in_range(theta)[:, members].all()
+    assert space.in_range(theta).mean() > 0.95
+    with pytest.raises(ValueError, match="n as an int >= 1"):
+        space.draw(0, rng=np.random.default_rng(0))
+
+
+def test_one_at_a_time_rejects_non_probabilities(model):
+    space = parameter_space(model)
+    with pytest.raises(ValueError, match=r"must lie in \(0, 1\)"):
+        space.one_at_a_time([0], [1.0])
+
+
+# --------------------------------------------------------------------------- robustness
+def test_robustness_is_seeded_and_summarized(model, fragile):
+    a = robustness(model, fragile, n_draws=60, seed=7)
+    b = robustness(model, fragile, n_draws=60, seed=7)
+    c = robustness(model, fragile, n_draws=60, seed=8)
+    pd.testing.assert_frame_equal(a.draws, b.draws)
+    assert not np.allclose(a.draws["posterior"], c.draws["posterior"])
+    assert len(a.draws) == 60 * len(model.causes)
+    assert set(a.summary["cause"]) == set(model.causes)
+    assert a.summary["top_share"].sum() == pytest.approx(1.0)
+    share = a.summary.set_index("cause").loc[a.top_cause, "top_share"]
+    assert a.stability == pytest.approx(share)
+    assert 0.3 < a.stability < 0.8  # E16 is a near tie
+    assert 0.9 < a.in_range <= 1.0
+
+
+def test_decisive_numbers_across_cases(model, cases, ow16):
+    other = one_way(model, select_case(cases, "E03"))
+    table = decisive_numbers([ow16, other])
+    assert len(table) == len(model.priors.numbers)
+    assert (table["cases"] == 2).all()
+    first = table.iloc[0]
+    assert first["decisive"] >= 1 and "E16" in first["decisive_cases"]
+    assert table["decisive"].is_monotonic_decreasing
