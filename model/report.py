@@ -296,14 +296,8 @@ def render_html(data: ReportData) -> str:
             f" <b>{int(ow.table['decisive'].sum())}</b> single number(s) can change it within"
             " their range.</p>"
         )
-        fig_t = plot_tornado(ow, n=20)
-        fig_r = plot_robustness(rob)
-        parts.append(
-            "<div class='pair'>"
-            + _img(fig_t, f"tornado {ow.case_id}")
-            + _img(fig_r, f"robustness {ow.case_id}")
-            + "</div>"
-        )
+        parts.append(_img(plot_tornado(ow, n=20), f"tornado {ow.case_id}"))
+        parts.append(_img(plot_robustness(rob), f"robustness {ow.case_id}"))
         plt.close("all")
         top = ow.top(8)[
             [
@@ -401,7 +395,7 @@ def _img(fig, alt: str, *, width: int | None = None) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
+    fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     style = f" style='max-width:{width}px'" if width else ""
@@ -421,6 +415,8 @@ def _table(df: pd.DataFrame, *, formats=None, row_class=None, link: str | None =
                 text = "—"
             elif c in formats:
                 text = formats[c].format(v)
+            elif isinstance(v, float):
+                text = f"{v:.4g}"
             else:
                 text = str(v)
             cell = _e(text)
@@ -482,8 +478,6 @@ th {{ background: #f0f0f0; position: sticky; top: 0; }}
 tr.ej td {{ background: #fbeaea; }}
 tr.fragile td {{ background: #fff1c1; }}
 img {{ max-width: 100%; height: auto; }}
-.pair {{ display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }}
-.pair img {{ max-width: 660px; }}
 nav ul {{ columns: 2; }}
 details {{ margin-bottom: 1.5em; }}
 </style></head><body>"""
