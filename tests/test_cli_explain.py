@@ -1,0 +1,115 @@
+"""Tests for ``legnumb explain``: text and JSON output, and clear errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from model.cli import DISCLAIMER, main
+from model.data import examples_path
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_text_output(capsys):
+    code, out, _ = _run(
+        capsys, "explain", str(examples_path()), "--case-id", "E03", "--n-sim", "100"
+    )
+    assert code == 0
+    assert " ".join(DISCLAIMER.split()) in " ".join(out.split())
+    assert "Triage: ROUTINE" in out and "Red flags: none" in out
+    assert " 1. sciatica" in out
+    assert out.count("raise") >= 1 and "(the prior, no findings)" in out
+    assert "Every column is answered" in out
+    assert "Data conflict:" in out and "fit together as usual" in out
+
+
+def test_next_questions_for_a_partial_case(tmp_path, capsys):
+    path = tmp_path / "cases.csv"
+    path.write_text("case_id,age_group,laterality,onset\nP1,65_plus,both_legs,gradual\n")
+    code, out, _ = _run(capsys, "explain", str(path), "--case-id", "P1", "--n-sim", "50")
+    assert code == 0
+    block = out.split("Next questions")[1]
+    assert block.count("bits") == 3
+    code, out, _ = _run(
+        capsys,
+        "explain",
+        str(path),
+        "--case-id",
+        "P1",
+        "--json",
+        "--n-sim",
+        "50",
+        "--baseline",
+        "history",
+    )
+    data = json.loads(out)
+    assert len(data["next_questions"]) == 3
+    q = data["next_questions"][0]
+    assert q["expected_info_bits"] >= data["next_questions"][1]["expected_info_bits"] >= 0
+    assert data["explanations"][0]["baseline"] == "history"
+
+
+def test_json_output(capsys):
+    code, out, _ = _run(
+        capsys, "explain", str(examples_path()), "--case-id", "E21", "--json", "--n-sim", "100"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["case_id"] == "E21"
+    ranked = list(data["posteriors"].values())
+    assert ranked == sorted(ranked, reverse=True)
+    assert data["triage"] in ("emergency", "urgent", "routine", "self_care")
+    assert len(data["explanations"]) == 3
+    top = data["explanations"][0]
+    assert top["cause"] == next(iter(data["posteriors"]))
+    assert top["findings"] and {"column", "state", "finding", "woe"} <= set(top["findings"][0])
+    assert data["next_questions"] == []
+    assert data["conflict"]["n_sim"] == 100
+    assert data["disclaimer"] == DISCLAIMER
+
+
+def test_unknown_case_id(capsys):
+    code, _, err = _run(capsys, "explain", str(examples_path()), "--case-id", "E99")
+    assert code == 2
+    assert "examples.csv: no case with case_id 'E99'" in err and "E01" in err
+
+
+def test_missing_and_unreadable_files(tmp_path, capsys):
+    code, _, err = _run(capsys, "explain", str(tmp_path / "none.csv"), "--case-id", "E1")
+    assert code == 2 and "none.csv: no such file" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\xfe\x00junk")
+    code, _, err = _run(capsys, "explain", str(bad), "--case-id", "E1")
+    assert code == 2 and "bad.csv: not a readable CSV file" in err
+    noid = tmp_path / "noid.csv"
+    noid.write_text("onset\nsudden\n")
+    code, _, err = _run(capsys, "explain", str(noid), "--case-id", "E1")
+    assert code == 2 and "has no case_id column" in err
+
+
+def test_invalid_state_names_file_row_column_value_and_allowed(tmp_path, capsys):
+    path = tmp_path / "cases.csv"
+    shutil.copy(examples_path(), path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace(",gradual,", ",slowly,", 1)  # E03, file row 4
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = _run(capsys, "explain", str(path), "--case-id", "E03")
+    assert code == 2 and out == ""
+    assert (
+        f"{path}, row 4 (case_id E03): onset: expected one of sudden, gradual. "
+        "Got 'slowly' instead." in err
+    )
+
+
+def test_bad_option_values(capsys):
+    code, _, err = _run(capsys, "explain", str(examples_path()), "--case-id", "E03", "--n-sim", "3")
+    assert code == 2 and "expected n_sim as an int >= 20" in err
+    with pytest.raises(SystemExit):
+        main(["explain", str(examples_path()), "--case-id", "E03", "--baseline", "nope"])

@@ -1,0 +1,133 @@
+"""Tests for model.widgets: the what-if app reacts to its dropdowns like a clinician expects."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+
+from model import InputError
+from model import explain as x
+from model.widgets import (
+    comparison_html,
+    conflict_html,
+    explanation_html,
+    posterior_html,
+    questions_html,
+    triage_html,
+    what_if_app,
+)
+
+CASE = x.example_evidence("E03")
+
+
+@pytest.fixture()
+def app(model):
+    return what_if_app(model, evidence=x.history_only(model.schema, CASE), check_conflict=False)
+
+
+def test_one_dropdown_per_column_grouped(model, app):
+    assert list(app.controls) == list(model.columns)
+    hist, symp = app.tabs.children
+    assert len(hist.children) == len(model.schema.history)
+    assert len(symp.children) == len(model.schema.symptoms)
+    assert app.tabs.get_title(0).startswith("History") and app.tabs.get_title(1).startswith(
+        "Symptoms"
+    )
+    dd = app.controls["laterality"]
+    assert dd.options[0] == ("not known", "") and dd.value == ""
+    assert app.controls["age_group"].value == CASE["age_group"]
+
+
+def test_a_change_updates_every_panel(model, app):
+    before = app.analysis.diagnosis.posteriors["sciatica"]
+    app.controls["shooting_pain"].value = "yes"
+    a = app.analysis
+    assert a.evidence["shooting_pain"] == "yes"
+    assert a.diagnosis.posteriors["sciatica"] > before
+    expected = model.diagnose(app.evidence).posteriors
+    assert a.diagnosis.posteriors.equals(expected) or (
+        (a.diagnosis.posteriors - expected).abs().max() < 1e-12
+    )
+    assert "shooting pain" in app.explanation_panel.value
+    assert "Why: sciatica" in app.explanation_panel.value
+    assert a.questions["column"].iloc[0] in app.questions_panel.value
+    assert "shooting_pain" not in set(a.questions["column"])
+    assert app.timings["compute_ms"] > 0 and app.timings["update_ms"] >= app.timings["compute_ms"]
+    # back to not known
+    app.controls["shooting_pain"].value = ""
+    assert "shooting_pain" not in app.analysis.evidence
+
+
+def test_red_flags_reach_the_banner(app):
+    app.controls["onset"].value = "sudden"
+    app.controls["face_arm_or_speech"].value = "yes"
+    assert app.analysis.diagnosis.triage == "emergency"
+    assert "EMERGENCY" in app.triage_panel.value
+    assert "possible stroke" in app.triage_panel.value
+
+
+def test_set_evidence_updates_once_and_clears(app, monkeypatch):
+    calls = []
+    original = app.update
+    monkeypatch.setattr(app, "update", lambda: calls.append(1) or original())
+    app.set_evidence(CASE)
+    assert len(calls) == 1
+    assert app.evidence == CASE
+    assert "Every column is answered" in app.questions_panel.value
+    app.clear_button.click()
+    assert app.evidence == {}
+    assert "No red flags" in app.triage_panel.value
+
+
+def test_baseline_comparison(app):
+    app.set_baseline()
+    app.controls["back_pain"].value = "yes"
+    c = app.comparison
+    assert c.names == ("baseline", "now") and c.changed == ("back_pain",)
+    assert "back pain (not known / back pain)" in app.compare_panel.value
+    assert "black tick = baseline" in app.posterior_panel.value
+    app.baseline_button.click()
+    assert app.comparison.changed == ()
+
+
+def test_cause_picker_explains_any_cause(app):
+    app.controls["back_pain"].value = "yes"
+    app.cause_picker.value = "spinal_stenosis"
+    assert "Why: spinal stenosis" in app.explanation_panel.value
+
+
+def test_conflict_panel(model):
+    app = what_if_app(model, evidence={"sex": "male", "pregnant": "yes"}, n_sim=100)
+    assert "Warning" in app.conflict_panel.value
+    assert app.more.get_title(1) == "Data conflict: WARNING"
+    assert app.timings["conflict_ms"] > 0
+    app.conflict_toggle.value = False
+    assert "Not checked" in app.conflict_panel.value
+
+
+def test_static_snapshot_and_network(app):
+    bundle = app._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    html = bundle["text/html"]
+    assert "static snapshot" in html and "P(cause present | findings)" in html
+    png = app.draw_network()
+    assert png[:4] == b"\x89PNG"
+
+
+def test_html_panels_escape_and_render(model):
+    a = x.analyse(model, CASE)
+    assert "ROUTINE" in triage_html(a.diagnosis)
+    assert posterior_html(a.diagnosis.posteriors).count("<tr>") == len(model.causes)
+    assert "Why: sciatica" in explanation_html(a, "sciatica")
+    assert "nothing left to ask" in questions_html(a.questions)
+    c = x.compare(model, [{}, CASE])
+    assert "Compare with baseline" in comparison_html(c)
+    assert conflict_html(None).count("Not checked") == 1
+
+
+def test_what_if_app_options(model):
+    with pytest.raises(InputError, match="expected n_questions as an int >= 1"):
+        what_if_app(model, n_questions=0)
