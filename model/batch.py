@@ -354,6 +354,11 @@ def _dask_part(model, pdf: pd.DataFrame, header: Header, parquet: bool) -> _Part
     if not parquet:
         path = pdf[_PATH_COLUMN].iloc[0] if len(pdf) else None
         pdf = pdf.drop(columns=[_PATH_COLUMN])
+    if not parquet and not isinstance(pdf.index, pd.RangeIndex):
+        # pandas reads a first row with one cell too many as an index column, shifting cells
+        raise pd.errors.ParserError(
+            f"{path or header.source}: a row has more cells than the header"
+        )
     if pdf.shape[1] != header.width:
         raise InputError(
             f"{path or header.source}: has {pdf.shape[1]} columns; expected {header.width} "
