@@ -365,7 +365,8 @@ class WhatIfApp:
         )
         for i, t in enumerate(["Compare with baseline", "Data conflict", "Network"]):
             self.more.set_title(i, t)
-        self.more.selected_index = 0
+        self.more.selected_index = None  # sections render when opened (keeps updates fast)
+        self.more.observe(lambda _: self._render_sections(), names="selected_index")
         self.widget = w.VBox(
             [
                 header,
@@ -384,8 +385,9 @@ class WhatIfApp:
             ]
         )
         self.analysis: Analysis | None = None
-        self.comparison: Comparison | None = None
+        self._comparison: Comparison | None = None
         self.timings: dict[str, float] = {}
+        self._baseline_post = model.diagnose(self.baseline).posteriors
         self.update()
 
     # ----------------------------------------------------------------- state
@@ -409,7 +411,19 @@ class WhatIfApp:
         """Compare later changes with ``evidence`` (the current findings by default)."""
         base = self.evidence if evidence is None else evidence
         self.baseline = normalize_evidence(self.model.schema, base)
-        self._render_comparison()
+        self._baseline_post = self.model.diagnose(self.baseline).posteriors
+        self._comparison = None
+        self._render_posteriors()
+        self._render_sections()
+
+    @property
+    def comparison(self) -> Comparison:
+        """The baseline and the current findings side by side (computed when first asked)."""
+        if self._comparison is None:
+            self._comparison = compare(
+                self.model, {"baseline": self.baseline, "now": self.analysis.evidence}
+            )
+        return self._comparison
 
     def _on_change(self, _change) -> None:
         if not self._muted:
@@ -422,10 +436,12 @@ class WhatIfApp:
         a = analyse(self.model, self.evidence, explain_causes=None, questions=True)
         t1 = time.perf_counter()
         self.analysis = a
+        self._comparison = None
         self.triage_panel.value = triage_html(a.diagnosis)
-        self._render_comparison(render_posteriors=True)
+        self._render_posteriors()
         self._render_explanation()
         self.questions_panel.value = questions_html(a.questions, top=self.n_questions)
+        self._render_sections()
         t2 = time.perf_counter()
         conflict_ms = 0.0
         if self.conflict_toggle.value:
@@ -452,17 +468,20 @@ class WhatIfApp:
         cause = self.cause_picker.value or self.analysis.diagnosis.ranked.index[0]
         self.explanation_panel.value = explanation_html(self.analysis, cause)
 
-    def _render_comparison(self, *, render_posteriors: bool = True) -> None:
+    def _render_posteriors(self) -> None:
+        if self.analysis is not None:
+            self.posterior_panel.value = posterior_html(
+                self.analysis.diagnosis.posteriors, baseline=self._baseline_post
+            )
+
+    def _render_sections(self) -> None:
+        """Fill the open section of the accordion (compare or network) if it is stale."""
         if self.analysis is None:
             return
-        c = compare(self.model, {"baseline": self.baseline, "now": self.analysis.evidence})
-        self.comparison = c
-        base = c.posteriors["baseline"]
-        if render_posteriors:
-            self.posterior_panel.value = posterior_html(
-                self.analysis.diagnosis.posteriors, baseline=base
-            )
-        self.compare_panel.value = comparison_html(c)
+        if self.more.selected_index == 0:
+            self.compare_panel.value = comparison_html(self.comparison)
+        elif self.more.selected_index == 2 and not self.network_image.value:
+            self.draw_network()  # first opening only; the button redraws (about a second)
 
     def draw_network(self) -> bytes:
         """Draw the network with the current findings into the Network panel (PNG bytes)."""
@@ -499,7 +518,8 @@ class WhatIfApp:
             f"<p style='font-size:0.85em'>Findings: {_e(known) or 'none'}</p>"
             f"{self.triage_panel.value}<div style='display:flex;gap:24px;flex-wrap:wrap'>"
             f"<div>{self.posterior_panel.value}</div><div>{explanation_html(a, cause)}</div></div>"
-            f"{self.questions_panel.value}{self.compare_panel.value}{self.conflict_panel.value}</div>"
+            f"{self.questions_panel.value}{comparison_html(self.comparison)}"
+            f"{self.conflict_panel.value}</div>"
         )
 
     def _repr_mimebundle_(self, **kwargs):

@@ -87,10 +87,15 @@ def test_baseline_comparison(app):
     app.controls["back_pain"].value = "yes"
     c = app.comparison
     assert c.names == ("baseline", "now") and c.changed == ("back_pain",)
-    assert "back pain (not known / back pain)" in app.compare_panel.value
     assert "black tick = baseline" in app.posterior_panel.value
+    assert app.compare_panel.value == ""  # closed sections are not rendered
+    app.more.selected_index = 0  # open "Compare with baseline"
+    assert "back pain (not known / back pain)" in app.compare_panel.value
+    app.controls["shooting_pain"].value = "yes"  # an open section follows every change
+    assert "shooting pain (not known / shooting pain)" in app.compare_panel.value
     app.baseline_button.click()
     assert app.comparison.changed == ()
+    assert "Findings that differ: none" in app.compare_panel.value
 
 
 def test_cause_picker_explains_any_cause(app):
@@ -113,8 +118,11 @@ def test_static_snapshot_and_network(app):
     assert "application/vnd.jupyter.widget-view+json" in bundle
     html = bundle["text/html"]
     assert "static snapshot" in html and "P(cause present | findings)" in html
-    png = app.draw_network()
-    assert png[:4] == b"\x89PNG"
+    assert app.network_image.value == b""
+    app.more.selected_index = 2  # opening "Network" draws it
+    assert app.network_image.value[:4] == b"\x89PNG"
+    app.controls["weakness"].value = "yes"
+    assert app.draw_network()[:4] == b"\x89PNG"
 
 
 def test_html_panels_escape_and_render(model):
