@@ -426,10 +426,10 @@ class _Blocks:
             line = self.lines_before + _count_lines(block[: exc.start]) + 1
             bad = block[exc.start : exc.start + 4]
             raise InputError(
-                f"{self.name}: line {line} (byte {self.bytes_before + exc.start}) is not valid "
-                f"{self.encoding}: got bytes {bad!r}. Save the file as 'CSV UTF-8', or give "
-                "the encoding it was written in (e.g. --encoding cp1252 for files from Excel "
-                "on Windows)."
+                f"{self.name}: line {line} (byte offset {self.bytes_before + exc.start}) is "
+                f"not valid {self.encoding}: got bytes {bad!r}. Save the file as 'CSV UTF-8', "
+                "or give the encoding it was written in (e.g. --encoding cp1252 for files from "
+                "Excel on Windows)."
             ) from exc
         return block if self.encoding == "utf-8" else text.encode("utf-8")
 
@@ -517,13 +517,19 @@ class CsvReader:
                 self.name = "<stream>"
         self.size = _size_of(stream)
         self.fast = fast
-        encoding = _check_encoding(encoding)
-        self._blocks = _Blocks(stream, encoding=encoding, block_bytes=block_bytes, name=self.name)
-        self._block_iter = iter(self._blocks)
-        self._feed = _LineFeed(self._block_iter)
-        self._csv = csv.reader(self._feed)
-        self._next_row = 1
-        self.names = self._read_header()
+        try:
+            encoding = _check_encoding(encoding)
+            self._blocks = _Blocks(
+                stream, encoding=encoding, block_bytes=block_bytes, name=self.name
+            )
+            self._block_iter = iter(self._blocks)
+            self._feed = _LineFeed(self._block_iter)
+            self._csv = csv.reader(self._feed)
+            self._next_row = 1
+            self.names = self._read_header()
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         """Close the file if this reader opened it."""

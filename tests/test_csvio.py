@@ -206,7 +206,7 @@ def test_not_utf8_names_the_line():
     with pytest.raises(InputError) as info:
         read(data)
     msg = str(info.value)
-    assert "t.csv: line 4 (byte" in msg and "not valid utf-8" in msg
+    assert "t.csv: line 4 (byte offset 30)" in msg and "not valid utf-8" in msg
     assert "--encoding cp1252" in msg
 
 

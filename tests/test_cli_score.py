@@ -1,0 +1,179 @@
+"""``legnumb score`` from the command line: outputs, messages and exit codes 0, 1 and 2."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from model.cli import main
+from model.data import examples_path
+
+EXAMPLES = Path(examples_path())
+
+
+@pytest.fixture(autouse=True)
+def _model_loaded_once(model, monkeypatch):
+    """Reuse the session's model instead of loading it for every command."""
+    monkeypatch.setattr("model.commands.score.model_from_args", lambda args: model)
+
+
+def run(*argv: str) -> int:
+    return main(["score", *map(str, argv)])
+
+
+def test_help_documents_exit_codes(capsys):
+    with pytest.raises(SystemExit) as info:
+        run("--help")
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for line in ("0  every row was scored", "1  some rows carry errors", "2  unusable input"):
+        assert line in out
+    assert "--engine {local,dask}" in out and "--scheduler ADDRESS" in out
+
+
+def test_exit_0_writes_every_row(tmp_path, capsys, model):
+    out = tmp_path / "scored.csv"
+    assert run(EXAMPLES, "-o", out) == 0
+    err = capsys.readouterr().err
+    assert "examples.csv: 30 row(s) written" in err and "30 scored, 0 with errors" in err
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    raw = pd.read_csv(EXAMPLES, dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(got[list(raw.columns)], raw)
+    assert got.columns[-6:].tolist() == [
+        "top_cause",
+        "triage",
+        "red_flags",
+        "error",
+        "model_version",
+        "priors_hash",
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["scored.csv"]
+
+
+def test_quiet_prints_nothing(tmp_path, capsys):
+    assert run(EXAMPLES, "-o", tmp_path / "o.csv", "-q") == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_exit_1_some_rows_have_errors(tmp_path, capsys):
+    src = tmp_path / "cases.csv"
+    src.write_bytes(
+        b"\xef\xbb\xbfcase_id, Laterality ,lateralty,Diabetes\r\n"
+        b"A,ONE_LEG,x,Y\r\n"
+        b"B,both_leg,y,true\r\n"
+    )
+    out = tmp_path / "out.csv"
+    assert run(src, "-o", out) == 1
+    err = capsys.readouterr().err
+    assert "warning: cases.csv: column 3 'lateralty' is not a known column" in err
+    assert "did you mean 'laterality'?" in err
+    assert "1 scored, 1 with errors" in err
+    assert (
+        "error in cases.csv, row 2: column ' Laterality ' (laterality): Got 'both_leg' "
+        "instead; allowed: one_leg, both_legs; closest: 'both_legs'"
+    ) in err
+    lines = out.read_bytes().split(b"\n")
+    assert lines[0].startswith(b"case_id, Laterality ,lateralty,Diabetes,p_")
+    assert lines[1].startswith(b"A,ONE_LEG,x,Y,0.")
+    assert lines[2].startswith(b"B,both_leg,y,true,,")
+    assert lines[3] == b"" and len(lines) == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"", "the file is empty"),
+        (b"foo,bar\n1,2\n", "no known column in the header"),
+        (b"PK\x03\x04\x14\x00\x00\x00binary", "not a CSV text file"),
+        (b"case_id,onset\nA,sudden\nB,\xe9\n", "line 3 (byte offset 25) is not valid utf-8"),
+        (b"case_id;onset\nA;sudden\n", "separate cells with semicolons"),
+    ],
+)
+def test_exit_2_unusable_input(tmp_path, capsys, content, message):
+    src = tmp_path / "in.csv"
+    if content is not None:
+        src.write_bytes(content)
+    out = tmp_path / "out.csv"
+    assert run(src, "-o", out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("legnumb score: error: ") and message in err
+    assert "in.csv" in err
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == (["in.csv"] if content is not None else [])
+
+
+def test_exit_2_output_directory_missing(tmp_path, capsys):
+    assert run(EXAMPLES, "-o", tmp_path / "nope" / "o.csv") == 2
+    assert "no such directory" in capsys.readouterr().err
+
+
+def test_header_only_exit_0(tmp_path, model):
+    src = tmp_path / "h.csv"
+    src.write_text("case_id,onset\n")
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out, "-q") == 0
+    assert out.read_text().count("\n") == 1
+
+
+def test_stdin_to_stdout(tmp_path, monkeypatch, capsys):
+    data = EXAMPLES.read_bytes()
+    stdin = io.TextIOWrapper(io.BytesIO(data))
+    stdout = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stdin", stdin)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert run("-", "-q") == 0
+    piped = stdout.buffer.getvalue()
+    out = tmp_path / "o.csv"
+    assert run(EXAMPLES, "-o", out, "-q") == 0
+    assert piped == out.read_bytes()
+
+
+def test_ragged_rows(tmp_path, capsys):
+    src = tmp_path / "r.csv"
+    src.write_text("case_id,onset,laterality\nA,sudden\nB,gradual,one_leg,extra\n")
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out) == 1
+    err = capsys.readouterr().err
+    assert "1 row(s) had fewer cells than the header (first: row 1)" in err
+    assert "r.csv, row 2: has 4 cells but the header has 3" in err
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert got["case_id"].tolist() == ["A", "B"] and got["laterality"].tolist() == ["", "one_leg"]
+
+
+def test_duplicate_column_conflict(tmp_path, capsys):
+    src = tmp_path / "d.csv"
+    src.write_text("laterality,laterality\none_leg,\none_leg,both_legs\n")
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out) == 1
+    err = capsys.readouterr().err
+    assert "column 'laterality' appears 2 times" in err
+    assert "d.csv, row 2: column 'laterality' is given twice" in err
+    assert out.read_text().splitlines()[0].startswith("laterality,laterality,p_")
+
+
+def test_cp1252_encoding_option(tmp_path):
+    src = tmp_path / "w.csv"
+    src.write_bytes("case_id,onset,note\nA,sudden,Ünterschenkel\n".encode("cp1252"))
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out, "-q") == 2
+    assert run(src, "-o", out, "-q", "--encoding", "cp1252") == 0
+    assert "Ünterschenkel" in out.read_text(encoding="utf-8")
+
+
+def test_scheduler_needs_dask_engine(capsys):
+    assert run(EXAMPLES, "--scheduler", "tcp://localhost:1") == 2
+    assert "--scheduler needs --engine dask" in capsys.readouterr().err
+
+
+def test_dask_engine_starts_its_own_cluster(tmp_path):
+    pytest.importorskip("dask.distributed")
+    local, dask_out = tmp_path / "local.csv", tmp_path / "dask.csv"
+    assert run(EXAMPLES, "-o", local, "-q") == 0
+    assert run(EXAMPLES, "-o", dask_out, "-q", "--engine", "dask", "--blocksize", "3000") == 0
+    assert dask_out.read_bytes() == local.read_bytes()
