@@ -869,7 +869,11 @@ class Conflict:
             return "Conflict needs at least two findings; nothing to check yet."
         if not np.isfinite(self.conf):
             return "These findings are impossible together under the model: check the data entry."
-        pct = f"{100 * self.percentile:.0f}%"
+        pct = (
+            f"all {self.n_sim}"
+            if self.percentile >= 1.0
+            else f"{format_pct(self.percentile)} of the {self.n_sim}"
+        )
         if self.warn:
             worst = self.drivers.index[0] if len(self.drivers) else ""
             hint = (
@@ -878,7 +882,7 @@ class Conflict:
                 else ""
             )
             return (
-                f"Warning: these findings fit together worse than {pct} of cases simulated from "
+                f"Warning: these findings fit together worse than {pct} cases simulated from "
                 f"the model with the same questions answered (conflict {self.conf:.2f} > "
                 f"{self.threshold:.2f}, the {100 * self.level:.0f}th percentile). Check for a "
                 f"data-entry error, or consider a cause the model does not include.{hint}"
@@ -1107,6 +1111,46 @@ class Analysis:
     log_evidence: float = field(default=np.nan, repr=False)
     loo_log_evidence: pd.Series = field(default=None, repr=False, compare=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per explained cause, most likely first: posterior and the sentence.
+
+        Examples
+        --------
+        >>> from model.core import load_model
+        >>> a = analyse(load_model(), {"calf_swelling": "yes", "recent_immobility": "yes"})
+        >>> a.summary().columns.tolist()
+        ['posterior', 'why']
+        >>> a.summary().index[0]
+        'deep_vein_thrombosis'
+        """
+        post = self.diagnosis.posteriors
+        names = sorted(self.sentences, key=lambda c: -post[c])
+        return pd.DataFrame(
+            {
+                "posterior": [float(post[c]) for c in names],
+                "why": [self.sentences[c] for c in names],
+            },
+            index=pd.Index(names, name="cause"),
+        )
+
+    def describe(self) -> str:
+        """Triage, red flags and one sentence per explained cause, as plain text.
+
+        Examples
+        --------
+        >>> from model.core import load_model
+        >>> a = analyse(load_model(), {"calf_swelling": "yes", "recent_immobility": "yes"},
+        ...             explain_causes=1)
+        >>> print(a.describe())  # doctest: +ELLIPSIS
+        Triage: emergency. Red flags: swollen calf after immobility (possible blood clot).
+        - deep vein thrombosis (...%): A swollen calf and recent immobility raise deep vein ...
+        """
+        flags = "; ".join(self.diagnosis.red_flags) or "none"
+        lines = [f"Triage: {self.diagnosis.triage.replace('_', ' ')}. Red flags: {flags}."]
+        for cause, row in self.summary().iterrows():
+            lines.append(f"- {cause_phrase(cause)} ({format_pct(row['posterior'])}): {row['why']}")
+        return "\n".join(lines)
 
 
 def analyse(

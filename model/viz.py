@@ -201,7 +201,7 @@ def plot_evidence_weights(
         ax.text(
             wi + (0.02 if wi >= 0 else -0.02) * span,
             yi,
-            f"{wi:+.2f}",
+            "0.00" if abs(wi) < 0.005 else f"{wi:+.2f}",
             va="center",
             ha="left" if wi >= 0 else "right",
             fontsize=8,

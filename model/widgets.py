@@ -88,6 +88,10 @@ def _points(diff: float) -> str:
     return f"{d:+d} pts" if d else "0 pts"
 
 
+def _signed(x: float) -> str:
+    return "0.00" if abs(x) < 0.005 else f"{x:+.2f}"
+
+
 def _words(name) -> str:
     return str(name).replace("_", " ")
 
@@ -173,7 +177,7 @@ def explanation_html(analysis: Analysis, cause: str, *, top: int = 8) -> str:
             f'<div style="position:absolute;left:50%;width:1px;height:12px;background:#333"></div>'
             f'<div style="position:absolute;left:{left:.1f}%;width:{width:.1f}%;height:12px;'
             f'background:{color}"></div></div></td>'
-            f'<td style="padding-left:6px">{r.woe:+.2f}</td></tr>'
+            f'<td style="padding-left:6px">{_signed(r.woe)}</td></tr>'
         )
     return (
         f'<div><b>Why: {_e(cause_phrase(cause))}</b><p style="margin:4px 0">{_e(sentence)}</p>'
@@ -191,8 +195,9 @@ def questions_html(questions: pd.DataFrame, *, top: int = 5) -> str:
         )
     top_cause = cause_phrase(str(questions["top_cause"].iloc[0]))
     head = (
-        "<tr><th></th><th style='text-align:left'>question</th><th>info (bits)</th>"
-        f"<th>&plusmn; P({_e(top_cause)})</th><th>P(triage changes)</th><th>likely answer</th></tr>"
+        "<tr><th></th><th style='text-align:left'>question</th><th>bits</th>"
+        f"<th>&plusmn;P({_e(top_cause)})</th><th>P(triage<br>changes)</th><th>likely<br>answer</th>"
+        "</tr>"
     )
     trs = []
     for i, r in enumerate(questions.head(top).itertuples(), start=1):
@@ -302,14 +307,14 @@ class WhatIfApp:
                 value=start.get(col, ""),
                 description=col.replace("_", " "),
                 tooltip=c.meaning,
-                style={"description_width": "150px"},
-                layout=w.Layout(width="300px"),
+                style={"description_width": "125px"},
+                layout=w.Layout(width="auto"),
             )
             dd.observe(self._on_change, names="value")
             self.controls[col] = dd
         history = [self.controls[c] for c in schema.history]
         symptoms = [self.controls[c] for c in schema.symptoms]
-        grid = {"grid_template_columns": "repeat(2, 305px)", "grid_gap": "2px 6px"}
+        grid = {"grid_template_columns": "repeat(2, minmax(0, 1fr))", "grid_gap": "2px 8px"}
         self.tabs = w.Tab(
             children=[
                 w.GridBox(history, layout=w.Layout(**grid)),
@@ -318,10 +323,9 @@ class WhatIfApp:
         )
         self.tabs.set_title(0, f"History ({len(history)})")
         self.tabs.set_title(1, f"Symptoms ({len(symptoms)})")
-        self.clear_button = w.Button(description="Clear all", icon="eraser")
+        self.clear_button = w.Button(description="Clear all")
         self.baseline_button = w.Button(
             description="Set as baseline",
-            icon="thumb-tack",
             tooltip="compare later changes with the findings as they are now",
         )
         self.clear_button.on_click(lambda _: self.set_evidence({}))
@@ -354,7 +358,8 @@ class WhatIfApp:
             "not known. Red flags are always shown whatever the posteriors say.</div>"
         )
         left = w.VBox(
-            [self.tabs, w.HBox([self.clear_button, self.baseline_button, self.conflict_toggle])]
+            [self.tabs, w.HBox([self.clear_button, self.baseline_button, self.conflict_toggle])],
+            layout=w.Layout(width="56%", min_width="520px"),
         )
         self.more = w.Accordion(
             children=[
