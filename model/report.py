@@ -33,7 +33,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+import multiprocessing as mp
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +92,7 @@ def analyse(
     seed: int = 0,
     path: str = "cases",
     progress: Callable[[str], None] | None = None,
+    jobs: int = 1,
 ) -> ReportData:
     """Run the one-way and robustness analyses on every case, and the evaluation.
 
@@ -105,25 +108,37 @@ def analyse(
         Name of the case file, for error messages.
     progress : callable, optional
         Called with a short message after each case.
+    jobs : int, optional
+        Worker processes (forked, so the model is not reloaded); 1 (default) runs in this
+        process. Results do not depend on it.
 
     Raises
     ------
     InputError
         When there are no cases.
     """
-    from model.sensitivity import decisive_numbers, one_way, robustness
+    from model.sensitivity import decisive_numbers
 
     if len(cases) == 0:
         raise InputError(f"{path}: has no cases to report on.")
-    ows, robs = [], []
-    for i, (_, row) in enumerate(cases.iterrows()):
-        cid = str(row["case_id"]).strip() if "case_id" in row.index else f"row{i + 2}"
-        ow = one_way(model, row, case_id=cid)
-        rob = robustness(model, row, case_id=cid, n_draws=n_draws, seed=seed)
-        ows.append(ow)
-        robs.append(rob)
-        if progress is not None:
-            progress(f"{cid}: top {ow.top_cause}, kept in {rob.stability:.1%} of draws")
+    _WORK.update(model=model, cases=cases, n_draws=n_draws, seed=seed)
+    try:
+        pairs = _pmap(
+            _analyse_one,
+            len(cases),
+            jobs=jobs,
+            progress=progress
+            and (
+                lambda pair: progress(
+                    f"{pair[0].case_id}: top {pair[0].top_cause}, "
+                    f"kept in {pair[1].stability:.1%} of draws"
+                )
+            ),
+        )
+    finally:
+        _WORK.clear()
+    ows = [p[0] for p in pairs]
+    robs = [p[1] for p in pairs]
     overview = pd.DataFrame(
         [
             {
@@ -169,29 +184,32 @@ def write_report(
     seed: int = 0,
     path: str = "cases",
     progress: Callable[[str], None] | None = None,
+    jobs: int = 1,
 ) -> Path:
     """Analyse ``cases`` and write ``report.html`` (plus the tables as CSV) to ``directory``.
 
-    Returns the path of the HTML file.
+    ``jobs`` worker processes share the analyses and the drawing. Returns the path of the
+    HTML file.
     """
     out = Path(directory)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory.")
     out.mkdir(parents=True, exist_ok=True)
-    data = analyse(model, cases, n_draws=n_draws, seed=seed, path=path, progress=progress)
+    data = analyse(
+        model, cases, n_draws=n_draws, seed=seed, path=path, progress=progress, jobs=jobs
+    )
     target = out / "report.html"
-    target.write_text(render_html(data), encoding="utf-8")
+    target.write_text(render_html(data, jobs=jobs), encoding="utf-8")
     data.overview.to_csv(out / "robustness_overview.csv", index=False)
     data.decisive.to_csv(out / "decisive_numbers.csv", index=False)
     return target
 
 
 # --------------------------------------------------------------------------- rendering
-def render_html(data: ReportData) -> str:
-    """The report as one self-contained HTML page."""
-    import matplotlib.pyplot as plt
+def render_html(data: ReportData, *, jobs: int = 1) -> str:
+    """The report as one self-contained HTML page (case figures drawn in ``jobs`` processes)."""
 
-    from model.sensitivity_plots import plot_decisive, plot_robustness, plot_tornado
+    from model.sensitivity_plots import plot_decisive
 
     m = data.model
     parts = [_HEAD.format(title="legnumb: sensitivity report for reviewers")]
@@ -280,55 +298,11 @@ def render_html(data: ReportData) -> str:
         )
 
     parts.append("<h2 id='cases'>5. Cases</h2>")
-    for i, (ow, rob) in enumerate(zip(data.one_way, data.robustness, strict=True)):
-        row = data.cases.iloc[i]
-        parts.append(f"<h3 id='case-{_e(ow.case_id)}'>Case {_e(ow.case_id)}</h3>")
-        story = _cell(row, "story")
-        expected = _cell(row, "expected_cause")
-        if story:
-            parts.append(f"<p class='story'>{_e(story)}</p>")
-        ranked = ow.posterior.sort_values(ascending=False, kind="stable").head(3)
-        top3 = ", ".join(f"{_e(c)} {p:.3f}" for c, p in ranked.items())
-        parts.append(
-            f"<p>Top causes: {top3}."
-            + (f" Expected: {_e(expected)}." if expected else "")
-            + f" Top cause kept in <b>{rob.stability:.1%}</b> of {rob.n_draws:,} joint draws;"
-            f" <b>{int(ow.table['decisive'].sum())}</b> single number(s) can change it within"
-            " their range.</p>"
-        )
-        parts.append(_img(plot_tornado(ow, n=20), f"tornado {ow.case_id}"))
-        parts.append(_img(plot_robustness(rob), f"robustness {ow.case_id}"))
-        plt.close("all")
-        top = ow.top(8)[
-            [
-                "label",
-                "base",
-                "low",
-                "high",
-                "p_low",
-                "p_high",
-                "swing",
-                "x_down",
-                "x_up",
-                "top_down",
-                "top_up",
-                "source_kind",
-            ]
-        ]
-        parts.append(
-            "<details><summary>The 8 most influential numbers, with where the top cause "
-            "would change (admissible deviation)</summary>"
-            + _table(
-                top,
-                formats={
-                    c: "{:.4g}"
-                    for c in ("base", "low", "high", "p_low", "p_high", "swing", "x_down", "x_up")
-                },
-                row_class=lambda r: "ej" if r["source_kind"] == "expert_judgement" else "",
-            )
-            + "</details>"
-        )
-
+    _WORK.update(data=data)
+    try:
+        parts.extend(_pmap(_case_section, len(data.one_way), jobs=jobs))
+    finally:
+        _WORK.clear()
     parts.append("<h2 id='priors'>6. Every hand-set number</h2>")
     pt = m.priors.table()
     n_ej = int(pt["source_kind"].eq("expert_judgement").sum())
@@ -366,6 +340,97 @@ def render_html(data: ReportData) -> str:
     parts.append(_table(src, row_class=lambda r: "ej" if r["kind"] == "expert_judgement" else ""))
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _case_section(i: int) -> str:
+    """The HTML of case ``i`` of ``_WORK["data"]``: story, ranking, tornado, robustness."""
+    import matplotlib.pyplot as plt
+
+    from model.sensitivity_plots import plot_robustness, plot_tornado
+
+    data = _WORK["data"]
+    ow, rob, row = data.one_way[i], data.robustness[i], data.cases.iloc[i]
+    parts = []
+    parts.append(f"<h3 id='case-{_e(ow.case_id)}'>Case {_e(ow.case_id)}</h3>")
+    story = _cell(row, "story")
+    expected = _cell(row, "expected_cause")
+    if story:
+        parts.append(f"<p class='story'>{_e(story)}</p>")
+    ranked = ow.posterior.sort_values(ascending=False, kind="stable").head(3)
+    top3 = ", ".join(f"{_e(c)} {p:.3f}" for c, p in ranked.items())
+    parts.append(
+        f"<p>Top causes: {top3}."
+        + (f" Expected: {_e(expected)}." if expected else "")
+        + f" Top cause kept in <b>{rob.stability:.1%}</b> of {rob.n_draws:,} joint draws;"
+        f" <b>{int(ow.table['decisive'].sum())}</b> single number(s) can change it within"
+        " their range.</p>"
+    )
+    parts.append(_img(plot_tornado(ow, n=20), f"tornado {ow.case_id}"))
+    parts.append(_img(plot_robustness(rob), f"robustness {ow.case_id}"))
+    plt.close("all")
+    top = ow.top(8)[
+        [
+            "label",
+            "base",
+            "low",
+            "high",
+            "p_low",
+            "p_high",
+            "swing",
+            "x_down",
+            "x_up",
+            "top_down",
+            "top_up",
+            "source_kind",
+        ]
+    ]
+    parts.append(
+        "<details><summary>The 8 most influential numbers, with where the top cause "
+        "would change (admissible deviation)</summary>"
+        + _table(
+            top,
+            formats={
+                c: "{:.4g}"
+                for c in ("base", "low", "high", "p_low", "p_high", "swing", "x_down", "x_up")
+            },
+            row_class=lambda r: "ej" if r["source_kind"] == "expert_judgement" else "",
+        )
+        + "</details>"
+    )
+
+    return "\n".join(parts)
+
+
+def _analyse_one(i: int):
+    """One-way and robustness analyses of case ``i`` of ``_WORK["cases"]``."""
+    from model.sensitivity import one_way, robustness
+
+    model, row = _WORK["model"], _WORK["cases"].iloc[i]
+    cid = str(row["case_id"]).strip() if "case_id" in row.index else f"row{i + 2}"
+    ow = one_way(model, row, case_id=cid)
+    rob = robustness(model, row, case_id=cid, n_draws=_WORK["n_draws"], seed=_WORK["seed"])
+    return ow, rob
+
+
+#: State shared with forked worker processes (set just before forking, cleared after).
+_WORK: dict = {}
+
+
+def _pmap(fn, n: int, *, jobs: int, progress=None) -> list:
+    """``[fn(0), ..., fn(n - 1)]``, in ``jobs`` forked processes when possible."""
+    out = []
+    if jobs <= 1 or n <= 1 or "fork" not in mp.get_all_start_methods():
+        for i in range(n):
+            out.append(fn(i))
+            if progress:
+                progress(out[-1])
+        return out
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork")) as pool:
+        for res in pool.map(fn, range(n)):
+            out.append(res)
+            if progress:
+                progress(res)
+    return out
 
 
 # --------------------------------------------------------------------------- helpers

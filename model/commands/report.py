@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from model.commands._common import add_priors_option, load_cases, model_from_args
@@ -33,6 +34,13 @@ def register(subparsers) -> None:
         "--draws", type=int, default=1000, metavar="N", help="joint draws per case (1000)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the joint draws (default 0)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes for the per-case analyses and figures (default: CPUs, at most 4)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_priors_option(p)
     p.set_defaults(func=run)
@@ -47,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.draws < 1:
         raise InputError(f"--draws must be at least 1. Got {args.draws} instead.")
+    jobs = args.jobs if args.jobs is not None else min(4, os.cpu_count() or 1)
+    if jobs < 1:
+        raise InputError(f"--jobs must be at least 1. Got {jobs} instead.")
     cases = load_cases(args.cases)
     model = model_from_args(args)
 
@@ -61,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         path=args.cases or "examples.csv",
         progress=None if args.quiet else progress,
+        jobs=jobs,
     )
     print(f"wrote {path}")
     return 0
