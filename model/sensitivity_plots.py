@@ -14,7 +14,7 @@ Examples
 >>> m = load_model()
 >>> ow = one_way(m, {"onset": "sudden", "face_arm_or_speech": "yes"}, case_id="demo")
 >>> fig = plot_tornado(ow, n=5)
->>> fig.axes[0].get_title().startswith("Case demo")
+>>> fig.axes[0].get_title(loc="right").startswith("Case demo")
 True
 """
 
@@ -312,7 +312,7 @@ def plot_robustness(rob, *, ax=None, max_causes: int = 15, scale: str = "logit")
     ax.boxplot(
         data,
         positions=y,
-        vert=False,
+        orientation="horizontal",
         whis=(5, 95),
         widths=0.6,
         showfliers=False,

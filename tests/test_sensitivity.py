@@ -159,8 +159,11 @@ def test_admissible_interval_brackets_the_top_cause(x0, lines):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.floats(-5, 5), st.floats(-5, 5), st.lists(st.floats(0.001, 0.999), min_size=3,
-                                                    max_size=3, unique=True))
+@given(
+    st.floats(-5, 5),
+    st.floats(-5, 5),
+    st.lists(st.floats(0.001, 0.999), min_size=3, max_size=3, unique=True),
+)
 def test_fit_linear_recovers_a_line(a, b, xs):
     x = np.array(xs)
     slope, intercept = fit_linear(x, a * x + b)
