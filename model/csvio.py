@@ -351,6 +351,8 @@ def _check_encoding(encoding: str) -> str:
 
 def _count_lines(data: bytes) -> int:
     """Line ends in ``data``, counting CRLF, LF and lone CR once each."""
+    if b"\r" not in data:
+        return data.count(b"\n")
     return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
@@ -522,7 +524,7 @@ class CsvReader:
             self._blocks = _Blocks(
                 stream, encoding=encoding, block_bytes=block_bytes, name=self.name
             )
-            self._block_iter = iter(self._blocks)
+            self._block_iter = _head_first(iter(self._blocks))
             self._feed = _LineFeed(self._block_iter)
             self._csv = csv.reader(self._feed)
             self._next_row = 1
@@ -600,6 +602,24 @@ class CsvReader:
             if chunk.n_rows:
                 self._next_row += chunk.n_rows
                 yield chunk
+
+
+def _head_first(blocks: Iterator[bytes], head: int = 1 << 16) -> Iterator[bytes]:
+    """Split the first block after its first line end past ``head`` bytes.
+
+    The header is parsed with the csv module from the small first piece only; the big rest
+    of the block stays eligible for the fast path.
+    """
+    first = next(blocks, None)
+    if first is None:
+        return
+    cut = first.find(b"\n", head) + 1
+    if 0 < cut < len(first):
+        yield first[:cut]
+        yield first[cut:]
+    else:
+        yield first
+    yield from blocks
 
 
 @contextlib.contextmanager
@@ -908,16 +928,20 @@ class _Patterns:
         self.table[slots] = np.arange(n)
 
     def codes(
-        self, buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray, cols: np.ndarray
-    ) -> np.ndarray:
-        """State codes of cells: -1 blank, -2 not a spelling of the cell's column.
+        self, buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray, cols: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """State codes of cells ``(n_rows, n_cells)``: -1 blank, -2 not a spelling.
 
-        ``starts``, ``lengths`` and ``cols`` (schema column index) are flat, one per cell.
+        ``starts`` and ``lengths`` are ``(n_rows, len(cols))``; ``cols`` gives the schema
+        column index of each cell position. Also returns the flat indexes of the cells that
+        are not blank and match no spelling of their column (for the schema's own rules).
         """
+        shape = lengths.shape
+        starts, lengths = starts.reshape(-1), lengths.reshape(-1)
         out = np.full(len(lengths), -1, dtype=np.int64)
-        nz = np.flatnonzero(lengths > 0)
+        nz = np.flatnonzero(lengths)
         if not len(nz):
-            return out
+            return out.reshape(shape), nz
         s, n = starts[nz], lengths[nz]
         k1, k2, k3 = _pack(buffer, s, n)
         cand = self.table[_slot(k1, k2, k3, n, self.mult, self.BITS)]
@@ -927,8 +951,10 @@ class _Patterns:
             c = cand[long]
             hit[long] &= (self.k2[c] == k2[long]) & (self.k3[c] == k3[long])
         cand[~hit] = self.n
-        out[nz] = self.lut[cols[nz], cand]
-        return out
+        by_position = self.lut[np.asarray(cols, dtype=np.int64)]  # (n_cells, n_spellings + 1)
+        found = by_position.ravel()[(nz % shape[1]) * by_position.shape[1] + cand]
+        out[nz] = found
+        return out.reshape(shape), nz[found == -2]
 
 
 _MASK = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
@@ -1001,11 +1027,8 @@ def encode_chunk(chunk: Chunk, header: Header, *, schema: Schema) -> Encoded:
     codes_by_pos = np.full((n_rows, len(pos_cols)), -1, dtype=np.int64)
     problems: dict[int, list[str]] = {i: list(p) for i, p in chunk.problems.items()}
     if n_rows and pos_cols:
-        cols_flat = np.broadcast_to(np.asarray(pos_cols, dtype=np.int64), (n_rows, len(pos_cols)))
-        codes_by_pos = pat.codes(
-            chunk.buffer, chunk.starts.ravel(), chunk.lengths.ravel(), cols_flat.ravel()
-        ).reshape(n_rows, len(pos_cols))
-        rows, cols = np.nonzero(codes_by_pos == -2)
+        codes_by_pos, unmatched = pat.codes(chunk.buffer, chunk.starts, chunk.lengths, pos_cols)
+        rows, cols = np.divmod(unmatched, len(pos_cols))
         cache: dict[tuple[int, bytes], int | None] = {}
         bad: list[tuple[int, int, str]] = []
         for r, k in zip(rows.tolist(), cols.tolist(), strict=True):
@@ -1095,7 +1118,6 @@ def row_error_text(
 
 
 # --------------------------------------------------------------------------- writing
-_FRAC = np.array([10**k for k in range(5, -1, -1)], dtype=np.int64)
 
 
 def format_probabilities(p: np.ndarray) -> list[bytes]:
@@ -1115,14 +1137,17 @@ def format_probabilities(p: np.ndarray) -> list[bytes]:
         return [b""] * n_rows
     scaled = p * 1e6
     q = np.rint(scaled)
-    frac = np.abs(scaled - np.floor(scaled) - 0.5)
-    odd = np.isnan(p) | (p < 0) | (p > 1) | (frac < 1e-6)
-    q = np.where(odd, 0, q).astype(np.int64)
+    # |scaled - q| is within 1e-6 of 0.5 only near a tie, where rounding the scaled float
+    # might differ from rounding the exact decimal value: leave those to Python
+    odd = ~((p >= 0) & (p <= 1)) | (np.abs(np.abs(scaled - q) - 0.5) < 1e-6) | np.signbit(p)
+    q = np.where(odd, 0, q).astype(np.int32)
     cells = np.empty((n_rows, n_cols, 9), dtype=np.uint8)
-    cells[:, :, 0] = 48 + q // 1_000_000
-    cells[:, :, 1] = 46
-    cells[:, :, 2:8] = 48 + (q[:, :, None] // _FRAC) % 10
-    cells[:, :, 8] = 44
+    cells[:, :, 1] = 46  # "."
+    cells[:, :, 8] = 44  # ","
+    for k in range(7, 1, -1):  # six decimals, last first
+        np.add(q % 10, 48, out=cells[:, :, k], casting="unsafe")
+        q //= 10
+    np.add(q, 48, out=cells[:, :, 0], casting="unsafe")
     width = 9 * n_cols - 1
     flat = np.ascontiguousarray(cells.reshape(n_rows, 9 * n_cols)[:, :width])
     out = flat.view(f"S{width}").ravel().tolist()
@@ -1131,16 +1156,29 @@ def format_probabilities(p: np.ndarray) -> list[bytes]:
     return out
 
 
-def _bytes_column(values: Sequence[object]) -> list[bytes]:
-    cache: dict[object, bytes] = {}
-    out = []
-    for v in values:
-        b = cache.get(v)
-        if b is None:
-            text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-            b = cache[v] = quote_cell(text).encode("utf-8")
-        out.append(b)
-    return out
+def _text_cells(columns: Sequence[Sequence[object]]) -> tuple[np.ndarray, list[list[bytes]]]:
+    """Text columns with few distinct values: a combination code per row and the cells.
+
+    Returns the code of each row's combination and, per code, the quoted UTF-8 cells;
+    None/NaN are blank.
+    """
+    import pandas as pd
+
+    key = None
+    tables = []
+    for values in columns:
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        tables.append([b""] + [quote_cell(str(u)).encode("utf-8") for u in uniques])
+        key = codes + 1 if key is None else key * len(tables[-1]) + codes + 1
+    combo, seen = pd.factorize(key)
+    cells = []
+    for k in seen.tolist():
+        parts = []
+        for table in reversed(tables):
+            k, i = divmod(k, len(table))
+            parts.append(table[i])
+        cells.append(parts[::-1])
+    return combo, cells
 
 
 def format_chunk(
@@ -1163,17 +1201,16 @@ def format_chunk(
     n = len(passthrough)
     if n == 0:
         return b""
-    tail = ("," + quote_cell(version) + "," + quote_cell(priors_hash)).encode("utf-8")
-    last = [tail if not e else quote_cell(e).encode("utf-8") + tail for e in errors]
-    pieces = zip(
-        passthrough,
-        format_probabilities(probabilities),
-        _bytes_column(top_cause),
-        _bytes_column(triage),
-        _bytes_column(red_flags),
-        last,
-        strict=True,
-    )
+    constant = [quote_cell(version).encode("utf-8"), quote_cell(priors_hash).encode("utf-8")]
+    combo, cells = _text_cells([top_cause, triage, red_flags])
+    # top_cause,triage,red_flags,error,model_version,priors_hash: one piece per combination
+    table = np.array([b",".join([*c, b"", *constant]) for c in cells], dtype=object)
+    last = table[combo].tolist()
+    for i, e in enumerate(errors):
+        if e:
+            c = cells[combo[i]]
+            last[i] = b",".join([*c, quote_cell(e).encode("utf-8"), *constant])
+    pieces = zip(passthrough, format_probabilities(probabilities), last, strict=True)
     return b"\n".join(map(b",".join, pieces)) + b"\n"
 
 
