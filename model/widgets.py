@@ -211,7 +211,7 @@ def questions_html(questions: pd.DataFrame, *, top: int = 5) -> str:
         )
     return (
         f"<div><b>Next question</b><table style='border-collapse:collapse;font-size:0.9em'>{head}"
-        f"{''.join(trs)}</table><div style='font-size:0.8em;color:#555'>info = expected reduction "
+        f"{''.join(trs)}</table><div style='font-size:0.8em;color:#555'>bits = expected reduction "
         "of the summed per-cause uncertainty (sum of binary entropies); &plusmn; = expected "
         "absolute change of the top cause's probability</div></div>"
     )
@@ -307,7 +307,7 @@ class WhatIfApp:
                 value=start.get(col, ""),
                 description=col.replace("_", " "),
                 tooltip=c.meaning,
-                style={"description_width": "125px"},
+                style={"description_width": "145px"},
                 layout=w.Layout(width="auto"),
             )
             dd.observe(self._on_change, names="value")
