@@ -108,6 +108,8 @@ __all__ = [
 BLOCK_BYTES = 4 << 20
 #: Longest field the csv module accepts (an unclosed quote would otherwise swallow the file).
 FIELD_LIMIT = 1 << 20
+#: Longest physical line read before giving up (bounds memory on files without line ends).
+MAX_LINE = 64 << 20
 
 _BOM = codecs.BOM_UTF8
 _YES_NO_SYNONYMS = {"yes": ("y", "true", "1"), "no": ("n", "false", "0")}
@@ -408,6 +410,11 @@ class _Blocks:
                 cut = max(buf.rfind(b"\n"), buf.rfind(b"\r", 0, len(buf) - 1))
                 if cut >= 0 and len(buf) >= self.block_bytes:
                     break
+                if cut < 0 and len(buf) > MAX_LINE:
+                    raise InputError(
+                        f"{self.name}: line {self.lines_before + 1} is longer than "
+                        f"{MAX_LINE >> 20} MiB; this does not look like a CSV file."
+                    )
             if self._eof:
                 block, self._carry = buf, b""
             else:

@@ -237,6 +237,12 @@ def test_unclosed_quote_is_unusable_with_line():
         read(data)
 
 
+def test_endless_line_is_refused(monkeypatch):
+    monkeypatch.setattr("model.csvio.MAX_LINE", 10_000)
+    with pytest.raises(InputError, match="line 2 is longer than"):
+        read(b"onset\n" + b"x" * 50_000, block_bytes=1000)
+
+
 def test_duplicate_known_column():
     data = (
         b"laterality,id,Laterality \n"
