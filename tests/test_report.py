@@ -1,0 +1,84 @@
+"""Tests for model.report: a self-contained HTML page with every section a reviewer needs."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+
+from model.commands._common import load_cases
+from model.errors import InputError
+from model.report import analyse, render_html, write_report
+
+
+@pytest.fixture(scope="module")
+def data(model):
+    cases = load_cases(None)
+    return analyse(model, cases[cases["case_id"].isin(["E03", "E16"])], n_draws=25, seed=3)
+
+
+@pytest.fixture(scope="module")
+def page(data):
+    return render_html(data)
+
+
+def test_sections_and_embedded_figures(page):
+    for heading in (
+        "1. The network",
+        "2. Accuracy on the case set",
+        "3. Robustness overview",
+        "4. Numbers the conclusions rest on",
+        "5. Cases",
+        "6. Every hand-set number",
+    ):
+        assert heading in page
+    # network, confusion, decisive, and a tornado + robustness plot per case
+    assert page.count("src='data:image/png;base64,") == 3 + 2 * 2
+    assert "Case E16" in page and "Case E03" in page
+    assert "top-1 accuracy" in page
+
+
+def test_self_contained(page):
+    srcs = re.findall(r"src=['\"]([^'\"]+)", page)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<link" not in page and "<script" not in page
+    assert not re.search(r"url\(", page)
+
+
+def test_priors_table_flags_expert_judgement(model, page):
+    n_ej = len(model.priors.expert_only)
+    assert f"<b>{n_ej}</b> rest on expert judgement alone" in page
+    table = page.split("id='priors'")[1].split("id='sources'")[0]
+    assert table.count("<tr class='ej'>") == n_ej
+    assert table.count("<tr class=") == len(model.priors.numbers)
+    assert "P(shooting_pain | sciatica)" in table
+
+
+def test_overview_and_decisive(data):
+    ov = data.overview.set_index("case_id")
+    assert ov.loc["E16", "decisive_numbers"] > 0
+    assert ov.loc["E16", "runner_up"] == "b12_deficiency"
+    assert 0 < ov.loc["E16", "stability"] < 1
+    assert data.decisive.iloc[0]["decisive"] == 1
+    assert data.evaluation is not None and data.evaluation.summary["n"] == 2
+
+
+def test_parallel_analysis_gives_the_same_results(model, data):
+    cases = load_cases(None)
+    again = analyse(model, cases[cases["case_id"].isin(["E03", "E16"])], n_draws=25, seed=3, jobs=2)
+    for a, b in zip(data.robustness, again.robustness, strict=True):
+        assert a.draws.equals(b.draws)
+    assert data.one_way[1].table.equals(again.one_way[1].table)
+
+
+def test_without_expected_answers_and_empty(model, tmp_path):
+    cases = load_cases(None).head(1).drop(columns=["expected_cause", "expected_triage"])
+    path = write_report(model, cases, tmp_path / "r", n_draws=5)
+    html = path.read_text(encoding="utf-8")
+    assert "No accuracy:" in html and "expected_cause" in html
+    with pytest.raises(InputError, match="has no cases"):
+        analyse(model, cases.head(0))
