@@ -672,9 +672,9 @@ _PAD = 24  # zero bytes after a buffer, so 8-byte loads past a cell's end stay i
 
 
 def _fast_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
-    """Split a block with numpy; None when it needs the csv module (quotes, ragged rows)."""
+    """Split a block with numpy; None when it needs the csv module (odd quoting, ragged rows)."""
     if b'"' in block:
-        return None
+        return _fast_quoted_chunk(block, header, first_row)
     if b"\r" in block:
         if block.count(b"\r") != block.count(b"\r\n"):
             return None  # a lone CR: a line end the numpy split does not handle
@@ -705,6 +705,83 @@ def _fast_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
     lines.pop()  # after the last line end
     if blank.any():
         lines = [line for line in lines if line]
+    buffer = np.zeros(len(arr) + _PAD, dtype=np.uint8)
+    buffer[: len(arr)] = arr
+    return Chunk(
+        first_row=first_row,
+        n_rows=n_rows,
+        passthrough=lines,
+        buffer=buffer,
+        starts=starts[:, pos],
+        lengths=(ends - starts)[:, pos],
+        unreadable=np.zeros(n_rows, dtype=bool),
+    )
+
+
+def _fast_quoted_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
+    """The fast path for a block with quotes, when it is plain RFC 4180.
+
+    Taken only when every quote opens a cell, closes it, or is doubled inside it; every
+    quoted cell needs its quotes (it holds a comma, quote or line break, so writing it back
+    gives the same text); no known column is quoted; and every record has the header's
+    width. Anything else returns None and goes through the csv module.
+    """
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    arr = np.frombuffer(block, dtype=np.uint8)
+    q = np.flatnonzero(arr == 34)
+    if len(q) % 2:
+        return None  # a quoted cell runs past the block (or a stray quote)
+    opens, closes = q[0::2], q[1::2]
+    before_open = arr[np.maximum(opens - 1, 0)]
+    doubled_open = np.zeros(len(opens), dtype=bool)
+    doubled_open[1:] = closes[:-1] == opens[1:] - 1
+    if not np.all((opens == 0) | (before_open == 44) | (before_open == 10) | doubled_open):
+        return None
+    after = arr[closes + 1]
+    doubled_close = np.zeros(len(closes), dtype=bool)
+    doubled_close[:-1] = opens[1:] == closes[:-1] + 1
+    crlf = (after == 13) & (arr[np.minimum(closes + 2, len(arr) - 1)] == 10)
+    if not np.all((after == 44) | (after == 10) | crlf | doubled_close):
+        return None
+    candidates = np.flatnonzero((arr == 44) | (arr == 10) | (arr == 13))
+    outside = candidates[np.searchsorted(q, candidates) % 2 == 0]
+    kind = arr[outside]
+    cr = outside[kind == 13]
+    if len(cr) and not np.all(arr[cr + 1] == 10):
+        return None  # a lone CR outside quotes
+    delims = outside[kind != 13]
+    kind = arr[delims]
+    nl = delims[kind == 10]
+    line_start = np.empty_like(nl)
+    line_start[0] = 0
+    line_start[1:] = nl[:-1] + 1
+    line_end = nl - (arr[np.maximum(nl - 1, 0)] == 13) * (nl > line_start)
+    blank = line_end == line_start
+    commas = delims[kind == 44]
+    per_line = np.diff(np.searchsorted(commas, nl), prepend=0)
+    width = header.width
+    if np.any(per_line[~blank] != width - 1):
+        return None
+    keep = np.ones(len(delims), dtype=bool)
+    keep[np.searchsorted(delims, nl[blank])] = False
+    ends = delims[keep].reshape(-1, width)
+    n_rows = ends.shape[0]
+    starts = np.empty_like(ends)
+    starts[:, 0] = line_start[~blank]
+    starts[:, 1:] = ends[:, :-1] + 1
+    ends[:, -1] = line_end[~blank]
+    pos = list(header.known_positions)
+    quoted = arr[starts] == 34
+    if quoted[:, pos].any():
+        return None
+    if quoted.any():
+        special = (arr == 44) | (arr == 34) | (arr == 13) | (arr == 10)
+        count = np.cumsum(special, dtype=np.int64)
+        s, e = starts[quoted], ends[quoted]
+        if np.any(count[e - 2] - count[s] <= 0):
+            return None  # quotes that CSV does not need: writing back would differ
+    lines = [block[a:b] for a, b in zip(starts[:, 0].tolist(), ends[:, -1].tolist(), strict=True)]
     buffer = np.zeros(len(arr) + _PAD, dtype=np.uint8)
     buffer[: len(arr)] = arr
     return Chunk(

@@ -190,6 +190,40 @@ def test_quoted_commas_quotes_and_newlines():
     assert [code(encs[0], "onset", i) for i in (0, 1)] == [0, 1]
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'id,onset,note\n"A,1",sudden,"x ""y"""\n"B\r\nC",gradual,""""\n',
+        b'id,onset,note\r\n"A,1",sudden,"line\r\nbreak"\r\n\r\nB,,"a,b"\r\n',
+    ],
+)
+def test_fast_path_takes_plain_quoted_blocks(data):
+    from model.csvio import _fast_chunk
+
+    header = parse_header(["id", "onset", "note"], schema=SCHEMA)
+    body = data.split(b"\n", 1)[1]
+    assert _fast_chunk(body, header, 1) is not None
+    assert flat(*read(data, fast=True)[1:]) == flat(*read(data, fast=False)[1:])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'A,"sudden",x\n',  # a known column quoted
+        b'A,sudden,"x"\n',  # quotes CSV does not need
+        b'A,sudden,x"y\n',  # a stray quote
+        b'A,sudden,"x"y\n',  # text after a closing quote
+        b'A,sudden,"x,\n',  # a quoted cell running past the block
+        b"A,sudden\n",  # a short row
+    ],
+)
+def test_fast_path_leaves_the_rest_to_the_csv_module(body):
+    from model.csvio import _fast_chunk
+
+    header = parse_header(["id", "onset", "note"], schema=SCHEMA)
+    assert _fast_chunk(body, header, 1) is None
+
+
 def test_quoted_state_is_read():
     _, chunks, encs = read(b'onset\n"sudden"\n')
     assert code(encs[0], "onset") == 0
@@ -396,6 +430,30 @@ def test_fast_path_equals_csv_module(case, block_bytes):
             read(data, fast=False)
         return
     slow = read(data, fast=False, block_bytes=1 << 20)
+    assert flat(*fast[1:]) == flat(*slow[1:])
+
+
+@st.composite
+def rectangular_csv(draw):
+    """Rectangular CSV that the fast paths should take: free text quoted only when needed."""
+    names = ["id", "onset", "note", "laterality"]
+    free = st.text(alphabet='ab ,"\r\n\u00e9', max_size=8)
+    state = st.sampled_from(["", "sudden", "Gradual", "one_leg", " both_legs", "x"])
+    rows = draw(st.lists(st.tuples(free, state, free, state), max_size=30))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = [",".join(names)]
+    for row in rows:
+        lines.append(",".join(_quote(c, False) for c in row))
+        if draw(st.integers(0, 9)) == 0:
+            lines.append("")  # a blank line
+    return (newline.join(lines) + newline).encode("utf-8")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rectangular_csv(), st.sampled_from([64, 512, 1 << 20]))
+def test_fast_paths_equal_csv_module_on_plain_files(data, block_bytes):
+    fast = read(data, fast=True, block_bytes=block_bytes)
+    slow = read(data, fast=False)
     assert flat(*fast[1:]) == flat(*slow[1:])
 
 
