@@ -6,10 +6,10 @@ Reading
     A file is read in blocks of bytes (``block_bytes``, 4 MiB by default), so memory does not
     grow with the file. A UTF-8 byte-order mark is dropped, CRLF, LF and lone CR line ends are
     all accepted, quoted fields may hold commas, quotes and line breaks (RFC 4180). Blank
-    lines are skipped. The first record is the header. Blocks without any quote character and
-    whose lines all have as many cells as the header are split with numpy (the fast path);
-    every other block goes through Python's :mod:`csv` module (the reference). Both give the
-    same cells, which the tests check.
+    lines are skipped. The first record is the header. Blocks whose records all have as many
+    cells as the header and whose quoting is plain RFC 4180 are split with numpy (the fast
+    path); every other block goes through Python's :mod:`csv` module (the reference). Both
+    give the same cells, which property tests check.
 
 Encoding
     Bytes must be valid in the chosen encoding (UTF-8 unless ``encoding`` says otherwise, for
