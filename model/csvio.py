@@ -1323,6 +1323,8 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"{path}: cannot write the output; no such directory {directory}.")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give a file name for the output.")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:

@@ -113,6 +113,20 @@ def test_exit_2_output_directory_missing(tmp_path, capsys):
     assert "no such directory" in capsys.readouterr().err
 
 
+def test_exit_2_output_is_a_directory(tmp_path, capsys):
+    assert run(EXAMPLES, "-o", tmp_path) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_in_place(tmp_path):
+    src = tmp_path / "cases.csv"
+    src.write_bytes(EXAMPLES.read_bytes())
+    expected = tmp_path / "expected.csv"
+    assert run(src, "-o", expected, "-q") == 0
+    assert run(src, "-o", src, "-q") == 0
+    assert src.read_bytes() == expected.read_bytes()
+
+
 def test_header_only_exit_0(tmp_path, model):
     src = tmp_path / "h.csv"
     src.write_text("case_id,onset\n")
