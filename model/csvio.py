@@ -313,6 +313,8 @@ class Chunk:
         bool per row: the row is not interpreted at all (it has more cells than the header).
     short_rows : int
         Rows that had fewer cells than the header.
+    first_short_row : int
+        Row number of the first of them (0 when none).
     n_bytes : int
         Input bytes this chunk consumed (for progress).
     """
@@ -1180,7 +1182,6 @@ def encode_strings(
     """
     header = parse_header([column], schema=schema)
     chunk = chunk_from_rows([[v] for v in values], header, first_row=1)
-    # a lone empty cell is a blank line in CSV, but here it is a blank value
     enc = encode_chunk(chunk, header, schema=schema)
     j = list(schema.columns).index(normalize_name(column))
     return enc.codes[:, j], sorted(enc.problems)
