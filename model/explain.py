@@ -70,7 +70,7 @@ import pandas as pd
 from model.core import Diagnosis, Model
 from model.errors import EvidenceError, InputError, Problem
 from model.evidence import normalize_evidence
-from model.schema import TRIAGE_LEVELS, Schema
+from model.schema import Schema
 from model.triage import triage_codes
 
 __all__ = [
@@ -353,16 +353,6 @@ def _logit(m: np.ndarray) -> np.ndarray:
     """log P(present) - log P(absent) from two-state marginals ``(..., 2)``."""
     with np.errstate(divide="ignore"):
         return np.log(m[..., 1]) - np.log(m[..., 0])
-
-
-def _h2(p: np.ndarray) -> np.ndarray:
-    """Binary entropy in bits (0 log 0 = 0)."""
-    p = np.clip(p, 0.0, 1.0)
-    q = 1.0 - p
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(p > 0, -p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
-        b = np.where(q > 0, -q * np.log2(np.where(q > 0, q, 1.0)), 0.0)
-    return a + b
 
 
 def _kl2(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -661,10 +651,6 @@ def _sentence(cause, p0, p1, baseline, rows, *, max_named=3) -> str:
 
 
 # --------------------------------------------------------------------------- next question
-def _current_triage(row: np.ndarray, post: np.ndarray) -> str:
-    return str(triage_codes(row[None, :], post[None, :])[0][0])
-
-
 def _question_frames(ctx: _Context, row: np.ndarray, ba: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rank unobserved columns (one row each) and list every answer's outcome."""
     post = ba["post"]
@@ -908,7 +894,9 @@ def _sample_codes(ctx: _Context, model: Model, n: int, seed: int) -> np.ndarray:
         return ctx.samples[key]
     rng = np.random.default_rng(seed)
     drawn: dict[str, np.ndarray] = {}
+    order: dict[str, tuple[str, ...]] = {}
     for cpt in _topological_tables(model):
+        order[cpt.variable] = tuple(cpt.states[cpt.variable])
         k = cpt.values.shape[0]
         flat = cpt.values.reshape(k, -1)
         if cpt.parents:
@@ -919,11 +907,13 @@ def _sample_codes(ctx: _Context, model: Model, n: int, seed: int) -> np.ndarray:
         cum = np.cumsum(flat[:, idx], axis=0)  # (k, n)
         u = rng.random(n)
         drawn[cpt.variable] = np.minimum((u[None, :] > cum).sum(axis=0), k - 1)
-    names = model.engine.variables
-    # extract_tables keeps pgmpy's state order; map to the engine's (identical by build)
-    out = np.stack([drawn[c] for c in ctx.columns], axis=1).astype(np.int64)
-    causes = np.stack([drawn[c] for c in ctx.causes], axis=1).astype(np.int64)
-    del names
+
+    def recode(node: str) -> np.ndarray:  # sampled codes follow the table's state order
+        target = ctx.schema.states_of(node)
+        return np.array([target.index(st) for st in order[node]], dtype=np.int64)[drawn[node]]
+
+    out = np.stack([recode(c) for c in ctx.columns], axis=1)
+    causes = np.stack([recode(c) for c in ctx.causes], axis=1)
     ctx.samples[key] = out
     ctx.samples[(n, seed, "causes")] = causes
     return out
@@ -1546,8 +1536,3 @@ def guided_intake(
         chosen = answerable.iloc[0]
         known = {**known, chosen["column"]: full[chosen["column"]]}
     return pd.DataFrame(recs)
-
-
-def triage_rank(level: str) -> int:
-    """0 for the most urgent level (emergency), 3 for self care."""
-    return TRIAGE_LEVELS.index(level)
