@@ -139,3 +139,20 @@ def test_html_panels_escape_and_render(model):
 def test_what_if_app_options(model):
     with pytest.raises(InputError, match="expected n_questions as an int >= 1"):
         what_if_app(model, n_questions=0)
+
+
+def test_bench_whatif_measure_runs():
+    """scripts/bench_whatif.py exposes measure() -> dict (one case, one repeat here)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_whatif.py"
+    spec = importlib.util.spec_from_file_location("bench_whatif", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = bench.measure(repeats=1, cases=["E03"])
+    assert res["n_cases"] == 1 and res["budget_ms"] == 100.0
+    for block in (res["analyse"], res["widget_update"]):
+        assert set(block) == {"history", "half", "full", "all"}
+        assert block["all"]["median_ms"] > 0 and block["all"]["cpu_median_ms"] >= 0
+    assert res["conflict_cached_ms"] >= 0 and isinstance(res["within_budget"], bool)
