@@ -1,43 +1,49 @@
 """Exact, vectorized batch inference for discrete Bayesian networks.
 
-:class:`Engine` compiles a network once (from :class:`model.tables.CPT` tables) into a
-junction tree and then answers many evidence rows at a time with numpy array operations that
-carry a leading batch axis: no Python loop runs per row.
+:class:`Engine` compiles a network once (from :class:`model.tables.CPT` tables) and then
+answers many evidence rows at a time with numpy array operations that carry a leading batch
+axis. Every answer is exact: it is the same posterior pgmpy's ``VariableElimination`` gives,
+up to floating-point rounding.
 
 Method
 ------
-The engine is the Hugin architecture of junction-tree propagation (Lauritzen & Spiegelhalter
+The engine is junction-tree propagation in the Hugin architecture (Lauritzen & Spiegelhalter
 1988; Jensen, Lauritzen & Olesen 1990; Koller & Friedman 2009, ch. 10; Darwiche 2009,
-ch. 7), which is exact:
+ch. 7), specialised to each *evidence pattern* the way variable elimination specialises to
+each query:
 
-1. **Leaf folding.** A node without children only ever enters the joint through its own CPT,
-   so it is kept out of the junction tree: per row its CPT becomes a likelihood factor over its
-   parents, read by indexing, ``P(x = observed | parents)``, or all ones when unobserved (a
+1. **Leaf folding.** A node without children only enters the joint through its own CPT, so it
+   is kept out of the junction tree: per row its CPT is a likelihood factor over its parents,
+   ``P(x = observed | parents)``, read by indexing, or all ones when ``x`` is unobserved (a
    barren node sums out; Shachter 1986). Its posterior, when asked for, is
-   ``sum_pa P(x | pa) P(pa | e)`` from a clique that holds ``pa``.
-2. **Compilation.** The remaining nodes are moralized (the parent set of every folded leaf is
-   married too), triangulated by greedy elimination with several heuristics (min-fill,
-   weighted min-fill, min-weight, min-neighbours; Kjærulff 1990) keeping the triangulation
-   with the smallest total clique state space, and joined into a junction tree by a maximum
-   spanning tree on separator sizes (Jensen & Jensen 1994). Each CPT is assigned to the
-   smallest clique holding its scope and each clique's static potential (the product of its
-   CPTs) is computed once. Every clique keeps its variables in one global order, so separator
-   axes line up by a plain ``reshape`` and every factor is stored in "broadcast form" (size-1
-   axes for the clique variables it does not mention).
-3. **Plans.** For each target set a plan is made once and cached: the root is the clique that
-   holds most targets, the distribute pass only visits cliques on the paths from the root to
-   the targets, the order of factor products inside a clique is chosen greedily (smallest
-   intermediate first), and many marginals of one clique are read by recursive bisection of
-   its axes instead of one full reduction per variable.
-4. **Per batch.** Evidence indicators and folded-leaf likelihoods are gathered by fancy
-   indexing, multiplied into their cliques, and messages are passed leaves-to-root (collect)
-   and root-to-targets (distribute, Hugin division with ``0/0 = 0``). Every upward message is
-   normalized per row and its log scale accumulated, so ``log P(e)`` is exact and nothing
-   underflows. Rows with ``P(e) = 0`` get NaN marginals and ``-inf`` log evidence.
+   ``sum_pa P(x | pa) P(pa | e)`` read from a clique that holds ``pa``.
+2. **Evidence by slicing.** Rows are grouped by which non-leaf nodes they observe. For each
+   group a plan is compiled once and cached: observed nodes are removed from the graph and
+   every CPT that mentions them is *sliced* per row at the observed state by a gather (evidence
+   reduction; Koller & Friedman 2009, 9.3.2). Removing observed roots (history items) shrinks
+   the cliques a lot. When a batch holds too many distinct patterns, only the nodes whose
+   slicing saves most are sliced; other observations multiply in 0/1 indicators.
+3. **Compilation of a plan.** The remaining nodes are moralized, triangulated by greedy
+   elimination (min-fill, weighted min-fill, min-weight, min-neighbours; Kjærulff 1990; the
+   cheapest result is kept) and joined by a maximum spanning tree on separator sizes (Jensen &
+   Jensen 1994). Each factor is assigned to the smallest clique holding its scope. Clique axes
+   follow one global variable order in which the parents of leaves come last, so separators
+   line up by ``reshape``, and the order of factor products inside a clique is chosen greedily
+   (smallest intermediate first).
+4. **Local structure of leaves.** A leaf's likelihood slice that is an outer product of
+   vectors (the "absent" state of a noisy-OR; Heckerman 1989; Savický & Vomlel 2007) becomes
+   one small factor per parent. In large cliques the other slices are stored expanded to the
+   clique's trailing block of leaf parents and multiplied into each row as one contiguous
+   array operation, skipping rows where the leaf is unobserved.
+5. **Per batch.** Collect (leaves to root) and distribute (root to the cliques holding the
+   targets, Hugin division with ``0/0 = 0``) passes run on whole chunks of rows. Every upward
+   message is normalized per row and its log scale accumulated, so ``log P(e)`` is exact and
+   nothing underflows. Rows with ``P(e) = 0`` get NaN marginals and ``-inf`` log evidence.
+   Large temporaries live in reused buffers, so no page faults are paid per chunk.
 
 All arithmetic is float64 and row-wise (elementwise products and reductions over non-batch
-axes; no BLAS call spans rows), so a row's result does not depend on the other rows of the
-batch, the chunking or the number of threads.
+axes; no BLAS call spans rows), so a row's result does not depend on the chunking or the
+number of threads. (It may differ in the last bit between batches that slice differently.)
 
 Examples
 --------
@@ -57,22 +63,34 @@ array([0.26, 1.  ])
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from model.tables import CPT
 
-__all__ = ["Engine", "QueryResult"]
+__all__ = ["DEFAULT_CHUNK_BYTES", "Engine", "QueryResult"]
 
 DEFAULT_CHUNK_BYTES = 256 * 2**20
 """Default bound on the working set of one chunk of rows, in bytes."""
 
-_SUM_TOL = 1e-6
+_FAST_CHUNK_BYTES = 24 * 2**20  # preferred working set of a chunk (stays in cache)
+_SUM_TOL = 1e-6  # tolerance on CPT column sums (then renormalized)
+_RANK1_TOL = 1e-13  # relative tolerance of the rank-1 test of a likelihood slice
+_EXPAND_MIN_STATES = 1024  # cliques from this size get expanded leaf tables
+_INNER_MIN = 4096  # expanded leaf rows cover the trailing axes up to this many states
+_ROW_MODE_STATES = 4096  # roots from this size run their heavy part one row at a time
+_EXPAND_MAX_BYTES = 128 * 2**20  # bound on all expanded leaf tables of an engine
+_MAX_PLANS = 512  # bound on the evidence patterns compiled for one batch
+_ROWS_PER_PLAN = 64  # a pattern is worth compiling from about this many rows
+_GROUP_AXES = True  # per-plan axis grouping (see _build_plan)
 
 
 @dataclass(frozen=True)
@@ -93,82 +111,122 @@ class QueryResult:
     log_evidence: np.ndarray
 
 
-# ----------------------------------------------------------------------------- compile helpers
+# ------------------------------------------------------------------------ graph algorithms
 
 
-def _bshape(scope: Iterable[int], clique: tuple[int, ...], card: Sequence[int]) -> tuple:
-    """Broadcast shape (without batch axis) of a factor over ``scope`` inside ``clique``."""
-    s = set(scope)
-    return tuple(card[v] if v in s else 1 for v in clique)
+def _bits(mask: int):
+    """Indices of the set bits of ``mask``, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
-def _to_bform(values: np.ndarray, scope: Sequence[int], clique, card) -> np.ndarray:
-    """Permute a table's axes (given as global indices ``scope``) to clique order and reshape."""
-    order = sorted(range(len(scope)), key=lambda a: scope[a])
-    return np.ascontiguousarray(values.transpose(order)).reshape(_bshape(scope, clique, card))
+def _eliminate(nb: list[int], card: Sequence[int], heuristic: str, first: int) -> list[int]:
+    """Greedy elimination on bitset adjacency ``nb``; returns the elimination cliques.
 
-
-def _eliminate(adj: dict[int, set[int]], card: Sequence[int], heuristic: str):
-    """Greedy elimination; returns the elimination cliques (frozensets) in order."""
-    adj = {v: set(n) for v, n in adj.items()}
+    Nodes in the bitmask ``first`` are eliminated before all others.
+    """
+    nb = list(nb)
+    logc = [math.log(k) for k in card]
+    alive = (1 << len(nb)) - 1
     cliques = []
-    while adj:
-
-        def score(v: int) -> tuple:
-            nb = adj[v]
-            weight = math.prod(card[u] for u in nb) * card[v]
+    while alive:
+        cand = alive & first or alive
+        best, best_key = -1, None
+        for v in _bits(cand):
+            nv = nb[v]
+            weight = logc[v] + sum(logc[u] for u in _bits(nv))
             if heuristic == "min_weight":
-                return (weight, v)
-            if heuristic == "min_neighbors":
-                return (len(nb), weight, v)
-            nbl = sorted(nb)
-            fill = 0
-            for i, a in enumerate(nbl):
-                missing = [b for b in nbl[i + 1 :] if b not in adj[a]]
-                if heuristic == "min_fill":
-                    fill += len(missing)
-                else:  # weighted_min_fill
-                    fill += sum(card[a] * card[b] for b in missing)
-            return (fill, weight, v)
-
-        best = min(adj, key=score)
-        nb = adj.pop(best)
-        cliques.append(frozenset(nb | {best}))
-        for a in nb:
-            adj[a] |= nb - {a}
-            adj[a].discard(best)
+                key: tuple = (weight, v)
+            elif heuristic == "min_neighbors":
+                key = (nv.bit_count(), weight, v)
+            else:
+                fill = 0
+                for u in _bits(nv):
+                    missing = nv & ~nb[u] & ~(1 << u)
+                    if missing:
+                        if heuristic == "min_fill":
+                            fill += missing.bit_count()
+                        else:
+                            fill += card[u] * sum(card[w] for w in _bits(missing))
+                key = (fill, weight, v)
+            if best_key is None or key < best_key:
+                best, best_key = v, key
+        nv = nb[best]
+        cliques.append(nv | 1 << best)
+        for u in _bits(nv):
+            nb[u] = (nb[u] | nv) & ~(1 << u) & ~(1 << best)
+        alive &= ~(1 << best)
+        first &= ~(1 << best)
     return cliques
 
 
-def _triangulate(adj: dict[int, set[int]], card: Sequence[int]) -> list[tuple[int, ...]]:
-    """Maximal cliques of the cheapest triangulation found, each as sorted indices."""
-    best, best_cost = None, None
-    for heuristic in ("weighted_min_fill", "min_fill", "min_weight", "min_neighbors"):
-        cliques = _eliminate(adj, card, heuristic)
-        maximal: list[frozenset] = []
-        for c in cliques:  # a later elimination clique can only be inside an earlier one
-            if not any(c <= m for m in maximal):
-                maximal.append(c)
-        cost = sum(math.prod(card[v] for v in c) for c in maximal)
-        if best_cost is None or cost < best_cost:
-            best, best_cost = maximal, cost
-    return [tuple(sorted(c)) for c in best] if best else [()]
+def _triangulate(
+    adj: dict[int, set[int]],
+    card: Sequence[int],
+    *,
+    late: frozenset = frozenset(),
+    loads: Sequence[tuple[frozenset, float]] = (),
+    heuristics: Sequence[str] = ("weighted_min_fill", "min_fill", "min_weight", "min_neighbors"),
+) -> list[frozenset]:
+    """Maximal cliques of the cheapest triangulation found by greedy heuristics.
+
+    Each heuristic runs once freely and, when ``late`` is given, once eliminating the nodes not
+    in ``late`` first. The cost of a triangulation is the total state count of its cliques
+    plus, for each ``(scope, weight)`` in ``loads``, ``weight`` times the size of the smallest
+    clique holding ``scope`` (the leaf likelihoods multiplied into it).
+
+    Examples
+    --------
+    >>> cliques = _triangulate({0: {1, 3}, 1: {0, 2}, 2: {1, 3}, 3: {0, 2}}, [2, 2, 2, 2])
+    >>> sorted(len(c) for c in cliques)  # the 4-cycle needs one chord
+    [3, 3]
+    """
+    if not adj:
+        return [frozenset()]
+    nodes = sorted(adj)
+    local = {v: i for i, v in enumerate(nodes)}
+    lcard = [card[v] for v in nodes]
+    nb = [sum(1 << local[u] for u in adj[v] if u != v) for v in nodes]
+    early = sum(1 << local[v] for v in nodes if v not in late) if late else 0
+    firsts = [0, early] if 0 < early < (1 << len(nodes)) - 1 else [0]
+    lmask = [(sum(1 << local[v] for v in scope), w) for scope, w in loads]
+    best, best_cost, seen = None, None, set()
+    for first in firsts:
+        for heuristic in heuristics:
+            maximal: list[int] = []
+            for c in _eliminate(nb, lcard, heuristic, first):
+                if not any(c & m == c for m in maximal):  # later cliques can only be subsets
+                    maximal.append(c)
+            key = tuple(sorted(maximal))
+            if key in seen:
+                continue
+            seen.add(key)
+            sizes = [math.prod(lcard[i] for i in _bits(c)) for c in maximal]
+            cost = float(sum(sizes))
+            for m, w in lmask:
+                cost += w * min(sz for c, sz in zip(maximal, sizes, strict=True) if m & c == m)
+            if best_cost is None or cost < best_cost:
+                best, best_cost = maximal, cost
+    return [frozenset(nodes[i] for i in _bits(c)) for c in best]
 
 
-def _junction_tree(cliques: list[tuple[int, ...]], card) -> list[list[int]]:
+def _junction_tree(cliques: list[frozenset], card: Sequence[int]) -> list[list[int]]:
     """Adjacency lists of a maximum spanning tree on separator sizes (Prim's algorithm)."""
     n = len(cliques)
-    sets = [set(c) for c in cliques]
     adj: list[list[int]] = [[] for _ in range(n)]
-    if n == 1:
+    if n < 2:
         return adj
+
+    def key(i: int, j: int) -> tuple:
+        sep = cliques[i] & cliques[j]
+        return (len(sep), -math.prod(card[v] for v in sep))
+
     in_tree = [False] * n
     in_tree[0] = True
-    best_key: list[tuple | None] = [None] * n
+    best_key = [key(0, j) for j in range(n)]
     best_from = [0] * n
-    for j in range(1, n):
-        sep = sets[0] & sets[j]
-        best_key[j] = (len(sep), -math.prod(card[v] for v in sep))
     for _ in range(n - 1):
         j = max((j for j in range(n) if not in_tree[j]), key=lambda j: (best_key[j], -j))
         in_tree[j] = True
@@ -176,14 +234,13 @@ def _junction_tree(cliques: list[tuple[int, ...]], card) -> list[list[int]]:
         adj[best_from[j]].append(j)
         for k in range(n):
             if not in_tree[k]:
-                sep = sets[j] & sets[k]
-                key = (len(sep), -math.prod(card[v] for v in sep))
-                if key > best_key[k]:
-                    best_key[k], best_from[k] = key, j
+                kk = key(j, k)
+                if kk > best_key[k]:
+                    best_key[k], best_from[k] = kk, j
     return adj
 
 
-def _check_running_intersection(cliques, adj) -> None:
+def _check_running_intersection(cliques: list[frozenset], adj: list[list[int]]) -> None:
     """Every variable's cliques must form a connected subtree (a compile-time sanity check)."""
     holders: dict[int, list[int]] = {}
     for i, c in enumerate(cliques):
@@ -200,27 +257,63 @@ def _check_running_intersection(cliques, adj) -> None:
             raise AssertionError(f"junction tree violates running intersection at {v}")
 
 
-def _product_order(scopes: list[frozenset], card_of_axis) -> list[tuple[int, int]]:
-    """Greedy pairwise product order: always multiply the pair with the smallest result."""
-    live = list(range(len(scopes)))
-    scopes = list(scopes)
+def _product_order(masks: list[int], card: Sequence[int]) -> list[tuple[int, int]]:
+    """Greedy pairwise product order over factor scopes given as axis bitmasks.
+
+    Axis ``i`` of the clique is bit ``i``; the last axis is the innermost in memory. A product
+    costs its size times ``1 + 24 / L``, where ``L`` is the length of numpy's inner loop (the
+    trailing run of axes on which both operands are alike): broadcasting over short runs is
+    slow. The cheapest pair is multiplied first; ties go to the earliest factors.
+
+    Examples
+    --------
+    >>> _product_order([0b001, 0b010, 0b100], [2, 2, 2])
+    [(0, 1), (2, 3)]
+    """
+    sizes: dict[int, int] = {}
+
+    def size(m: int) -> int:
+        s = sizes.get(m)
+        if s is None:
+            s = math.prod(card[i] for i in _bits(m))
+            sizes[m] = s
+        return s
+
+    def cost(a: int, b: int) -> float:
+        u = a | b
+        if not u:
+            return 1.0
+        top = 1 << (u.bit_length() - 1)
+        same_a = a if a & top else u & ~a
+        same_b = b if b & top else u & ~b
+        bad = u & ~(same_a & same_b)
+        run = u & ~((1 << bad.bit_length()) - 1) if bad else u
+        return size(u) * (1.0 + 24.0 / size(run))
+
+    masks = list(masks)
+    alive = set(range(len(masks)))
+    heap = [
+        (cost(masks[a], masks[b]), a, b)
+        for a in range(len(masks))
+        for b in range(a + 1, len(masks))
+    ]
+    heapq.heapify(heap)
     ops = []
-    while len(live) > 1:
-        best = None
-        for a in range(len(live)):
-            for b in range(a + 1, len(live)):
-                u = scopes[live[a]] | scopes[live[b]]
-                key = (math.prod(card_of_axis[x] for x in u), live[a], live[b])
-                if best is None or key < best[0]:
-                    best = (key, a, b, u)
-        _, a, b, u = best
-        ops.append((live[a], live[b]))
-        scopes.append(u)
-        live = [x for i, x in enumerate(live) if i not in (a, b)] + [len(scopes) - 1]
+    while len(alive) > 1:
+        _, a, b = heapq.heappop(heap)
+        if a not in alive or b not in alive:
+            continue
+        alive -= {a, b}
+        new = len(masks)
+        masks.append(masks[a] | masks[b])
+        ops.append((a, b))
+        for c in sorted(alive):
+            heapq.heappush(heap, (cost(masks[c], masks[new]), c, new))
+        alive.add(new)
     return ops
 
 
-def _reduce_plan(n_axes: int, requests: list[frozenset]) -> tuple[list, dict, int]:
+def _reduce_plan(n_axes: int, requests: list[frozenset]) -> tuple[list, dict, list]:
     """Plan reductions of one clique tensor to several axis subsets (recursive bisection).
 
     Axes are the clique's, numbered from 0; requests are sets of them. Returns
@@ -244,16 +337,15 @@ def _reduce_plan(n_axes: int, requests: list[frozenset]) -> tuple[list, dict, in
         for r in reqs:
             if r == src_axes:
                 where[r] = src
-            elif r not in where:
+            elif r not in where and r not in rest:
                 rest.append(r)
-        rest = list(dict.fromkeys(rest))
         if not rest:
             return
         union = frozenset().union(*rest)
         if union != src_axes:
             kept = tuple(a for a in axes_of[src] if a in union)
-            summed = tuple(i for i, a in enumerate(axes_of[src]) if a not in union)
-            ops.append((src, tuple(i + 1 for i in summed)))
+            summed = tuple(i + 1 for i, a in enumerate(axes_of[src]) if a not in union)
+            ops.append((src, summed))
             axes_of.append(kept)
             go(len(axes_of) - 1, rest)
             return
@@ -266,36 +358,117 @@ def _reduce_plan(n_axes: int, requests: list[frozenset]) -> tuple[list, dict, in
     return ops, where, axes_of
 
 
+def _rank1(t: np.ndarray) -> list[np.ndarray] | None:
+    """Vectors whose outer product is ``t`` (one per axis), or None if ``t`` is not rank 1.
+
+    Examples
+    --------
+    >>> vs = _rank1(np.multiply.outer([1.0, 0.5], [0.2, 0.4, 0.8]))
+    >>> np.allclose(np.multiply.outer(*vs), np.multiply.outer([1.0, 0.5], [0.2, 0.4, 0.8]))
+    True
+    >>> _rank1(np.array([[1.0, 0.0], [0.0, 1.0]])) is None
+    True
+    """
+    if t.ndim == 0:
+        return None
+    anchor = np.unravel_index(int(np.argmax(t)), t.shape)
+    top = float(t[anchor])
+    if top <= 0.0:
+        return None
+    vecs = []
+    for axis in range(t.ndim):
+        idx = list(anchor)
+        idx[axis] = slice(None)
+        vecs.append(np.array(t[tuple(idx)], dtype=np.float64) / (top if axis else 1.0))
+    recon = vecs[0]
+    for v in vecs[1:]:
+        recon = np.multiply.outer(recon, v)
+    if np.abs(recon - t).max() > _RANK1_TOL * top:
+        return None
+    return vecs
+
+
+class _Arena:
+    """A bump allocator over one float64 buffer, reused from chunk to chunk."""
+
+    def __init__(self, n: int) -> None:
+        self.buf = np.empty(max(n, 1))
+        self.off = 0
+        self.need = 0
+
+    def take(self, shape: tuple[int, ...]) -> np.ndarray:
+        n = math.prod(shape)
+        step = -(-n // 8) * 8  # keep 64-byte alignment
+        self.need += step
+        if self.off + step <= self.buf.size:
+            out = self.buf[self.off : self.off + n].reshape(shape)
+            self.off += step
+            return out
+        return np.empty(shape)
+
+
+def _check_table(arr: np.ndarray, name: str, *, batched: bool) -> None:
+    """Raise ValueError unless ``arr`` holds finite probabilities whose columns sum to 1.
+
+    Columns may be off by up to 1e-6 (tables read from files are rounded); the engine then
+    renormalizes them, so that an unobserved leaf sums out to exactly 1.
+    """
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise ValueError(
+            f"expected finite, non-negative probabilities in the CPT of {name!r}. "
+            "Got negative, infinite or NaN entries instead."
+        )
+    sums = arr.sum(axis=1 if batched else 0)
+    if sums.size and np.abs(sums - 1.0).max() > _SUM_TOL:
+        worst = float(sums.flat[np.abs(sums - 1.0).argmax()])
+        raise ValueError(
+            f"expected every column of the CPT of {name!r} to sum to 1. "
+            f"Got a column summing to {worst!r} instead."
+        )
+
+
+# ----------------------------------------------------------------------------------- plans
+
+
 @dataclass
 class _CliquePlan:
     """Everything one clique does in one plan."""
 
-    factors: list[tuple]  # factor specs, see Engine._factor
+    shape: tuple[int, ...]  # (*clique cards)
+    factors: list[tuple]  # runtime factor specs, see Engine._factor
     products: list[tuple[int, int]]
-    shape: tuple[int, ...]  # (1, *clique cards)
+    expanded: list[tuple]  # (leaf, code -> expanded row or -1, row axes, broadcast shape)
+    block: tuple[int, ...]  # the trailing block of leaf parents the expanded rows cover
     msg_axes: tuple[int, ...] | None  # axes summed for the upward message (None: root)
     msg_shape: tuple[int, ...] | None  # (-1, *broadcast shape in the parent)
     keep_raw: bool  # upward message needed again in the distribute pass
-    reduce_ops: list[tuple[int, tuple[int, ...]]]
-    reduce_where: dict[frozenset, int]
-    down_shape: tuple[int, ...] | None  # (-1, *separator broadcast shape in this clique)
+    reduce_ops: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    reduce_where: dict[frozenset, int] = field(default_factory=dict)
+    down_shape: tuple[int, ...] | None = None  # (-1, *separator broadcast shape here)
+    # Row mode (large roots): products from index ``row_from`` on, the leaf rows and the
+    # reductions of the clique tensor run one row at a time in a reused buffer.
+    row_from: int = -1
+    row_shapes: list[tuple[int, ...]] = field(default_factory=list)
 
 
 @dataclass
 class _Plan:
-    """A compiled query plan for one target set and one set of overridden CPTs."""
+    """A compiled query plan for one evidence pattern, target set and set of overrides."""
 
+    sliced: frozenset  # observed in every row of the plan, removed from the graph
+    cliques: list[tuple[int, ...]]
     root: int
     collect: list[int]  # post-order
     parent: list[int]
     distribute: list[int]  # pre-order, root first
-    cliques: dict[int, _CliquePlan]
-    down: dict[int, frozenset]  # child clique -> separator axes request in the parent
-    targets: list[tuple]  # (name, var index, clique, kind, request)
+    steps: dict[int, _CliquePlan]
+    down: dict[int, frozenset]  # child clique -> separator request in the parent
+    targets: list[tuple]  # (name, var, clique, kind, request, table spec)
+    r1: tuple | None  # rank-1 unaries: (leaf columns, mods, offsets, table)
     bytes_per_row: int
 
 
-# ------------------------------------------------------------------------------------ engine
+# ---------------------------------------------------------------------------------- engine
 
 
 class Engine:
@@ -319,7 +492,7 @@ class Engine:
     """
 
     def __init__(self, cpts: Sequence[CPT], *, max_chunk_bytes: int) -> None:
-        self._compile(cpts, max_chunk_bytes=max_chunk_bytes)
+        self._compile(list(cpts), max_chunk_bytes=max_chunk_bytes)
 
     # ----------------------------------------------------------------------- construction
     @classmethod
@@ -343,7 +516,8 @@ class Engine:
         ------
         ValueError
             On duplicate or missing nodes, inconsistent state names, a directed cycle, or
-            tables with negative entries or columns that do not sum to 1.
+            tables with negative entries or columns that do not sum to 1 (within 1e-6;
+            columns are then renormalized).
         """
         return cls(list(cpts), max_chunk_bytes=max_chunk_bytes)
 
@@ -368,16 +542,18 @@ class Engine:
         for c in cpts:
             if not isinstance(c, CPT):
                 raise TypeError(f"expected CPT objects. Got {type(c).__name__} instead.")
-        if not isinstance(max_chunk_bytes, int) or max_chunk_bytes <= 0:
+        if isinstance(max_chunk_bytes, bool) or not isinstance(max_chunk_bytes, int):
             raise ValueError(
-                f"expected max_chunk_bytes as a positive int. Got {max_chunk_bytes!r} instead."
+                f"expected max_chunk_bytes as an int. Got {max_chunk_bytes!r} instead."
             )
+        if max_chunk_bytes <= 0:
+            raise ValueError(f"expected max_chunk_bytes > 0. Got {max_chunk_bytes} instead.")
         names = [c.variable for c in cpts]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"expected one CPT per node. Got several for {dupes} instead.")
         index = {n: i for i, n in enumerate(names)}
-        states: dict[str, tuple[str, ...]] = {n: tuple(c.states[n]) for n, c in zip(names, cpts)}
+        states = {n: tuple(c.states[n]) for n, c in zip(names, cpts, strict=True)}
         for c in cpts:
             for p in c.parents:
                 if p not in index:
@@ -398,91 +574,66 @@ class Engine:
             vals = np.asarray(c.values, dtype=np.float64)
             _check_table(vals, c.variable, batched=False)
             tables.append(vals / vals.sum(axis=0, keepdims=True))
-        # Acyclicity (Kahn) and children.
         children: list[list[int]] = [[] for _ in range(n)]
-        indeg = [len(s) - 1 for s in scopes]
         for i, s in enumerate(scopes):
             for p in s[1:]:
                 children[p].append(i)
-        ready = [i for i in range(n) if indeg[i] == 0]
-        seen = 0
-        while ready:
-            i = ready.pop()
-            seen += 1
-            for ch in children[i]:
-                indeg[ch] -= 1
-                if indeg[ch] == 0:
-                    ready.append(ch)
-        if seen != n:
-            cyc = sorted(names[i] for i in range(n) if indeg[i] > 0)
-            raise ValueError(f"expected a directed acyclic graph. Got a cycle among {cyc} instead.")
+        _check_acyclic(names, scopes, children)
 
         folded = [not children[i] for i in range(n)]
         core = [i for i in range(n) if not folded[i]]
-        adj: dict[int, set[int]] = {i: set() for i in core}
+        leaf_parents = {p for i in range(n) if folded[i] for p in scopes[i][1:]}
+        # Global axis order: other nodes first, leaf parents last (the trailing block of the
+        # cliques that receive leaf likelihoods); among leaf parents, those tied most to the
+        # rest come last, so separators with the rest tend to be trailing runs.
+        tie = dict.fromkeys(leaf_parents, 0.0)
         for i, s in enumerate(scopes):
-            married = s if not folded[i] else s[1:]
-            for a in married:
-                adj[a].update(b for b in married if b != a)
-        cliques = _triangulate(adj, card) if core else [()]
-        tree = _junction_tree(cliques, card)
-        _check_running_intersection(cliques, tree)
-        csize = [math.prod(card[v] for v in c) for c in cliques]
-        csets = [frozenset(c) for c in cliques]
-
-        def smallest_holder(scope: Iterable[int]) -> int:
-            s = frozenset(scope)
-            return min((i for i in range(len(cliques)) if s <= csets[i]), key=lambda i: csize[i])
-
-        home: list[int] = [0] * n  # clique of each CPT (core) or leaf factor (folded)
-        evid_home: dict[int, int] = {}
-        for i in range(n):
-            home[i] = smallest_holder(scopes[i][1:] if folded[i] else scopes[i])
-            if not folded[i]:
-                evid_home[i] = smallest_holder([i])
+            fam = s[1:] if folded[i] else s
+            others = [v for v in fam if v not in leaf_parents]
+            w = sum(math.log(card[v]) for v in others)
+            for v in fam:
+                if v in leaf_parents and others:
+                    tie[v] += w
+        order = [v for v in core if v not in leaf_parents]
+        order += sorted(leaf_parents, key=lambda v: (tie[v], v))
+        order += [v for v in range(n) if folded[v]]
+        pos = [0] * n
+        for p, v in enumerate(order):
+            pos[v] = p
 
         self._names = tuple(names)
         self._index = index
         self._states = states
         self._state_codes = {v: {s: j for j, s in enumerate(states[v])} for v in names}
         self._card = card
+        self._card_arr = np.asarray(card, dtype=np.int64)
         self._scopes = scopes
         self._tables = tables
         self._folded = folded
-        self._cliques = cliques
-        self._csize = csize
-        self._csets = csets
-        self._tree = tree
-        self._home = home
-        self._evid_home = evid_home
+        self._core = core
+        self._core_arr = np.asarray(core, dtype=np.int64)
+        self._leaf_parents = leaf_parents
+        self._pos = pos
         self._max_chunk_bytes = max_chunk_bytes
+        self._eyes = [np.eye(k) for k in card]
+        # Rank-1 slices of leaf likelihoods: code -> per-parent vectors (or None).
+        self._rank1: dict[int, list[list[np.ndarray] | None]] = {}
+        for v in range(n):
+            if folded[v] and len(scopes[v]) > 1:
+                self._rank1[v] = [_rank1(tables[v][s]) for s in range(card[v])]
         self._plans: dict[tuple, _Plan] = {}
-        # Evidence indicator tables: row k (= code -1) is all ones.
-        self._eye: dict[int, np.ndarray] = {}
-        for v, c in evid_home.items():
-            k = card[v]
-            eye = np.vstack([np.eye(k), np.ones((1, k))])
-            self._eye[v] = eye.reshape((k + 1, *_bshape([v], cliques[c], card)))
-        # Folded leaves: likelihood tables over the parents, row k all ones.
-        self._leaf: dict[int, np.ndarray] = {}
-        for v in range(n):
-            if folded[v]:
-                c = cliques[home[v]]
-                lik = np.stack([_to_bform(t, scopes[v][1:], c, card) for t in tables[v]])
-                ones = np.ones((1, *lik.shape[1:]))
-                self._leaf[v] = np.concatenate([lik, ones])
-        # Folded leaves as targets: P(x | pa) as (k, prod(pa)) with pa in global order, and
-        # the axis order that brings an override (B, k, *pa) to the same layout.
-        self._leaf_marg: dict[int, tuple[np.ndarray, tuple[int, ...]]] = {}
-        for v in range(n):
-            if folded[v]:
-                s = scopes[v]
-                perm = (0, *sorted(range(1, len(s)), key=lambda a: s[a]))
-                flat = np.ascontiguousarray(tables[v].transpose(perm)).reshape(1, card[v], -1)
-                self._leaf_marg[v] = (flat, (0, *(1 + a for a in perm)))
-        self._static_cache: dict[tuple[int, frozenset], np.ndarray | None] = {}
-        self._eyes_plain = {v: np.eye(card[v]) for v in range(n)}
-        self._default_plan = self._plan(tuple(range(n)), frozenset())
+        self._gather_cache: dict[tuple, np.ndarray] = {}
+        self._expand_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._expand_bytes = 0
+        self._lock = threading.Lock()
+        self._arenas: list[_Arena] = []
+        self._full_plan = self._plan(frozenset(), frozenset(core), tuple(range(n)), frozenset())
+        # How much slicing a node saves (states of the unsliced cliques holding it).
+        self._benefit = dict.fromkeys(core, 0.0)
+        for c in self._full_plan.cliques:
+            size = math.prod(card[v] for v in c)
+            for v in c:
+                self._benefit[v] += size * (1.0 - 1.0 / card[v])
 
     # ----------------------------------------------------------------------------- public
     @property
@@ -496,7 +647,7 @@ class Engine:
         return dict(self._states)
 
     def info(self) -> dict[str, Any]:
-        """Sizes of the compiled junction tree and of the default (all-targets) plan.
+        """Sizes of the junction tree compiled without evidence (the worst case).
 
         Examples
         --------
@@ -505,15 +656,17 @@ class Engine:
         >>> info["n_cliques"] >= 1 and info["chunk_rows"] >= 1
         True
         """
-        plan = self._default_plan
+        plan = self._full_plan
+        sizes = [math.prod(self._card[v] for v in c) for c in plan.cliques]
         return {
-            "n_cliques": len(self._cliques),
-            "cliques": [tuple(self._names[v] for v in c) for c in self._cliques],
-            "max_clique_states": max(self._csize),
-            "total_clique_states": sum(self._csize),
+            "n_cliques": len(plan.cliques),
+            "cliques": [tuple(self._names[v] for v in c) for c in plan.cliques],
+            "max_clique_states": max(sizes),
+            "total_clique_states": sum(sizes),
             "folded_leaves": [self._names[v] for v in range(len(self._names)) if self._folded[v]],
             "bytes_per_row": plan.bytes_per_row,
             "chunk_rows": self._chunk_rows(plan),
+            "compiled_plans": len(self._plans),
         }
 
     def encode(self, evidences: Sequence[Mapping[str, str | None]]) -> np.ndarray:
@@ -595,8 +748,9 @@ class Engine:
         n_threads : int, optional
             Chunks of rows run in this many threads (default 1).
         chunk_rows : int, optional
-            Rows per chunk; by default chosen so a chunk's working set stays within the
-            engine's ``max_chunk_bytes``. Results do not depend on it.
+            Rows per chunk; by default chosen from the largest clique so that a chunk's
+            working set stays small (and within ``max_chunk_bytes``). Results do not depend
+            on it.
 
         Returns
         -------
@@ -620,15 +774,17 @@ class Engine:
         codes = self._check_codes(codes)
         target_idx = self._check_targets(targets)
         overrides = self._check_overrides(cpt_values)
-        if not isinstance(n_threads, int) or n_threads < 1:
+        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
             raise ValueError(f"expected n_threads as an int >= 1. Got {n_threads!r} instead.")
-        if chunk_rows is not None and (not isinstance(chunk_rows, int) or chunk_rows < 1):
+        if chunk_rows is not None and (
+            isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1
+        ):
             raise ValueError(f"expected chunk_rows as an int >= 1. Got {chunk_rows!r} instead.")
         n_rows = max([codes.shape[0], *(a.shape[0] for a in overrides.values())])
-        for name, a in overrides.items():
+        for v, a in overrides.items():
             if a.shape[0] not in (1, n_rows):
                 raise ValueError(
-                    f"expected cpt_values[{self._names[name]!r}] with {n_rows} or 1 rows. "
+                    f"expected cpt_values[{self._names[v]!r}] with {n_rows} or 1 rows. "
                     f"Got {a.shape[0]} rows instead."
                 )
         if codes.shape[0] not in (1, n_rows):
@@ -636,15 +792,11 @@ class Engine:
                 f"expected codes with {n_rows} or 1 rows (as many as cpt_values). "
                 f"Got {codes.shape[0]} rows instead."
             )
-        plan = self._plan(target_idx, frozenset(overrides))
 
         # Identical rows are scored once when every row shares the same CPTs.
         inverse = None
-        per_row_cpts = any(a.shape[0] > 1 for a in overrides.values())
-        if per_row_cpts:
-            if codes.shape[0] == 1 and n_rows > 1:
-                codes = np.broadcast_to(codes, (n_rows, codes.shape[1]))
-            work = codes
+        if any(a.shape[0] > 1 for a in overrides.values()):
+            work = np.broadcast_to(codes, (n_rows, codes.shape[1]))
         elif codes.shape[0] > 1:
             work, inverse = np.unique(codes, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
@@ -653,25 +805,25 @@ class Engine:
         else:
             work = codes
         n_work = work.shape[0]
-
         out_m = {self._names[t]: np.empty((n_work, self._card[t])) for t in target_idx}
         out_l = np.empty(n_work)
-        step = chunk_rows or self._chunk_rows(plan)
-        if n_threads > 1:
-            step = max(1, min(step, -(-n_work // n_threads)))
-        bounds = [(s, min(s + step, n_work)) for s in range(0, n_work, step)] or [(0, 0)]
+        tasks = self._tasks(work, target_idx, frozenset(overrides), chunk_rows, n_threads)
 
-        def run(bound: tuple[int, int]) -> None:
-            lo, hi = bound
-            ov = {v: (a if a.shape[0] == 1 else a[lo:hi]) for v, a in overrides.items()}
-            self._run(plan, work[lo:hi], ov, out_m, out_l, lo)
+        def run(task: tuple[_Plan, np.ndarray]) -> None:
+            plan, rows = task
+            ov = {v: (a if a.shape[0] == 1 else a[rows]) for v, a in overrides.items()}
+            arena = self._acquire_arena(plan.bytes_per_row * len(rows) // 8)
+            try:
+                self._run(plan, work[rows], ov, out_m, out_l, rows, arena)
+            finally:
+                self._release_arena(arena)
 
-        if n_threads == 1 or len(bounds) == 1:
-            for bd in bounds:
-                run(bd)
+        if n_threads == 1 or len(tasks) < 2:
+            for task in tasks:
+                run(task)
         else:
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                list(pool.map(run, bounds))
+                list(pool.map(run, tasks))
         if inverse is not None:
             out_m = {k: v[inverse] for k, v in out_m.items()}
             out_l = out_l[inverse]
@@ -690,7 +842,7 @@ class Engine:
             raise ValueError(f"expected integer codes. Got dtype {arr.dtype} instead.")
         arr = arr.astype(np.int64, copy=False)
         if arr.size:
-            bad = (arr < -1) | (arr >= np.asarray(self._card))
+            bad = (arr < -1) | (arr >= self._card_arr)
             if bad.any():
                 b, i = map(int, np.argwhere(bad)[0])
                 raise ValueError(
@@ -735,164 +887,498 @@ class Engine:
             out[v] = arr / arr.sum(axis=1, keepdims=True)
         return out
 
-    # ------------------------------------------------------------------------------ plans
+    # ------------------------------------------------------------------------ scheduling
     def _chunk_rows(self, plan: _Plan) -> int:
-        return max(1, self._max_chunk_bytes // max(plan.bytes_per_row, 1))
+        budget = min(self._max_chunk_bytes, _FAST_CHUNK_BYTES)
+        return max(1, budget // max(plan.bytes_per_row, 1))
 
-    def _static(self, clique: int, excluded: frozenset) -> np.ndarray | None:
-        """Product of the CPTs assigned to ``clique`` except ``excluded``, broadcast form."""
-        key = (clique, excluded)
-        if key not in self._static_cache:
-            c = self._cliques[clique]
-            prod = None
-            for v in range(len(self._names)):
-                if not self._folded[v] and self._home[v] == clique and v not in excluded:
-                    f = _to_bform(self._tables[v], self._scopes[v], c, self._card)
-                    prod = f if prod is None else prod * f
-            self._static_cache[key] = None if prod is None else prod[None]
-        return self._static_cache[key]
+    def _tasks(self, work, targets, overridden, chunk_rows, n_threads) -> list[tuple]:
+        """Group rows by evidence pattern, compile a plan per group, cut groups in chunks."""
+        n_work = work.shape[0]
+        if n_work == 0:
+            return []
+        observed = work[:, self._core_arr] >= 0 if self._core else np.zeros((n_work, 0), bool)
+        counts = observed.sum(axis=0)
+        always = [self._core[j] for j in np.flatnonzero(counts == n_work)]
+        some = [j for j in np.flatnonzero((counts > 0) & (counts < n_work))]
+        some.sort(key=lambda j: -self._benefit[self._core[j]])
+        cap = max(1, min(_MAX_PLANS, n_work // _ROWS_PER_PLAN))
+        key = np.zeros(n_work, dtype=np.int64)
+        chosen = []
+        n_keys = 1
+        for j in some:
+            if len(chosen) >= 62:
+                break
+            trial = key * 2 + observed[:, j]
+            n_trial = len(np.unique(trial)) if n_keys * 2 > cap else n_keys * 2
+            if n_trial > cap:
+                continue
+            key, n_keys = trial, n_trial
+            chosen.append(j)
+        indicators = frozenset(self._core[j] for j in some if j not in chosen)
+        if chosen:
+            uniq, first, group = np.unique(key, return_index=True, return_inverse=True)
+            group = group.reshape(-1)
+        else:
+            first, group = np.zeros(1, dtype=np.int64), np.zeros(n_work, dtype=np.int64)
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(first) + 1))
+        tasks = []
+        for g in range(len(first)):
+            rows = order[bounds[g] : bounds[g + 1]]
+            r0 = int(first[g])
+            sliced = frozenset(always) | frozenset(self._core[j] for j in chosen if observed[r0, j])
+            plan = self._plan(sliced, indicators, targets, overridden)
+            step = chunk_rows or self._chunk_rows(plan)
+            if n_threads > 1:
+                step = max(1, min(step, -(-n_work // n_threads)))
+            tasks += [(plan, rows[s : s + step]) for s in range(0, len(rows), step)]
+        return tasks
 
-    def _plan(self, targets: tuple[int, ...], overridden: frozenset) -> _Plan:
-        key = (targets, overridden)
+    def _acquire_arena(self, n: int) -> _Arena:
+        with self._lock:
+            arena = self._arenas.pop() if self._arenas else _Arena(0)
+        if arena.buf.size < n:
+            arena.buf = np.empty(n)
+        arena.off = arena.need = 0
+        return arena
+
+    def _release_arena(self, arena: _Arena) -> None:
+        if arena.need > arena.buf.size:
+            arena.buf = np.empty(arena.need)
+        with self._lock:
+            if len(self._arenas) < 8:
+                self._arenas.append(arena)
+
+    # ------------------------------------------------------------------------------ plans
+    def _plan(
+        self, sliced: frozenset, indicators: frozenset, targets: tuple, overridden: frozenset
+    ) -> _Plan:
+        key = (sliced, indicators - sliced, targets, overridden)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._make_plan(targets, overridden)
-            self._plans[key] = plan
+            plan = self._build_plan(sliced, indicators - sliced, targets, overridden)
+            with self._lock:
+                self._plans[key] = plan
         return plan
 
-    def _make_plan(self, targets: tuple[int, ...], overridden: frozenset) -> _Plan:
-        card, cliques, csets, n_c = self._card, self._cliques, self._csets, len(self._cliques)
+    def _gather_table(self, v: int, sliced: tuple[int, ...], leaf: bool, pos) -> np.ndarray:
+        """Table of node ``v`` with gathered axes first (flattened), then the rest by ``pos``.
 
-        def needs(t: int) -> frozenset:
-            return frozenset(self._scopes[t][1:]) if self._folded[t] else frozenset([t])
+        Gathered axes are ``v`` itself for a leaf (with an extra all-ones row for code -1)
+        followed by the sliced parents ``sliced``, or just the sliced scope nodes otherwise.
+        """
+        scope = self._scopes[v]
+        gathered = ((v,) if leaf else ()) + sliced
+        rest = tuple(sorted((a for a in scope if a not in gathered), key=lambda a: pos[a]))
+        key = (v, sliced, leaf, rest)
+        table = self._gather_cache.get(key)
+        if table is not None:
+            return table
+        perm = [scope.index(a) for a in gathered] + [scope.index(a) for a in rest]
+        t = self._tables[v].transpose(perm)
+        if leaf:
+            t = np.concatenate([t, np.ones((1, *t.shape[1:]))])
+        table = np.ascontiguousarray(t).reshape(-1, *t.shape[len(gathered) :])
+        with self._lock:
+            self._gather_cache[key] = table
+        return table
 
-        # Root: the clique holding most targets, then the largest.
-        def cover(i: int) -> tuple:
-            return (sum(needs(t) <= csets[i] for t in targets), self._csize[i], -i)
+    def _code_rows(self, leaf: int) -> np.ndarray:
+        """For each code of a leaf (and -1 last): its row among the expanded rows, or -1.
 
-        root = max(range(n_c), key=cover)
+        Expanded rows exist for the observed states whose likelihood slice is not rank 1;
+        rank-1 slices become per-parent unaries, and code -1 contributes nothing.
+        """
+        k = self._card[leaf]
+        r1 = self._rank1.get(leaf) or [None] * k
+        full = [s for s in range(k) if r1[s] is None]
+        code_row = np.full(k + 1, -1, dtype=np.int64)
+        code_row[full] = np.arange(len(full))
+        return code_row
+
+    def _expanded_rows(self, leaf: int, axes: tuple[int, ...]) -> np.ndarray:
+        """Rows ``P(leaf = s | parents)`` broadcast over the nodes ``axes`` (C order).
+
+        ``axes`` holds the leaf's parents and the trailing nodes of its clique, so that numpy's
+        inner loop is long when the row multiplies the clique. One row per non-rank-1 state,
+        built by one gather from the leaf's table and kept in a bounded LRU cache.
+        """
+        key = (leaf, axes)
+        with self._lock:
+            rows = self._expand_cache.get(key)
+            if rows is not None:
+                self._expand_cache.move_to_end(key)
+                return rows
+        code_row = self._code_rows(leaf)
+        full = [s for s in range(self._card[leaf]) if code_row[s] >= 0]
+        pa = self._scopes[leaf][1:]
+        shape = tuple(self._card[v] for v in axes)
+        idx = np.zeros(shape, dtype=np.int64)
+        stride = 1
+        for p in reversed(pa):
+            ax = axes.index(p)
+            coord = np.arange(self._card[p]).reshape(
+                [-1 if i == ax else 1 for i in range(len(shape))]
+            )
+            idx = idx + coord * stride
+            stride *= self._card[p]
+        rows = self._tables[leaf].reshape(self._card[leaf], -1)[full][:, idx.reshape(-1)]
+        rows = rows.reshape(len(full), *shape)
+        with self._lock:
+            self._expand_cache[key] = rows
+            self._expand_bytes += rows.nbytes
+            while self._expand_bytes > _EXPAND_MAX_BYTES and len(self._expand_cache) > 1:
+                _, old = self._expand_cache.popitem(last=False)
+                self._expand_bytes -= old.nbytes
+        return rows
+
+    def _build_plan(
+        self, sliced: frozenset, indicators: frozenset, targets: tuple, overridden: frozenset
+    ) -> _Plan:
+        card, scopes, folded, lp = self._card, self._scopes, self._folded, self._leaf_parents
+        gpos = self._pos
+        n = len(self._names)
+
+        def by_gpos(vs: Iterable[int]) -> tuple[int, ...]:
+            return tuple(sorted(vs, key=lambda a: gpos[a]))
+
+        # ---- factors before the junction tree: (kind, remaining scope, payload)
+        pre: list[tuple[str, frozenset, tuple]] = []
+        for v in range(n):
+            scope = scopes[v]
+            if folded[v]:
+                gat = by_gpos(a for a in scope[1:] if a in sliced)
+                rest = frozenset(a for a in scope[1:] if a not in sliced)
+                kind = "leaf_ovr" if v in overridden else "leaf"
+                pre.append((kind, rest, (v, gat)))
+                continue
+            gat = by_gpos(a for a in scope if a in sliced)
+            rest = frozenset(a for a in scope if a not in sliced)
+            if v in overridden:
+                pre.append(("ovr", rest, (v, gat)))
+            elif gat:
+                pre.append(("gather", rest, (v, gat)))
+            else:
+                pre.append(("static", rest, (v,)))
+        for v in sorted(indicators):
+            pre.append(("ind", frozenset([v]), (v,)))
+
+        # ---- junction tree (independent of the axis order)
+        core = [v for v in self._core if v not in sliced]
+        adj: dict[int, set[int]] = {v: set() for v in core}
+        for _, rest, _ in pre:
+            for a in rest:
+                adj[a].update(rest)
+        for a in adj:
+            adj[a].discard(a)
+        loads = [
+            (rest, 1.0)
+            for kind, rest, payload in pre
+            if kind == "leaf" and not payload[1] and len(scopes[payload[0]]) > 1
+        ]
+        csets = _triangulate(
+            adj,
+            card,
+            late=frozenset(core) & lp,
+            loads=loads,
+            heuristics=(
+                ("weighted_min_fill", "min_weight")
+                if sliced
+                else ("weighted_min_fill", "min_fill", "min_weight", "min_neighbors")
+            ),
+        )
+        csize = [math.prod(card[v] for v in c) for c in csets]
+        tree = _junction_tree(csets, card)
+        _check_running_intersection(csets, tree)
+        n_c = len(csets)
+
+        def needs(t: int) -> frozenset | None:
+            if t in sliced:
+                return None
+            if folded[t]:
+                return frozenset(a for a in scopes[t][1:] if a not in sliced)
+            return frozenset([t])
+
+        wanted = [s for s in (needs(t) for t in targets) if s is not None]
+        root = max(range(n_c), key=lambda i: (sum(s <= csets[i] for s in wanted), csize[i], -i))
         parent = [-1] * n_c
         depth = [0] * n_c
         order = [root]
         for i in order:
-            for j in self._tree[i]:
-                if j != root and parent[j] == -1 and j != parent[i]:
+            for j in tree[i]:
+                if j != root and parent[j] == -1:
                     parent[j] = i
                     depth[j] = depth[i] + 1
                     order.append(j)
         collect = order[::-1]
-        # Where each target is read: the top-most clique holding what it needs.
-        where_t = {}
-        for t in targets:
-            holders = [i for i in range(n_c) if needs(t) <= csets[i]]
-            where_t[t] = min(holders, key=lambda i: (depth[i], self._csize[i]))
+
+        def home(scope: frozenset) -> int:
+            return min((i for i in range(n_c) if scope <= csets[i]), key=lambda i: (csize[i], i))
+
+        def top(scope: frozenset) -> int:
+            return min((i for i in range(n_c) if scope <= csets[i]), key=lambda i: (depth[i], i))
+
+        # ---- assign factors to cliques; leaves of large cliques get expanded rows
+        assigned: dict[int, list[tuple[str, frozenset, tuple]]] = {i: [] for i in range(n_c)}
+        expanded: dict[int, list[int]] = {i: [] for i in range(n_c)}
+        r1_leaves: list[int] = []
+        for kind, rest, payload in pre:
+            c = home(rest)
+            f = payload[0]
+            if (
+                kind == "leaf"
+                and not payload[1]
+                and len(scopes[f]) > 1
+                and csize[c] >= _EXPAND_MIN_STATES
+                and rest <= lp
+            ):
+                expanded[c].append(f)
+                if any(r is not None for r in self._rank1[f]):
+                    r1_leaves.append(f)
+                continue
+            assigned[c].append((kind, rest, payload))
+        r1_parents = {a for f in r1_leaves for a in scopes[f][1:]}
+        for a in sorted(r1_parents, key=lambda a: gpos[a]):
+            assigned[home(frozenset([a]))].append(("unary", frozenset([a]), (a,)))
+
+        # ---- axis order of this plan: other nodes first, then the leaf parents, grouped so
+        # that the multi-node factors and separators of the large cliques are contiguous runs.
+        group: dict[int, int] = {}
+        for c in sorted(range(n_c), key=lambda i: -csize[i]) if _GROUP_AXES else ():
+            if csize[c] < _EXPAND_MIN_STATES:
+                break
+            scs = [rest & lp for _, rest, _ in assigned[c]]
+            scs += [csets[c] & csets[j] & lp for j in tree[c]]
+            scs = [x for x in scs if len(x) > 1]
+            scs.sort(key=lambda x: (-math.prod(card[a] for a in x), by_gpos(x)))
+            for x in scs:
+                g = len(group) + 1
+                for a in by_gpos(x):
+                    group.setdefault(a, g)
+        pos = {
+            v: i
+            for i, v in enumerate(
+                sorted(
+                    range(n),
+                    key=lambda v: (folded[v], v in lp, group.get(v, 0), gpos[v]),
+                )
+            )
+        }
+        cliques = [tuple(sorted(c, key=lambda a: pos[a])) for c in csets]
+
+        def bshape(scope: Iterable[int], clique: tuple[int, ...]) -> tuple[int, ...]:
+            s = set(scope)
+            return tuple(card[a] if a in s else 1 for a in clique)
+
+        # ---- targets: where each is read, and the distribute set
+        target_specs = []
         in_dist = {root}
-        for c in where_t.values():
+        requests: dict[int, list[frozenset]] = {root: [frozenset()]}
+        for t in targets:
+            need = needs(t)
+            name = self._names[t]
+            if need is None:
+                target_specs.append((name, t, -1, "sliced", None, None))
+                continue
+            c = top(need)
+            req = frozenset(cliques[c].index(a) for a in need)
+            requests.setdefault(c, []).append(req)
             while c not in in_dist:
                 in_dist.add(c)
                 c = parent[c]
+            c = top(need)
+            if folded[t]:
+                gat = by_gpos(a for a in scopes[t][1:] if a in sliced)
+                if t in overridden:
+                    perm = self._ovr_perm(t, gat, pos, leaf=False, keep_self=True)
+                    spec = ("ovr", t, perm, gat)
+                else:
+                    spec = ("table", t, self._marg_table(t, gat, pos), gat)
+                target_specs.append((name, t, c, "leaf", req, spec))
+            else:
+                target_specs.append((name, t, c, "var", req, None))
         distribute = [c for c in order if c in in_dist]
-
-        # Per-clique requests for the reduce pass, as clique axis positions (0-based).
-        requests: dict[int, list[frozenset]] = {c: [] for c in distribute}
         down: dict[int, frozenset] = {}
-        target_specs = []
-        for t in targets:
-            c = where_t[t]
-            pos = frozenset(cliques[c].index(v) for v in needs(t))
-            requests[c].append(pos)
-            kind = "leaf" if self._folded[t] else "var"
-            target_specs.append((self._names[t], t, c, kind, pos))
-        requests[root].append(frozenset())  # the total, for log P(e)
         for c in distribute[1:]:
             p = parent[c]
-            sep = csets[c] & csets[p]
-            pos = frozenset(cliques[p].index(v) for v in sep)
-            down[c] = pos
-            requests[p].append(pos)
+            req = frozenset(cliques[p].index(a) for a in csets[c] & csets[p])
+            down[c] = req
+            requests.setdefault(p, []).append(req)
 
-        per_clique: dict[int, _CliquePlan] = {}
+        # ---- rank-1 slices of expanded leaves: one unary factor per parent
+        r1 = None
+        col0: dict[int, int] = {}
+        if r1_leaves:
+            c_off = 0
+            for a in sorted(r1_parents, key=lambda a: gpos[a]):
+                col0[a] = c_off
+                c_off += card[a]
+            offsets, rows_total = [], 0
+            for f in r1_leaves:
+                offsets.append(rows_total)
+                rows_total += card[f] + 1
+            tab = np.ones((rows_total, c_off))
+            for f, off in zip(r1_leaves, offsets, strict=True):
+                for s, vecs in enumerate(self._rank1[f]):
+                    if vecs is not None:  # one vector per parent, in CPT parent order
+                        for a, vec in zip(scopes[f][1:], vecs, strict=True):
+                            tab[off + s, col0[a] : col0[a] + card[a]] = vec
+            r1 = (
+                np.asarray(r1_leaves, dtype=np.int64),
+                np.asarray([card[f] + 1 for f in r1_leaves], dtype=np.int64),
+                np.asarray(offsets, dtype=np.int64),
+                tab,
+            )
+
+        # ---- per-clique steps
+        steps: dict[int, _CliquePlan] = {}
         elems = 0
         for c in collect:
             clique = cliques[c]
-            axis_card = {i + 1: card[v] for i, v in enumerate(clique)}
-            factors: list[tuple] = []
-            scopes: list[frozenset] = []
-
-            def add(spec: tuple, scope: Iterable[int], clique=clique) -> None:
-                factors.append(spec)
-                scopes.append(frozenset(clique.index(v) + 1 for v in scope))
-
-            excluded = frozenset(v for v in overridden if self._home[v] == c)
-            static = self._static(c, frozenset(v for v in excluded if not self._folded[v]))
-            if static is not None:
-                covered = [i + 1 for i, d in enumerate(static.shape[1:]) if d > 1]
-                factors.append(("static", static))
-                scopes.append(frozenset(covered))
-            for v in sorted(excluded):
-                s = self._scopes[v]
-                if self._folded[v]:
-                    order_pa = sorted(range(len(s) - 1), key=lambda a: s[1 + a])
-                    bshape = _bshape(s[1:], clique, card)
-                    add(("leaf_ovr", v, tuple(order_pa), bshape), s[1:])
-                else:
-                    order_all = sorted(range(len(s)), key=lambda a: s[a])
-                    bshape = _bshape(s, clique, card)
-                    add(("ovr", v, (0, *(1 + a for a in order_all)), bshape), s)
-            for v, h in self._evid_home.items():
-                if h == c:
-                    add(("evid", v, self._eye[v]), [v])
-            for v in range(len(self._names)):
-                if self._folded[v] and self._home[v] == c and v not in excluded:
-                    add(("leaf", v, self._leaf[v]), self._scopes[v][1:])
-            for j in self._tree[c]:
+            cpos = {a: i for i, a in enumerate(clique)}
+            specs: list[tuple] = []
+            masks: list[int] = []
+            static = None
+            static_scope: set[int] = set()
+            for kind, rest, payload in assigned[c]:
+                v = payload[0]
+                bs = bshape(rest, clique)
+                if kind == "static":
+                    f = self._gather_table(v, (), False, pos).reshape(bs)
+                    static = f if static is None else static * f
+                    static_scope |= rest
+                    continue
+                if kind in ("gather", "leaf", "ind"):
+                    if kind == "ind":
+                        table = np.vstack([np.eye(card[v]), np.ones((1, card[v]))])
+                        cols, mods = (v,), (card[v] + 1,)
+                    else:
+                        leaf = kind == "leaf"
+                        table = self._gather_table(v, payload[1], leaf, pos)
+                        cols = ((v,) if leaf else ()) + payload[1]
+                        mods = tuple(card[a] + (1 if a == v and leaf else 0) for a in cols)
+                    mults = np.cumprod((1, *mods[:0:-1]))[::-1].astype(np.int64)
+                    skip = v if kind in ("leaf", "ind") else -1
+                    cols_a = np.asarray(cols, dtype=np.int64)
+                    mods_a = np.asarray(mods, dtype=np.int64)
+                    spec = ("gather", table.reshape(-1, *bs), cols_a, mods_a, mults, skip)
+                elif kind in ("ovr", "leaf_ovr"):
+                    leaf = kind == "leaf_ovr"
+                    perm = self._ovr_perm(v, payload[1], pos, leaf=leaf)
+                    spec = ("ovr", v, payload[1], perm, bs, leaf)
+                else:  # unary
+                    spec = ("unary", col0[v], col0[v] + card[v], bs)
+                specs.append(spec)
+                masks.append(sum(1 << cpos[a] for a in rest))
+            for j in tree[c]:
                 if parent[j] == c:
-                    add(("msg", j), csets[c] & csets[j])
-            products = _product_order(scopes, axis_card)
-            all_scopes = list(scopes)
-            for a, b in products:
-                all_scopes.append(all_scopes[a] | all_scopes[b])
-                elems += math.prod(axis_card[x] for x in all_scopes[-1])
-            shape = (1, *(card[v] for v in clique))
+                    specs.append(("msg", j))
+                    masks.append(sum(1 << cpos[a] for a in csets[c] & csets[j]))
+            if static is not None:
+                specs.append(("static", static[None]))
+                masks.append(sum(1 << cpos[a] for a in static_scope))
+            # Factors sorted by their last axis, so neighbours merge first.
+            keys = [(m.bit_length(), -m, i) for i, m in enumerate(masks)]
+            perm_f = sorted(range(len(specs)), key=lambda i: keys[i])
+            specs = [specs[i] for i in perm_f]
+            masks = [masks[i] for i in perm_f]
+            products = _product_order(masks, [card[a] for a in clique])
+            shape = tuple(card[a] for a in clique)
+            size_c = math.prod(shape)
+            row_mode = c == root and size_c >= _ROW_MODE_STATES
+            all_masks = list(masks)
+            row_from = len(products) if row_mode else -1
+            out_sizes = []
+            for a_, b_ in products:
+                m = all_masks[a_] | all_masks[b_]
+                all_masks.append(m)
+                out_sizes.append(math.prod(card[a] for i, a in enumerate(clique) if m >> i & 1))
+            if row_mode:  # the trailing run of large products goes row by row
+                while row_from > 0 and out_sizes[row_from - 1] * 8 >= size_c:
+                    row_from -= 1
+            elems += sum(out_sizes[: row_from if row_mode else len(out_sizes)])
+            if not row_mode:
+                elems += size_c  # a materialized copy
+            block_vars = tuple(a for a in clique if a in lp)
             if c == root:
                 msg_axes = msg_shape = None
             else:
                 p = parent[c]
                 sep = csets[c] & csets[p]
-                msg_axes = tuple(i + 1 for i, v in enumerate(clique) if v not in sep)
-                msg_shape = (-1, *_bshape(sep, cliques[p], card))
-                elems += 3 * math.prod(card[v] for v in sep)
-            if c in in_dist:
-                ops, where, axes_of = _reduce_plan(len(clique), requests[c])
-                elems += sum(math.prod(card[clique[a]] for a in ax) for ax in axes_of[1:])
-                elems += math.prod(shape)  # the distributed belief
-            else:
-                ops, where, axes_of = [], {}, []
-            down_shape = None
-            if c in in_dist and c != root:
-                down_shape = (-1, *_bshape(csets[c] & csets[parent[c]], clique, card))
-            per_clique[c] = _CliquePlan(
-                factors=factors,
-                products=products,
+                msg_axes = tuple(i + 1 for i, a in enumerate(clique) if a not in sep)
+                msg_shape = (-1, *bshape(sep, cliques[p]))
+                elems += 3 * math.prod(card[a] for a in sep)
+            tail: list[int] = []  # trailing clique axes the expanded rows also cover
+            for a in reversed(clique):
+                if math.prod(card[x] for x in tail) >= _INNER_MIN:
+                    break
+                tail.append(a)
+            exp_specs = []
+            for f in expanded[c]:
+                axes = tuple(a for a in clique if a in scopes[f][1:] or a in tail)
+                exp_specs.append((f, self._code_rows(f), axes, bshape(axes, clique)))
+            step = _CliquePlan(
                 shape=shape,
+                factors=specs,
+                products=products,
+                expanded=exp_specs,
+                block=block_vars,
                 msg_axes=msg_axes,
                 msg_shape=msg_shape,
                 keep_raw=c in in_dist and c != root,
-                reduce_ops=ops,
-                reduce_where=where,
-                down_shape=down_shape,
             )
-        bytes_per_row = 8 * (elems + sum(card[t] for t in targets) * 2 + len(self._names))
+            if row_mode:
+                step.row_from = row_from
+                step.row_shapes = [
+                    tuple(
+                        card[a] if all_masks[len(masks) + k] >> i & 1 else 1
+                        for i, a in enumerate(clique)
+                    )
+                    for k in range(len(products))
+                ]
+            if c in in_dist:
+                ops, where, axes_of = _reduce_plan(len(clique), requests.get(c, []))
+                step.reduce_ops, step.reduce_where = ops, where
+                elems += sum(math.prod(card[clique[a]] for a in ax) for ax in axes_of[1:])
+                if not row_mode or 0 in where.values():
+                    elems += size_c  # the distributed belief (or the whole root, kept)
+                if c != root:
+                    step.down_shape = (-1, *bshape(csets[c] & csets[parent[c]], clique))
+            steps[c] = step
+        bytes_per_row = 8 * (elems + 2 * sum(card[t] for t in targets) + 2 * n + 64)
         return _Plan(
+            sliced=sliced,
+            cliques=cliques,
             root=root,
             collect=collect,
             parent=parent,
             distribute=distribute,
-            cliques=per_clique,
+            steps=steps,
             down=down,
             targets=target_specs,
+            r1=r1,
             bytes_per_row=bytes_per_row,
         )
+
+    def _ovr_perm(
+        self, v: int, gat: tuple[int, ...], pos, *, leaf: bool, keep_self: bool = False
+    ) -> tuple[int, ...]:
+        """Axis order of an override ``(B, *cpt.shape)``: batch, gathered, then the rest."""
+        scope = self._scopes[v]
+        gathered = ((v,) if leaf else ()) + gat
+        keep = sorted((a for a in scope if a not in gathered and a != v), key=lambda a: pos[a])
+        if v not in gathered:
+            keep = [v, *keep] if keep_self else sorted([v, *keep], key=lambda a: pos[a])
+        return (0, *(1 + scope.index(a) for a in gathered), *(1 + scope.index(a) for a in keep))
+
+    def _marg_table(self, t: int, gat: tuple[int, ...], pos) -> np.ndarray:
+        """P(t | parents) as (flat sliced parents, k_t, flat remaining parents in order)."""
+        scope = self._scopes[t]
+        rest = sorted((a for a in scope[1:] if a not in gat), key=lambda a: pos[a])
+        perm = [scope.index(a) for a in gat] + [0] + [scope.index(a) for a in rest]
+        tab = np.ascontiguousarray(self._tables[t].transpose(perm))
+        return tab.reshape(-1, self._card[t], math.prod(self._card[a] for a in rest))
 
     # ---------------------------------------------------------------------------- runtime
     def _run(
@@ -902,64 +1388,115 @@ class Engine:
         overrides: dict[int, np.ndarray],
         out_m: dict[str, np.ndarray],
         out_l: np.ndarray,
-        lo: int,
+        rows_out: np.ndarray,
+        arena: _Arena,
     ) -> None:
-        """Propagate one chunk of rows and write its results at ``out_*[lo:lo + B]``."""
+        """Propagate one chunk of rows and write its results at ``out_*[rows_out]``."""
         n_rows = codes.shape[0]
-        if n_rows == 0:
-            return
         observed = codes >= 0
         obs_any = observed.any(axis=0)
         logscale = np.zeros(n_rows)
+        unary = None
+        if plan.r1 is not None:
+            leaves, mods, offsets, tab = plan.r1
+            unary = np.multiply.reduce(tab[codes[:, leaves] % mods + offsets], axis=1)
         msgs: dict[int, np.ndarray] = {}
         raw: dict[int, np.ndarray] = {}
         phis: dict[int, np.ndarray] = {}
         root = plan.root
         for c in plan.collect:
-            cp = plan.cliques[c]
-            bufs: list[np.ndarray | None] = [
-                msgs.pop(spec[1])
-                if spec[0] == "msg"
-                else self._factor(spec, codes, obs_any, overrides)
-                for spec in cp.factors
-            ]
-            for a, b in cp.products:
+            st = plan.steps[c]
+            bufs: list[np.ndarray | None] = []
+            owned: list[bool] = []
+            for spec in st.factors:
+                kind = spec[0]
+                if kind == "msg":
+                    bufs.append(msgs.pop(spec[1]))
+                    owned.append(True)
+                else:
+                    bufs.append(self._factor(spec, codes, obs_any, overrides, unary, arena))
+                    owned.append(kind == "gather")
+            n_batched = st.row_from if st.row_from >= 0 else len(st.products)
+            for a, b in st.products[:n_batched]:
                 x, y = bufs[a], bufs[b]
-                bufs.append(y if x is None else x if y is None else x * y)
+                if x is None or y is None:
+                    bufs.append(y if x is None else x)
+                    owned.append(owned[b] if x is None else owned[a])
+                else:
+                    out = arena.take(np.broadcast_shapes(x.shape, y.shape))
+                    bufs.append(np.multiply(x, y, out=out))
+                    owned.append(True)
+            if st.row_from >= 0:
+                phis[c] = self._root_rows(st, bufs, codes, arena)
+                continue
             phi = bufs[-1] if bufs else None
-            full = (n_rows, *cp.shape[1:])
-            if phi is None:
-                phi = np.broadcast_to(np.ones(cp.shape), full)
+            full = (n_rows, *st.shape)
+            if st.expanded:
+                if phi is None or phi.shape != full or not owned[-1]:
+                    acc = arena.take(full)
+                    if phi is None:
+                        acc.fill(1.0)
+                    else:
+                        np.copyto(acc, np.broadcast_to(phi, full))
+                    phi = acc
+                tables = [
+                    self._expanded_rows(f, axes).reshape(-1, *bs) for f, _, axes, bs in st.expanded
+                ]
+                self._multiply_expanded(phi, st.expanded, tables, codes)
+            elif phi is None:
+                phi = np.broadcast_to(np.ones((1,) * len(full)), full)
             elif phi.shape != full:
                 phi = np.broadcast_to(phi, full)
-            if cp.msg_axes is not None:
-                m = phi.sum(axis=cp.msg_axes) if cp.msg_axes else np.array(phi)
+            if st.msg_axes is not None:
+                kept = (n_rows, *(d for i, d in enumerate(st.shape) if i + 1 not in st.msg_axes))
+                if st.msg_axes:
+                    m = np.add.reduce(phi, axis=st.msg_axes, out=arena.take(kept))
+                else:
+                    m = np.array(phi)
                 s = m.reshape(n_rows, -1).sum(axis=1)
                 s_safe = np.where(s > 0, s, 1.0)
                 logscale += np.log(s_safe)
-                mn = m / s_safe.reshape((n_rows,) + (1,) * (m.ndim - 1))
-                msgs[c] = mn.reshape(cp.msg_shape)
-                if cp.keep_raw:
+                mn = np.divide(
+                    m, s_safe.reshape((n_rows,) + (1,) * (m.ndim - 1)), out=arena.take(m.shape)
+                )
+                msgs[c] = mn.reshape(st.msg_shape)
+                if st.keep_raw:
                     raw[c] = m
-            if cp.reduce_where:
+            if st.reduce_where:
                 phis[c] = phi
 
         reduced: dict[int, dict[frozenset, np.ndarray]] = {}
-        z = z_safe = possible = None
+        z_safe = possible = None
         for c in plan.distribute:
-            cp = plan.cliques[c]
+            st = plan.steps[c]
             phi = phis.pop(c)
+            if st.row_from >= 0:  # reduced row by row already: phi = first-level buffers
+                bufs = phi
+                for k, (src, axes) in enumerate(st.reduce_ops):
+                    if src:
+                        x = bufs[src]
+                        kept = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+                        bufs[k + 1] = np.add.reduce(x, axis=axes, out=arena.take(kept))
+                reduced[c] = {req: bufs[i] for req, i in st.reduce_where.items()}
+                z = reduced[c][frozenset()]
+                possible = z > 0
+                z_safe = np.where(possible, z, 1.0)
+                continue
             if c != root:
                 down = reduced[plan.parent[c]][plan.down[c]]
                 denom = raw.pop(c)
                 if plan.parent[c] == root:
                     denom = denom * z_safe.reshape((n_rows,) + (1,) * (denom.ndim - 1))
                 ratio = np.divide(down, denom, out=np.zeros(denom.shape), where=denom > 0)
-                phi = phi * ratio.reshape(cp.down_shape)
+                phi = np.multiply(
+                    phi, ratio.reshape(st.down_shape), out=arena.take((n_rows, *st.shape))
+                )
             bufs = [phi]
-            for src, axes in cp.reduce_ops:
-                bufs.append(bufs[src].sum(axis=axes))
-            reduced[c] = {req: bufs[i] for req, i in cp.reduce_where.items()}
+            for src, axes in st.reduce_ops:
+                x = bufs[src]
+                kept = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+                bufs.append(np.add.reduce(x, axis=axes, out=arena.take(kept)))
+            reduced[c] = {req: bufs[i] for req, i in st.reduce_where.items()}
             if c == root:
                 z = reduced[c][frozenset()]
                 possible = z > 0
@@ -967,72 +1504,168 @@ class Engine:
 
         impossible = ~possible
         any_impossible = bool(impossible.any())
-        for name, t, c, kind, req in plan.targets:
-            r = reduced[c][req]
-            if kind == "leaf":
-                table, perm = self._leaf_marg[t]
-                if t in overrides:
-                    a = overrides[t]
-                    table = a.transpose(perm).reshape(a.shape[0], a.shape[1], -1)
-                marg = (r.reshape(n_rows, 1, -1) * table).sum(axis=-1)
+        for name, t, c, kind, req, spec in plan.targets:
+            if kind == "sliced":
+                marg = self._eyes[t][codes[:, t]]
             else:
-                marg = r
-            tot = marg.sum(axis=1, keepdims=True)
-            marg = marg / np.where(tot > 0, tot, 1.0)
-            if obs_any[t]:
-                rows = observed[:, t]
-                marg[rows] = self._eyes_plain[t][codes[rows, t]]
+                r = reduced[c][req]
+                if kind == "leaf":
+                    marg = (
+                        r.reshape(n_rows, 1, -1) * self._leaf_table(spec, codes, overrides)
+                    ).sum(axis=-1)
+                else:
+                    marg = r
+                tot = marg.sum(axis=1, keepdims=True)
+                marg = marg / np.where(tot > 0, tot, 1.0)
+                if obs_any[t]:
+                    rows = observed[:, t]
+                    marg[rows] = self._eyes[t][codes[rows, t]]
             if any_impossible:
                 marg[impossible] = np.nan
-            out_m[name][lo : lo + n_rows] = marg
+            out_m[name][rows_out] = marg
         logev = logscale + np.log(z_safe)
         logev[impossible] = -np.inf
         logev[~observed.any(axis=1)] = 0.0
-        out_l[lo : lo + n_rows] = logev
+        out_l[rows_out] = logev
 
-    def _factor(self, spec: tuple, codes, obs_any, overrides) -> np.ndarray | None:
+    def _root_rows(self, st: _CliquePlan, bufs: list, codes: np.ndarray, arena: _Arena) -> list:
+        """Finish a large root one row at a time: last products, leaf rows, first reductions.
+
+        Returns the reduce buffers (index 0 unused; first-level reductions filled, deeper
+        levels left as None for the batched pass).
+        """
+        n_rows = codes.shape[0]
+        n_f = len(st.factors)
+        row_ops = st.products[st.row_from :]
+        scratch = [arena.take(st.row_shapes[st.row_from + k]) for k in range(len(row_ops))]
+        phi_buf = arena.take(st.shape)
+        red: list = [None] * (len(st.reduce_ops) + 1)
+        if 0 in st.reduce_where.values():  # the whole clique is asked for (a leaf target)
+            red[0] = arena.take((n_rows, *st.shape))
+        first = []
+        for k, (src, axes) in enumerate(st.reduce_ops):
+            if src == 0:
+                kept = tuple(d for i, d in enumerate(st.shape) if i + 1 not in axes)
+                red[k + 1] = arena.take((n_rows, *kept))
+                first.append((k + 1, tuple(a - 1 for a in axes)))
+        tables = [self._expanded_rows(f, axes).reshape(-1, *bs) for f, _, axes, bs in st.expanded]
+        if st.expanded:
+            which = np.stack([cr[codes[:, f]] for f, cr, _, _ in st.expanded], axis=1)
+            todo = [np.flatnonzero(w).tolist() for w in which >= 0]
+            which = which.tolist()
+        last = n_f + len(st.products) - 1
+        for b in range(n_rows):
+            row = {}
+            for k, (i, j) in enumerate(row_ops):
+                x = row[i] if i in row else _row(bufs[i], b)
+                y = row[j] if j in row else _row(bufs[j], b)
+                if x is None or y is None:
+                    row[n_f + st.row_from + k] = y if x is None else x
+                else:
+                    row[n_f + st.row_from + k] = np.multiply(x, y, out=scratch[k])
+            phi = row[last] if last in row else (_row(bufs[last], b) if bufs else None)
+            if phi is not None and phi.shape == st.shape and any(phi is s_ for s_ in scratch):
+                pass  # already a private buffer of the full shape
+            elif phi is None:
+                phi = phi_buf
+                phi.fill(1.0)
+            else:
+                np.copyto(phi_buf, np.broadcast_to(phi, st.shape))
+                phi = phi_buf
+            if st.expanded:
+                wb = which[b]
+                for j in todo[b]:
+                    np.multiply(phi, tables[j][wb[j]], out=phi)
+            for k, axes in first:
+                np.add.reduce(phi, axis=axes, out=red[k][b, ...])
+            if red[0] is not None:
+                red[0][b] = phi
+        return red
+
+    @staticmethod
+    def _multiply_expanded(acc: np.ndarray, expanded: list, tables: list, codes) -> None:
+        """Multiply expanded leaf rows into ``acc`` (B, *clique), one row at a time.
+
+        Looping rows outermost keeps a row's slice of the clique in cache across its leaves.
+        """
+        which = np.stack([code_row[codes[:, f]] for f, code_row, _, _ in expanded], axis=1)
+        bs, js = np.nonzero(which >= 0)
+        rs = which[bs, js].tolist()
+        for b, j, r in zip(bs.tolist(), js.tolist(), rs, strict=True):
+            row = acc[b]
+            np.multiply(row, tables[j][r], out=row)
+
+    def _factor(self, spec, codes, obs_any, overrides, unary, arena) -> np.ndarray | None:
         """One per-row (or static) factor of a clique, in broadcast form; None = all ones."""
         kind = spec[0]
         if kind == "static":
             return spec[1]
-        if kind == "msg":
-            raise AssertionError("messages are filled in by _run")  # pragma: no cover
-        v = spec[1]
-        if kind in ("evid", "leaf"):
-            return spec[2][codes[:, v]] if obs_any[v] else None
-        a = overrides[v]
-        if kind == "ovr":
-            _, v, perm, bshape = spec
-            return a.transpose(perm).reshape((a.shape[0], *bshape))
-        # leaf_ovr: P(x = observed | pa) per row, ones where x is unobserved.
-        _, v, order_pa, bshape = spec
-        if not obs_any[v]:
+        n_rows = codes.shape[0]
+        if kind == "gather":
+            _, table, cols, mods, mults, skip = spec
+            if skip >= 0 and not obs_any[skip]:
+                return None
+            if len(cols) == 1:
+                idx = codes[:, cols[0]]
+            else:
+                idx = ((codes[:, cols] % mods) * mults).sum(axis=1)
+            out = arena.take((n_rows, *table.shape[1:]))
+            return np.take(table, idx, axis=0, out=out, mode="wrap")
+        if kind == "unary":
+            _, lo, hi, bshape = spec
+            return unary[:, lo:hi].reshape((n_rows, *bshape))
+        # "ovr": a CPT replaced per row, sliced at the observed parents (and leaf state).
+        _, v, gat, perm, bshape, leaf = spec
+        a = overrides[v].transpose(perm)
+        if not (leaf or gat):
+            return a.reshape((a.shape[0], *bshape))
+        if leaf and not gat and not obs_any[v]:
             return None
-        code = codes[:, v]
-        if a.shape[0] == 1:
-            ext = np.concatenate([a[0], np.ones((1, *a.shape[2:]))])
-            g = ext[code]
-        else:
-            g = a[np.arange(len(code)), np.maximum(code, 0)]
-            g[code < 0] = 1.0
-        return g.transpose((0, *(1 + x for x in order_pa))).reshape((len(code), *bshape))
+        sel = np.arange(n_rows) if a.shape[0] > 1 else np.zeros(n_rows, dtype=np.int64)
+        idx = [np.maximum(codes[:, v], 0)] if leaf else []
+        idx += [codes[:, g] for g in gat]
+        out = a[(sel, *idx)]
+        if leaf:
+            out[codes[:, v] < 0] = 1.0
+        return out.reshape((n_rows, *bshape))
+
+    def _leaf_table(self, spec: tuple, codes: np.ndarray, overrides: dict) -> np.ndarray:
+        """P(leaf | parents) per row as (B or 1, k, flat unsliced parents)."""
+        kind, t, data, gat = spec
+        n_rows = codes.shape[0]
+        if kind == "table":
+            if not gat:
+                return data[0][None]
+            idx = np.zeros(n_rows, dtype=np.int64)
+            for g in gat:
+                idx = idx * self._card[g] + codes[:, g]
+            return data[idx]
+        a = overrides[t].transpose(data)  # (B or 1, *sliced parents, k, *rest)
+        if gat:
+            sel = np.arange(n_rows) if a.shape[0] > 1 else np.zeros(n_rows, dtype=np.int64)
+            a = a[(sel, *(codes[:, g] for g in gat))]
+        return a.reshape(a.shape[0], self._card[t], -1)
 
 
-def _check_table(arr: np.ndarray, name: str, *, batched: bool) -> None:
-    """Raise ValueError unless ``arr`` holds finite probabilities whose columns sum to 1.
+def _check_acyclic(names: list[str], scopes: list[tuple[int, ...]], children) -> None:
+    """Raise ValueError when the parent links contain a directed cycle (Kahn's algorithm)."""
+    indeg = [len(s) - 1 for s in scopes]
+    ready = [i for i, d in enumerate(indeg) if d == 0]
+    seen = 0
+    while ready:
+        i = ready.pop()
+        seen += 1
+        for ch in children[i]:
+            indeg[ch] -= 1
+            if indeg[ch] == 0:
+                ready.append(ch)
+    if seen != len(names):
+        cyc = sorted(names[i] for i, d in enumerate(indeg) if d > 0)
+        raise ValueError(f"expected a directed acyclic graph. Got a cycle among {cyc} instead.")
 
-    Columns may be off by up to 1e-6 (tables read from files are rounded); the engine then
-    renormalizes them, so that an unobserved leaf sums out to exactly 1.
-    """
-    if not np.isfinite(arr).all() or (arr < 0).any():
-        raise ValueError(
-            f"expected finite, non-negative probabilities in the CPT of {name!r}. "
-            "Got negative, infinite or NaN entries instead."
-        )
-    sums = arr.sum(axis=1 if batched else 0)
-    if sums.size and np.abs(sums - 1.0).max() > _SUM_TOL:
-        worst = float(sums.flat[np.abs(sums - 1.0).argmax()])
-        raise ValueError(
-            f"expected every column of the CPT of {name!r} to sum to 1. "
-            f"Got a column summing to {worst!r} instead."
-        )
+
+def _row(buf: np.ndarray | None, b: int) -> np.ndarray | None:
+    """Row ``b`` of a batched buffer ``(B, ...)``, or its only row if it is shared."""
+    if buf is None:
+        return None
+    return buf[b] if buf.shape[0] > 1 else buf[0]

@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.engine import Engine  # noqa: E402
-from model.tables import CPT  # noqa: E402
+from model.engine import Engine
+from model.tables import CPT
 
 # State counts of legnumb's symptom CSV (model/data/columns.csv).
 HISTORY_CARDS = (3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2)
@@ -103,7 +103,7 @@ def _network():
 
             causes = list(CAUSES)
         return bn, causes, "legnumb"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available yet"
+    except Exception as exc:
         print(f"legnumb network not available ({type(exc).__name__}: {exc}); using synthetic")
         cpts = synthetic_cpts()
         return build_network(cpts), [c.variable for c in cpts if c.variable[0] == "c"], "synthetic"
