@@ -13,7 +13,8 @@ One file, no external resources (every figure is an embedded base64 PNG), with:
    judgement alone flagged, and the list of sources.
 
 :func:`analyse` computes (slow part), :func:`render_html` writes the page from the
-results, :func:`write_report` does both into a directory.
+results, :func:`write_report` does both into a directory. :func:`case_review` shows one case's
+section interactively, with dropdowns for the case and the target cause (notebooks).
 
 Examples
 --------
@@ -43,7 +44,15 @@ import pandas as pd
 
 from model.errors import InputError
 
-__all__ = ["ReportData", "analyse", "render_html", "write_report"]
+__all__ = [
+    "CaseReview",
+    "ReportData",
+    "analyse",
+    "case_review",
+    "case_section_html",
+    "render_html",
+    "write_report",
+]
 
 
 @dataclass(frozen=True)
@@ -343,13 +352,33 @@ def render_html(data: ReportData, *, jobs: int = 1) -> str:
 
 
 def _case_section(i: int) -> str:
-    """The HTML of case ``i`` of ``_WORK["data"]``: story, ranking, tornado, robustness."""
+    """The HTML of case ``i`` of ``_WORK["data"]``."""
+    data = _WORK["data"]
+    return case_section_html(data.one_way[i], data.robustness[i], data.cases.iloc[i])
+
+
+def case_section_html(ow, rob, row: pd.Series, *, functions: bool = False) -> str:
+    """One case's review as HTML: story, ranking, tornado, robustness, influential numbers.
+
+    Parameters
+    ----------
+    ow : model.sensitivity.OneWay
+        The case's one-way analysis.
+    rob : model.sensitivity.Robustness
+        The case's robustness analysis.
+    row : pandas.Series
+        The case's raw row (for the story and the expected cause).
+    functions : bool, optional
+        Also draw the sensitivity functions of the six most influential numbers.
+    """
     import matplotlib.pyplot as plt
 
-    from model.sensitivity_plots import plot_robustness, plot_tornado
+    from model.sensitivity_plots import (
+        plot_robustness,
+        plot_sensitivity_functions,
+        plot_tornado,
+    )
 
-    data = _WORK["data"]
-    ow, rob, row = data.one_way[i], data.robustness[i], data.cases.iloc[i]
     parts = []
     parts.append(f"<h3 id='case-{_e(ow.case_id)}'>Case {_e(ow.case_id)}</h3>")
     story = _cell(row, "story")
@@ -366,6 +395,8 @@ def _case_section(i: int) -> str:
         " their range.</p>"
     )
     parts.append(_img(plot_tornado(ow, n=20), f"tornado {ow.case_id}"))
+    if functions:
+        parts.append(_img(plot_sensitivity_functions(ow), f"functions {ow.case_id}"))
     parts.append(_img(plot_robustness(rob), f"robustness {ow.case_id}"))
     plt.close("all")
     top = ow.top(8)[
@@ -431,6 +462,126 @@ def _pmap(fn, n: int, *, jobs: int, progress=None) -> list:
             if progress:
                 progress(res)
     return out
+
+
+# --------------------------------------------------------------------------- interactive
+class CaseReview:
+    """Pick a case and a target cause in dropdowns and see that case's review.
+
+    Build it with :func:`case_review`. The attributes :attr:`case_id`, :attr:`target`,
+    :attr:`row`, :attr:`one_way` and :attr:`robustness` follow the dropdowns, so notebook
+    cells below can reuse them. Displayed without a live kernel (a static notebook), it
+    shows a snapshot of the current selection as HTML.
+    """
+
+    def __init__(
+        self,
+        model,
+        cases: pd.DataFrame,
+        *,
+        case_id: str | None,
+        target: str | None,
+        n_draws: int,
+        seed: int,
+    ) -> None:
+        import ipywidgets as widgets
+
+        from model.sensitivity import check_target
+
+        if "case_id" not in cases.columns or len(cases) == 0:
+            raise InputError("cases: need a non-empty case_id column to pick from.")
+        ids = [str(c).strip() for c in cases["case_id"]]
+        if case_id is not None and case_id not in ids:
+            raise InputError(f"cases: no case with case_id {case_id!r}. Got ids: {', '.join(ids)}")
+        self.model, self.cases, self.n_draws, self.seed = model, cases, n_draws, seed
+        self.case_dropdown = widgets.Dropdown(
+            options=ids, value=case_id or ids[0], description="case"
+        )
+        self.target_dropdown = widgets.Dropdown(
+            options=[("top cause", "")] + [(c.replace("_", " "), c) for c in model.causes],
+            value=check_target(model, target) or "",
+            description="target",
+        )
+        self.panel = widgets.HTML()
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.case_dropdown, self.target_dropdown]), self.panel]
+        )
+        self.case_dropdown.observe(self._update, names="value")
+        self.target_dropdown.observe(self._update, names="value")
+        self._update()
+
+    @property
+    def case_id(self) -> str:
+        """The chosen case."""
+        return self.case_dropdown.value
+
+    @property
+    def target(self) -> str | None:
+        """The chosen target cause; None for the top cause."""
+        return self.target_dropdown.value or None
+
+    @property
+    def row(self) -> pd.Series:
+        """The chosen case's raw row."""
+        ids = self.cases["case_id"].astype(str).str.strip()
+        return self.cases[ids == self.case_id].iloc[0]
+
+    def _update(self, change=None) -> None:
+        from model.sensitivity import one_way, robustness
+
+        row = self.row
+        self.one_way = one_way(self.model, row, target=self.target, case_id=self.case_id)
+        self.robustness = robustness(
+            self.model,
+            row,
+            target=self.target,
+            case_id=self.case_id,
+            n_draws=self.n_draws,
+            seed=self.seed,
+        )
+        self.panel.value = case_section_html(self.one_way, self.robustness, row, functions=True)
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/html"] = (
+            "<div><b>Sensitivity review (static snapshot; run the notebook to choose another "
+            f"case or target)</b> — case {_e(self.case_id)}, target "
+            f"{_e(self.target or 'top cause')}</div>" + self.panel.value
+        )
+        bundle["text/plain"] = f"CaseReview(case={self.case_id!r}, target={self.target!r})"
+        return bundle
+
+
+def case_review(
+    model,
+    cases: pd.DataFrame,
+    *,
+    case_id: str | None = None,
+    target: str | None = None,
+    n_draws: int = 1000,
+    seed: int = 0,
+) -> CaseReview:
+    """Dropdowns for a case and a target cause, and the chosen case's review below them.
+
+    Parameters
+    ----------
+    model : model.core.Model
+        The loaded model.
+    cases : pandas.DataFrame
+        Raw case rows with a ``case_id`` column.
+    case_id : str, optional
+        The case shown first (default: the first case).
+    target : str, optional
+        The target cause shown first (default: the top cause).
+    n_draws, seed : int, optional
+        Joint draws of the robustness analysis and their seed.
+
+    Raises
+    ------
+    InputError
+        For an unknown case id or target cause.
+    """
+    return CaseReview(model, cases, case_id=case_id, target=target, n_draws=n_draws, seed=seed)
 
 
 # --------------------------------------------------------------------------- helpers

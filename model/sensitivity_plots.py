@@ -219,7 +219,7 @@ def plot_sensitivity_function(result, param_id: str, *, ax=None, title: str | No
     _logit_axis(ax, lo_x, hi_x)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("value of the number (logit scale)", fontsize=8)
-    ax.set_ylabel(f"P({result.target} | evidence)", fontsize=8)
+    ax.set_ylabel("P(cause | evidence)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.set_title(title or "\n".join(textwrap.wrap(r.label, 42)), fontsize=8.5)
     ax.grid(alpha=0.3)

@@ -82,3 +82,22 @@ def test_without_expected_answers_and_empty(model, tmp_path):
     assert "No accuracy:" in html and "expected_cause" in html
     with pytest.raises(InputError, match="has no cases"):
         analyse(model, cases.head(0))
+
+
+def test_case_review_follows_the_dropdowns(model):
+    from model.report import case_review
+
+    cases = load_cases(None)
+    review = case_review(model, cases, case_id="E16", n_draws=10)
+    assert review.case_id == "E16" and review.target is None
+    assert review.one_way.top_cause == "multiple_sclerosis"
+    bundle = review._repr_mimebundle_()
+    assert "static snapshot" in bundle["text/html"] and "Case E16" in bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    review.target_dropdown.value = "b12_deficiency"
+    assert review.target == "b12_deficiency" == review.one_way.target
+    assert review.robustness.target == "b12_deficiency"
+    with pytest.raises(InputError, match="no case with case_id 'E99'"):
+        case_review(model, cases, case_id="E99")
+    with pytest.raises(InputError, match="did you mean 'stroke'"):
+        case_review(model, cases, target="strok")
