@@ -194,26 +194,28 @@ def questions_html(questions: pd.DataFrame, *, top: int = 5) -> str:
             "<div><b>Next question</b><p>Every column is answered: nothing left to ask.</p></div>"
         )
     top_cause = cause_phrase(str(questions["top_cause"].iloc[0]))
+    c = "style='text-align:center;padding:2px 10px'"
     head = (
-        "<tr><th></th><th style='text-align:left'>question</th><th>bits</th>"
-        f"<th>&plusmn;P({_e(top_cause)})</th><th>P(triage<br>changes)</th><th>likely<br>answer</th>"
-        "</tr>"
+        "<tr><th></th><th style='text-align:left'>question</th>"
+        f"<th {c}>bits</th><th {c}>&plusmn;P({_e(top_cause)})</th>"
+        f"<th {c}>P(triage changes)</th><th {c}>likely answer</th></tr>"
     )
     trs = []
     for i, r in enumerate(questions.head(top).itertuples(), start=1):
         trs.append(
-            f"<tr><td>{i}.</td><td>{_e(r.question)} "
+            f"<tr><td>{i}.</td><td style='padding:2px 6px'>{_e(r.question)} "
             f"<span style='color:#777'>[{_e(r.column)}]</span></td>"
-            f"<td style='text-align:center'>{r.expected_info:.2f}</td>"
-            f"<td style='text-align:center'>{100 * r.expected_top_change:.0f} pts</td>"
-            f"<td style='text-align:center'>{format_pct(r.p_triage_change)}</td>"
-            f"<td style='text-align:center'>{_e(_words(r.most_likely_answer))}</td></tr>"
+            f"<td {c}>{r.expected_info:.2f}</td>"
+            f"<td {c}>{100 * r.expected_top_change:.0f} pts</td>"
+            f"<td {c}>{format_pct(r.p_triage_change)}</td>"
+            f"<td {c}>{_e(_words(r.most_likely_answer))}</td></tr>"
         )
     return (
-        f"<div><b>Next question</b><table style='border-collapse:collapse;font-size:0.9em'>{head}"
-        f"{''.join(trs)}</table><div style='font-size:0.8em;color:#555'>bits = expected reduction "
-        "of the summed per-cause uncertainty (sum of binary entropies); &plusmn; = expected "
-        "absolute change of the top cause's probability</div></div>"
+        f"<div><b>Next question</b><table {_TABLE}>{head}"
+        f"{''.join(trs)}</table><div {_NOTE}>bits = expected reduction of the summed per-cause "
+        "uncertainty (sum of binary entropies); &plusmn; = expected absolute change of the top "
+        "cause's probability; P(triage changes) = probability that the answer changes the "
+        "triage level</div></div>"
     )
 
 
@@ -314,7 +316,7 @@ class WhatIfApp:
             self.controls[col] = dd
         history = [self.controls[c] for c in schema.history]
         symptoms = [self.controls[c] for c in schema.symptoms]
-        grid = {"grid_template_columns": "repeat(2, minmax(0, 1fr))", "grid_gap": "2px 8px"}
+        grid = {"grid_template_columns": "repeat(3, minmax(0, 1fr))", "grid_gap": "2px 10px"}
         self.tabs = w.Tab(
             children=[
                 w.GridBox(history, layout=w.Layout(**grid)),
@@ -357,9 +359,8 @@ class WhatIfApp:
             "<div style='font-size:0.85em;color:#555'>Decision support, not a diagnosis. Blank = "
             "not known. Red flags are always shown whatever the posteriors say.</div>"
         )
-        left = w.VBox(
-            [self.tabs, w.HBox([self.clear_button, self.baseline_button, self.conflict_toggle])],
-            layout=w.Layout(width="56%", min_width="520px"),
+        controls = w.VBox(
+            [self.tabs, w.HBox([self.clear_button, self.baseline_button, self.conflict_toggle])]
         )
         self.more = w.Accordion(
             children=[
@@ -376,16 +377,17 @@ class WhatIfApp:
             [
                 header,
                 self.triage_panel,
-                w.HBox([left, self.posterior_panel]),
+                controls,
                 w.HBox(
                     [
+                        w.VBox([self.posterior_panel], layout=w.Layout(width="50%")),
                         w.VBox(
                             [self.cause_picker, self.explanation_panel],
-                            layout=w.Layout(width="48%"),
+                            layout=w.Layout(width="50%"),
                         ),
-                        w.VBox([self.questions_panel], layout=w.Layout(width="52%")),
                     ]
                 ),
+                self.questions_panel,
                 self.more,
             ]
         )
