@@ -127,6 +127,19 @@ def test_in_place(tmp_path):
     assert src.read_bytes() == expected.read_bytes()
 
 
+def test_ctrl_c_leaves_no_file(tmp_path, monkeypatch, capsys):
+    import model.csvio
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model.csvio, "format_probabilities", interrupted)
+    out = tmp_path / "o.csv"
+    assert run(EXAMPLES, "-o", out) == 130
+    assert f"interrupted; {out} was not written" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+
+
 def test_header_only_exit_0(tmp_path, model):
     src = tmp_path / "h.csv"
     src.write_text("case_id,onset\n")

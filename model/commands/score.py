@@ -37,6 +37,7 @@ exit status:
   1  some rows carry errors (see the error column); the others were scored
   2  unusable input (missing file, not a CSV, no known column, bad bytes) or a usage
      error; a message is printed on standard error and no output file is written
+  130 interrupted (Ctrl-C); no output file is written
 
 This is decision support for clinicians and researchers, not a diagnosis.
 """
@@ -108,7 +109,16 @@ def _print_warnings(messages: Sequence[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``legnumb score``; returns 0, 1 or 2 (see the epilog)."""
+    """Run ``legnumb score``; returns 0, 1 or 2 (see the epilog), 130 when interrupted."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        kept = "" if args.output == "-" else f"; {args.output} was not written"
+        print(f"legnumb score: interrupted{kept}.", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     from model.batch import score_dask, score_file
     from model.errors import InputError
 
