@@ -121,6 +121,11 @@ def test_score_frame_keeps_values_and_index(model):
     assert model.score(df).equals(frame)
 
 
+def test_score_frame_empty(model):
+    frame = score_frame(model, pd.DataFrame({"onset": pd.Series([], dtype=object)}))
+    assert frame.shape == (0, 1 + len(output_columns(model.causes)))
+
+
 def test_score_frame_needs_a_known_column(model):
     with pytest.raises(InputError, match="no known column"):
         score_frame(model, pd.DataFrame({"a": [1]}))
