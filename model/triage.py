@@ -7,8 +7,7 @@ because missing an emergency costs far more than an unnecessary visit (see the R
 
 Examples
 --------
->>> import numpy as np
-import pandas as pd
+>>> import pandas as pd
 >>> red_flags({"onset": "sudden", "weakness": "yes"})
 ('sudden leg weakness',)
 >>> triage_level({"onset": "sudden", "weakness": "yes"}, pd.Series(dtype=float))
