@@ -234,6 +234,7 @@ def test_dask_glob_and_parquet(model, cluster, tmp_path):
     )
     lines = one.read_bytes().splitlines(keepends=True)
     assert out.read_bytes() == b"".join(lines + lines[1:]) and summary.rows == 60
+    pytest.importorskip("pyarrow")
     pq = tmp_path / "part1.parquet"
     read_raw(tmp_path / "part1.csv").to_parquet(pq)
     out_pq = tmp_path / "pq.csv"
