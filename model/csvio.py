@@ -6,10 +6,10 @@ Reading
     A file is read in blocks of bytes (``block_bytes``, 4 MiB by default), so memory does not
     grow with the file. A UTF-8 byte-order mark is dropped, CRLF, LF and lone CR line ends are
     all accepted, quoted fields may hold commas, quotes and line breaks (RFC 4180). Blank
-    lines are skipped. The first record is the header. Blocks whose records all have as many
-    cells as the header and whose quoting is plain RFC 4180 are split with numpy (the fast
-    path); every other block goes through Python's :mod:`csv` module (the reference). Both
-    give the same cells, which property tests check.
+    lines (empty, or only spaces and tabs) are skipped. The first record is the header.
+    Blocks whose records all have as many cells as the header and whose quoting is plain
+    RFC 4180 are split with numpy (the fast path); every other block goes through Python's
+    :mod:`csv` module (the reference). Both give the same cells, which property tests check.
 
 Encoding
     Bytes must be valid in the chosen encoding (UTF-8 unless ``encoding`` says otherwise, for
@@ -567,8 +567,8 @@ class CsvReader:
                 row = next(self._csv, None)
                 if row is None:
                     return
-                if row:
-                    yield row
+                if row and not (len(row) == 1 and row[0] and not row[0].strip(" \t")):
+                    yield row  # a line of only spaces or tabs is blank too (as for pandas)
         except csv.Error as exc:
             raise InputError(
                 f"{self.name}: line {self._feed.line_no}: not readable as CSV ({exc}); "
@@ -675,6 +675,8 @@ _PAD = 24  # zero bytes after a buffer, so 8-byte loads past a cell's end stay i
 
 def _fast_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
     """Split a block with numpy; None when it needs the csv module (odd quoting, ragged rows)."""
+    if header.width == 1:
+        return None  # one column: a line of spaces is a blank line, left to the csv module
     if b'"' in block:
         return _fast_quoted_chunk(block, header, first_row)
     if b"\r" in block:

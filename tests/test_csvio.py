@@ -152,7 +152,7 @@ def test_header_only_gives_no_rows():
 
 
 def test_blank_lines_are_skipped_and_rows_count_records():
-    data = b"id,onset\n\nA,sudden\n\n\nB,gradual\n"
+    data = b"id,onset\n\nA,sudden\n\n  \t\n\r\nB,gradual\n"
     for fast in (True, False):
         _, chunks, _ = read(data, fast=fast)
         rows, _, _ = flat(chunks, [encode_chunk(c, read(data)[0], schema=SCHEMA) for c in chunks])
