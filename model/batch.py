@@ -126,10 +126,10 @@ def _check_model(model) -> None:
         raise AssertionError("model.columns must be in schema order")
 
 
-def _score_chunk(model, chunk: Chunk, header: Header) -> _Part:
+def _score_chunk(model, chunk: Chunk, header: Header, n_threads: int = 1) -> _Part:
     """Encode a chunk and score it; the expensive step (it runs on Dask workers)."""
     enc = encode_chunk(chunk, header, schema=model.schema)
-    res = model.score_codes(enc.codes, row_ok=enc.row_ok)
+    res = model.score_codes(enc.codes, row_ok=enc.row_ok, n_threads=n_threads)
     probs = res[[f"p_{c}" for c in model.causes]].to_numpy(dtype=float)
     return _Part(
         passthrough=chunk.passthrough,
@@ -258,6 +258,7 @@ def score_file(
     progress: bool = False,
     name: str | None = None,
     on_header: Callable[[Sequence[str]], None] | None = None,
+    n_threads: int = 1,
 ) -> Summary:
     """Score a symptom CSV into ``output`` (``"-"``: standard output), chunk by chunk.
 
@@ -280,6 +281,8 @@ def score_file(
         The input's name in messages (the file's name by default).
     on_header : callable, optional
         Called with the header's warnings before any row is read (the CLI prints them).
+    n_threads : int
+        Threads for the inference engine; the output is byte-identical for any value.
 
     Returns
     -------
@@ -302,7 +305,7 @@ def score_file(
         with bar, atomic_output(output) as out:
             out.write(format_header(_out_names(model, header)))
             for chunk in reader.chunks(header):
-                part = _score_chunk(model, chunk, header)
+                part = _score_chunk(model, chunk, header, n_threads)
                 text, errors = _render(
                     part, first_row=chunk.first_row, source=reader.name, model=model
                 )

@@ -134,18 +134,21 @@ class Model:
         )
         return Diagnosis(ev, post, triage_level(ev, post), red_flags(ev))
 
-    def score_codes(self, codes: np.ndarray, *, row_ok: np.ndarray | None = None) -> pd.DataFrame:
+    def score_codes(
+        self, codes: np.ndarray, *, row_ok: np.ndarray | None = None, n_threads: int = 1
+    ) -> pd.DataFrame:
         """Score coded rows: ``p_<cause>``, ``top_cause``, ``triage`` and ``red_flags``.
 
         Rows with ``row_ok`` False are not scored (NaN posteriors, blank top cause) but their
         red flags are still found and their triage follows the red-flag rules alone.
+        ``n_threads`` splits the batch over threads; results do not depend on it.
         """
         codes = np.asarray(codes, dtype=np.int64)
         n = codes.shape[0]
         ok = np.ones(n, dtype=bool) if row_ok is None else np.asarray(row_ok, dtype=bool)
         post = np.full((n, len(self.causes)), np.nan)
         if ok.any():
-            post[ok] = self.posterior_matrix(codes[ok])
+            post[ok] = self.posterior_matrix(codes[ok], n_threads=n_threads)
         from model.scoring import summarize
 
         return summarize(self, codes, post, ok)

@@ -204,3 +204,33 @@ def test_dask_engine_starts_its_own_cluster(tmp_path):
     assert run(EXAMPLES, "-o", local, "-q") == 0
     assert run(EXAMPLES, "-o", dask_out, "-q", "--engine", "dask", "--blocksize", "3000") == 0
     assert dask_out.read_bytes() == local.read_bytes()
+
+
+def test_threads_give_byte_identical_output(tmp_path, capsys):
+    import numpy as np
+
+    from model.schema import load_schema
+
+    rng = np.random.default_rng(5)
+    schema = load_schema()
+    lines = ["id," + ",".join(schema.columns)]
+    for i in range(3000):
+        cells = [
+            c.states[rng.integers(len(c.states))] if rng.random() < 0.6 else "" for c in schema.columns.values()
+        ]
+        lines.append(f"r{i}," + ",".join(cells))
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(lines) + "\n")
+    outs = []
+    for n in ("1", "2"):
+        out = tmp_path / f"out{n}.csv"
+        assert main(["score", str(src), "-o", str(out), "-q", "--threads", n]) == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert outs[0].count(b"\n") == 3001
+
+
+def test_threads_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        main(["score", "x.csv", "--threads", "0"])
+    assert "must be a whole number >= 1. Got '0' instead." in capsys.readouterr().err

@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -98,9 +99,27 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="with --engine dask: bytes per CSV partition (default 64MB); 'none' for one "
         "partition per file, needed when quoted cells hold line breaks",
     )
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="threads for the local inference engine (default: one per CPU core); the "
+        "output is byte-identical for any N",
+    )
     add_priors_option(parser)
     parser.set_defaults(func=run)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1. Got {text!r} instead.")
+    return n
 
 
 def _print_warnings(messages: Sequence[str]) -> None:
@@ -148,6 +167,7 @@ def _run(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             progress=progress,
             on_header=_print_warnings,
+            n_threads=args.threads,
         )
     _print_warnings(summary.row_warnings)
     if not args.quiet:
