@@ -60,9 +60,16 @@ def closest(word: str, candidates) -> str | None:
 
     >>> closest("both_leg", ["one_leg", "both_legs"])
     'both_legs'
+    >>> closest("Age", ["fatigue", "age_group"])
+    'age_group'
     """
     by_lower = {normalize_name(c): c for c in candidates}
-    found = difflib.get_close_matches(normalize_name(word), list(by_lower), n=1, cutoff=0.6)
+    w = normalize_name(word)
+    # a word that starts a candidate ("age" -> "age_group") is closer than any letter match
+    prefixed = sorted((c for c in by_lower if len(w) >= 3 and c.startswith(w)), key=len)
+    if prefixed:
+        return by_lower[prefixed[0]]
+    found = difflib.get_close_matches(w, list(by_lower), n=1, cutoff=0.6)
     return by_lower[found[0]] if found else None
 
 
