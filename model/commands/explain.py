@@ -165,7 +165,8 @@ def format_text(a: Analysis, *, label: str) -> str:
         )
         rows = a.explanation[a.explanation["cause"] == cause].head(_FINDINGS_SHOWN)
         for r in rows.itertuples():
-            out.append(f"      {r.woe:+6.2f}  {r.finding}")
+            woe = "  0.00" if abs(r.woe) < 0.005 else f"{r.woe:+6.2f}"
+            out.append(f"      {woe}  {r.finding}")
     out += [
         "",
         "Next questions (expected information about the causes; expected change of "
