@@ -122,7 +122,7 @@ def write_network(bn: DiscreteBayesianNetwork, path: str | Path, *, fmt: str) ->
         raise LegnumbError(f"format must be one of {_FORMATS}. Got {fmt!r} instead.")
     path = Path(path)
     writer = BIFWriter(bn) if fmt == "bif" else XMLBIFWriter(bn)
-    writer.write_file(str(path)) if fmt == "bif" else writer.write_xmlbif(str(path))
+    writer.write(str(path))
     return path
 
 

@@ -23,17 +23,6 @@ EVIDENCE = {
 }
 
 
-# model.network.write_network (the lead's file) calls BIFWriter.write_file, which pgmpy 1.1.2
-# lacks, and the deprecated XMLBIFWriter.write_xmlbif (a FutureWarning, an error under pytest);
-# the fix is ``writer.write(str(path))`` for both. Remove this marker once it is in.
-_WRITER_BUG = pytest.mark.xfail(
-    raises=(AttributeError, FutureWarning),
-    strict=False,
-    reason="model.network.write_network uses BIFWriter.write_file / write_xmlbif",
-)
-
-
-@_WRITER_BUG
 @pytest.mark.parametrize("fmt", ["bif", "xmlbif"])
 def test_export_reads_back_with_identical_posteriors(model, tmp_path, capsys, fmt):
     path = tmp_path / f"legnumb.{fmt}"
