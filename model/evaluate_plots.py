@@ -47,5 +47,9 @@ def plot_confusion(evaluation, *, ax=None, title: str | None = None):
         or f"Confusion matrix, n={s['n']}: top-1 {s['top1']:.0%}, top-3 {s['top3']:.0%}, "
         f"triage {s['triage_agreement']:.0%}"
     )
-    fig.colorbar(im, ax=ax, label="cases", shrink=0.8)
+    from matplotlib.ticker import MaxNLocator
+
+    bar = fig.colorbar(im, ax=ax, label="cases", shrink=0.8)
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
     return fig
