@@ -63,7 +63,6 @@ array([0.26, 1.  ])
 
 from __future__ import annotations
 
-import heapq
 import math
 import threading
 from collections import OrderedDict
@@ -258,58 +257,37 @@ def _check_running_intersection(cliques: list[frozenset], adj: list[list[int]]) 
 
 
 def _product_order(masks: list[int], card: Sequence[int]) -> list[tuple[int, int]]:
-    """Greedy pairwise product order over factor scopes given as axis bitmasks.
+    """Pairwise product order over factor scopes given as axis bitmasks.
 
-    Axis ``i`` of the clique is bit ``i``; the last axis is the innermost in memory. A product
-    costs its size times ``1 + 24 / L``, where ``L`` is the length of numpy's inner loop (the
-    trailing run of axes on which both operands are alike): broadcasting over short runs is
-    slow. The cheapest pair is multiplied first; ties go to the earliest factors.
+    Axis ``i`` of the clique is bit ``i``; the last axis is innermost in memory. Small
+    factors are merged as a sweep from the last axis to the first (each product prepends
+    axes, so numpy's inner loop runs over the contiguous suffix already built); factors
+    larger than an eighth of the clique are multiplied in last, smallest first.
 
     Examples
     --------
     >>> _product_order([0b001, 0b010, 0b100], [2, 2, 2])
-    [(0, 1), (2, 3)]
+    [(2, 1), (0, 3)]
     """
-    sizes: dict[int, int] = {}
+    full = math.prod(card)
 
     def size(m: int) -> int:
-        s = sizes.get(m)
-        if s is None:
-            s = math.prod(card[i] for i in _bits(m))
-            sizes[m] = s
-        return s
+        return math.prod(card[i] for i in _bits(m))
 
-    def cost(a: int, b: int) -> float:
-        u = a | b
-        if not u:
-            return 1.0
-        top = 1 << (u.bit_length() - 1)
-        same_a = a if a & top else u & ~a
-        same_b = b if b & top else u & ~b
-        bad = u & ~(same_a & same_b)
-        run = u & ~((1 << bad.bit_length()) - 1) if bad else u
-        return size(u) * (1.0 + 24.0 / size(run))
-
-    masks = list(masks)
-    alive = set(range(len(masks)))
-    heap = [
-        (cost(masks[a], masks[b]), a, b)
-        for a in range(len(masks))
-        for b in range(a + 1, len(masks))
-    ]
-    heapq.heapify(heap)
+    small = [i for i, m in enumerate(masks) if size(m) * 8 <= full]
+    large = [i for i, m in enumerate(masks) if size(m) * 8 > full]
+    small.sort(key=lambda i: (-masks[i].bit_length(), size(masks[i]), i))
+    large.sort(key=lambda i: (size(masks[i]), i))
+    chain = small + large
     ops = []
-    while len(alive) > 1:
-        _, a, b = heapq.heappop(heap)
-        if a not in alive or b not in alive:
-            continue
-        alive -= {a, b}
-        new = len(masks)
-        masks.append(masks[a] | masks[b])
-        ops.append((a, b))
-        for c in sorted(alive):
-            heapq.heappush(heap, (cost(masks[c], masks[new]), c, new))
-        alive.add(new)
+    if not chain:
+        return ops
+    acc = chain[0]
+    nxt = len(masks)
+    for i in chain[1:]:
+        ops.append((i, acc) if i in small else (acc, i))
+        acc = nxt
+        nxt += 1
     return ops
 
 
@@ -392,7 +370,7 @@ class _Arena:
     """A bump allocator over one float64 buffer, reused from chunk to chunk."""
 
     def __init__(self, n: int) -> None:
-        self.buf = np.empty(max(n, 1))
+        self.buf = _aligned(n)
         self.off = 0
         self.need = 0
 
@@ -405,6 +383,46 @@ class _Arena:
             self.off += step
             return out
         return np.empty(shape)
+
+
+def _bipartition(leaf_parents, scopes, folded, card, tables) -> frozenset | None:
+    """Split the parents of leaves in two halves so that few leaf likelihoods span both.
+
+    Leaf factors that fall inside one half of a large root are applied at half size (see
+    ``Engine._root_split``); each leaf is weighted by the share of its states whose
+    likelihood slice is not rank 1. Exhaustive over the balanced splits (at most 18 parents).
+    """
+    lp = sorted(leaf_parents)
+    m = len(lp)
+    if m < 6 or m > 18:
+        return None
+    bit = {v: 1 << i for i, v in enumerate(lp)}
+    subsets = np.arange(1 << m, dtype=np.int64)
+    count = np.zeros(len(subsets), dtype=np.int64)
+    for i in range(m):
+        count += (subsets >> i) & 1
+    cost = np.zeros(len(subsets))
+    for v, scope in enumerate(scopes):
+        if not folded[v] or len(scope) < 2:
+            continue
+        k = card[v]
+        w = sum(1 for s in range(k) if _rank1(tables[v][s]) is None) / k
+        sm = sum(bit[p] for p in scope[1:])
+        if w and sm & (sm - 1):  # more than one parent
+            inside = subsets & sm
+            cost += w * ((inside != 0) & (inside != sm))
+    low = -(-m // 4)
+    ok = (count >= low) & (count <= m - low)
+    order = np.lexsort((np.abs(2 * count - m), cost + np.where(ok, 0.0, np.inf)))
+    best = int(order[0])
+    return frozenset(v for v in lp if best & bit[v])
+
+
+def _aligned(n: int) -> np.ndarray:
+    """An uninitialized float64 buffer of ``n`` elements starting on a 64-byte boundary."""
+    raw = np.empty(max(n, 1) + 8)
+    skip = (-raw.ctypes.data % 64) // 8
+    return raw[skip : skip + max(n, 1)]
 
 
 def _check_table(arr: np.ndarray, name: str, *, batched: bool) -> None:
@@ -449,6 +467,10 @@ class _CliquePlan:
     # reductions of the clique tensor run one row at a time in a reused buffer.
     row_from: int = -1
     row_shapes: list[tuple[int, ...]] = field(default_factory=list)
+    # Split root: axes [0, split) form the half L, the others R. Factors inside one half are
+    # multiplied into that half's vector; the first reductions are two matrix-vector products.
+    split: int = -1
+    halves: tuple = ()  # per half: (factors, products, expanded, reduce_ops, reduce_where, dims)
 
 
 @dataclass
@@ -594,8 +616,11 @@ class Engine:
             for v in fam:
                 if v in leaf_parents and others:
                     tie[v] += w
+        split = _bipartition(leaf_parents, scopes, folded, card, tables)
         order = [v for v in core if v not in leaf_parents]
-        order += sorted(leaf_parents, key=lambda v: (tie[v], v))
+        order += sorted(
+            leaf_parents, key=lambda v: (split is not None and v not in split, tie[v], v)
+        )
         order += [v for v in range(n) if folded[v]]
         pos = [0] * n
         for p, v in enumerate(order):
@@ -613,6 +638,7 @@ class Engine:
         self._core = core
         self._core_arr = np.asarray(core, dtype=np.int64)
         self._leaf_parents = leaf_parents
+        self._split = split  # leaf parents of the first half of a split root (or None)
         self._pos = pos
         self._max_chunk_bytes = max_chunk_bytes
         self._eyes = [np.eye(k) for k in card]
@@ -939,13 +965,13 @@ class Engine:
         with self._lock:
             arena = self._arenas.pop() if self._arenas else _Arena(0)
         if arena.buf.size < n:
-            arena.buf = np.empty(n)
+            arena.buf = _aligned(n)
         arena.off = arena.need = 0
         return arena
 
     def _release_arena(self, arena: _Arena) -> None:
         if arena.need > arena.buf.size:
-            arena.buf = np.empty(arena.need)
+            arena.buf = _aligned(arena.need)
         with self._lock:
             if len(self._arenas) < 8:
                 self._arenas.append(arena)
@@ -1023,8 +1049,10 @@ class Engine:
             )
             idx = idx + coord * stride
             stride *= self._card[p]
-        rows = self._tables[leaf].reshape(self._card[leaf], -1)[full][:, idx.reshape(-1)]
-        rows = rows.reshape(len(full), *shape)
+        flat = self._tables[leaf].reshape(self._card[leaf], -1)[full]
+        rows = np.ascontiguousarray(np.take(flat, idx.reshape(-1), axis=1)).reshape(
+            len(full), *shape
+        )
         with self._lock:
             self._expand_cache[key] = rows
             self._expand_bytes += rows.nbytes
@@ -1161,7 +1189,14 @@ class Engine:
             for i, v in enumerate(
                 sorted(
                     range(n),
-                    key=lambda v: (folded[v], v in lp, group.get(v, 0), gpos[v]),
+                    key=lambda v: (
+                        folded[v],
+                        v in lp,
+                        self._split is not None and v in lp and v not in self._split,
+                        v in group,
+                        -group.get(v, 0),
+                        gpos[v],
+                    ),
                 )
             )
         }
@@ -1297,7 +1332,6 @@ class Engine:
             if row_mode:  # the trailing run of large products goes row by row
                 while row_from > 0 and out_sizes[row_from - 1] * 8 >= size_c:
                     row_from -= 1
-            elems += sum(out_sizes[: row_from if row_mode else len(out_sizes)])
             if not row_mode:
                 elems += size_c  # a materialized copy
             block_vars = tuple(a for a in clique if a in lp)
@@ -1318,6 +1352,60 @@ class Engine:
             for f in expanded[c]:
                 axes = tuple(a for a in clique if a in scopes[f][1:] or a in tail)
                 exp_specs.append((f, self._code_rows(f), axes, bshape(axes, clique)))
+            split = -1
+            if row_mode and self._split is not None and c in in_dist:
+                split = sum(1 for a in clique if a not in lp or a in self._split)
+                reqs = requests.get(c, [])
+                if not 0 < split < len(clique) or any(r and min(r) < split <= max(r) for r in reqs):
+                    split = -1
+            halves: tuple = ()
+            if split > 0:
+                mask_l = (1 << split) - 1
+                mask_r = ((1 << len(clique)) - 1) ^ mask_l
+                sides: list[tuple] = []
+                for lo, hi, side_mask in ((0, split, mask_l), (split, len(clique), mask_r)):
+                    keep = [
+                        i for i, m_ in enumerate(masks) if m_ & ~side_mask == 0 and (m_ or lo == 0)
+                    ]
+                    f_side = [specs[i] for i in keep]
+                    p_side = _product_order([masks[i] for i in keep], [card[a] for a in clique])
+                    axes = clique[lo:hi]
+                    e_side = [
+                        (f, self._code_rows(f), axes)
+                        for f in expanded[c]
+                        if all(lo <= cpos[a] < hi for a in scopes[f][1:])
+                    ]
+                    reqs_side = [
+                        frozenset(i - lo for i in r)
+                        for r in requests.get(c, [])
+                        if (r and min(r) >= lo and max(r) < hi) or (not r and lo == 0)
+                    ]
+                    ops_s, where_s, axes_of = _reduce_plan(hi - lo, reqs_side)
+                    dims = tuple(card[a] for a in axes)
+                    sides.append((f_side, p_side, e_side, ops_s, where_s, dims))
+                    elems += 2 * math.prod(dims) + sum(
+                        math.prod(dims[a] for a in ax) for ax in axes_of[1:]
+                    )
+                taken = {id(x) for side in sides for x in side[0]}
+                rest_i = [i for i in range(len(specs)) if id(specs[i]) not in taken]
+                specs = [specs[i] for i in rest_i]
+                masks = [masks[i] for i in rest_i]
+                products = _product_order(masks, [card[a] for a in clique])
+                halved = {f for side in sides for f, _, _ in side[2]}
+                exp_specs = [e for e in exp_specs if e[0] not in halved]
+                halves = tuple(sides)
+                all_masks = list(masks)
+                out_sizes = []
+                for a_, b_ in products:
+                    m_ = all_masks[a_] | all_masks[b_]
+                    all_masks.append(m_)
+                    out_sizes.append(
+                        math.prod(card[a] for i, a in enumerate(clique) if m_ >> i & 1)
+                    )
+                row_from = len(products)
+                while row_from > 0 and out_sizes[row_from - 1] * 8 >= size_c:
+                    row_from -= 1
+            elems += sum(out_sizes[: row_from if row_mode else len(out_sizes)])
             step = _CliquePlan(
                 shape=shape,
                 factors=specs,
@@ -1337,7 +1425,9 @@ class Engine:
                     )
                     for k in range(len(products))
                 ]
-            if c in in_dist:
+            if split > 0:
+                step.split, step.halves = split, halves
+            elif c in in_dist:
                 ops, where, axes_of = _reduce_plan(len(clique), requests.get(c, []))
                 step.reduce_ops, step.reduce_where = ops, where
                 elems += sum(math.prod(card[clique[a]] for a in ax) for ax in axes_of[1:])
@@ -1426,6 +1516,9 @@ class Engine:
                     out = arena.take(np.broadcast_shapes(x.shape, y.shape))
                     bufs.append(np.multiply(x, y, out=out))
                     owned.append(True)
+            if st.split > 0:
+                phis[c] = self._root_split(st, bufs, codes, obs_any, overrides, unary, msgs, arena)
+                continue
             if st.row_from >= 0:
                 phis[c] = self._root_rows(st, bufs, codes, arena)
                 continue
@@ -1470,6 +1563,12 @@ class Engine:
         for c in plan.distribute:
             st = plan.steps[c]
             phi = phis.pop(c)
+            if st.split > 0:  # a split root: reduced already
+                reduced[c] = phi
+                z = reduced[c][frozenset()]
+                possible = z > 0
+                z_safe = np.where(possible, z, 1.0)
+                continue
             if st.row_from >= 0:  # reduced row by row already: phi = first-level buffers
                 bufs = phi
                 for k, (src, axes) in enumerate(st.reduce_ops):
@@ -1582,6 +1681,111 @@ class Engine:
                 red[0][b] = phi
         return red
 
+    def _root_split(self, st, bufs, codes, obs_any, overrides, unary, msgs, arena) -> dict:
+        """Finish a split root: half vectors, row loop with two matrix-vector products.
+
+        With the root tensor ``phi(L, R)`` (product of the factors spanning both halves and
+        of the spanning leaf rows) and the half vectors ``g_L``, ``g_R`` (products of the
+        factors inside each half), the half marginals are ``(phi @ g_R) * g_L`` and
+        ``(g_L @ phi) * g_R``. Returns the root's reductions, keyed by request.
+        """
+        n_rows = codes.shape[0]
+        ndim = len(st.shape)
+        split = st.split
+        gs, tabs, whichs = [], [], []
+        for h, (f_side, p_side, e_side, _, _, dims) in enumerate(st.halves):
+            fb: list = []
+            for spec in f_side:
+                if spec[0] == "msg":
+                    fb.append(msgs.pop(spec[1]))
+                else:
+                    fb.append(self._factor(spec, codes, obs_any, overrides, unary, arena))
+            for a, b in p_side:
+                x, y = fb[a], fb[b]
+                if x is None or y is None:
+                    fb.append(y if x is None else x)
+                else:
+                    fb.append(
+                        np.multiply(x, y, out=arena.take(np.broadcast_shapes(x.shape, y.shape)))
+                    )
+            prod = fb[-1] if fb else None
+            g = arena.take((n_rows, math.prod(dims)))
+            if prod is None:
+                g.fill(1.0)
+            else:
+                ones = (1,) * (ndim - len(dims))
+                view = g.reshape((n_rows, *dims, *ones) if h == 0 else (n_rows, *ones, *dims))
+                np.copyto(view, np.broadcast_to(prod, view.shape))
+            gs.append(g)
+            tabs.append(
+                [self._expanded_rows(f, axes).reshape(-1, g.shape[1]) for f, _, axes in e_side]
+            )
+            whichs.append(_row_todo([cr[codes[:, f]] for f, cr, _ in e_side], n_rows))
+        g_l, g_r = gs
+        size_l, size_r = g_l.shape[1], g_r.shape[1]
+        m_l = arena.take((n_rows, size_l))
+        m_r = arena.take((n_rows, size_r))
+
+        n_f = len(st.factors)
+        row_ops = st.products[st.row_from :]
+        scratch = [arena.take(st.row_shapes[st.row_from + k]) for k in range(len(row_ops))]
+        phi_buf = arena.take(st.shape)
+        full_tabs = [
+            self._expanded_rows(f, axes).reshape(-1, *bs) for f, _, axes, bs in st.expanded
+        ]
+        full_todo = _row_todo([cr[codes[:, f]] for f, cr, _, _ in st.expanded], n_rows)
+        last = n_f + len(st.products) - 1
+        first_row = n_f + st.row_from
+        for b in range(n_rows):
+            row: dict = {}
+            for k, (i, j) in enumerate(row_ops):
+                x = row[i] if i >= first_row else _row(bufs[i], b)
+                y = row[j] if j >= first_row else _row(bufs[j], b)
+                if x is None or y is None:
+                    row[first_row + k] = y if x is None else x
+                else:
+                    row[first_row + k] = np.multiply(x, y, out=scratch[k])
+            phi = row[last] if last >= first_row else (_row(bufs[last], b) if bufs else None)
+            todo = full_todo[b]
+            if todo:
+                if phi is None:
+                    phi_buf.fill(1.0)
+                else:
+                    np.copyto(phi_buf, phi)
+                phi = phi_buf
+                for j, r in todo:
+                    np.multiply(phi, full_tabs[j][r], out=phi)
+            for h in (0, 1):
+                gb = None
+                for j, r in whichs[h][b]:
+                    if gb is None:
+                        gb = gs[h][b]
+                    np.multiply(gb, tabs[h][j][r], out=gb)
+            if phi is None:
+                m_l[b] = g_r[b].sum()
+                m_r[b] = g_l[b].sum()
+                continue
+            if phi.shape != st.shape:
+                np.copyto(phi_buf, phi)
+                phi = phi_buf
+            mat = phi.reshape(size_l, size_r)
+            np.dot(mat, g_r[b], out=m_l[b])
+            np.dot(g_l[b], mat, out=m_r[b])
+        np.multiply(m_l, g_l, out=m_l)
+        np.multiply(m_r, g_r, out=m_r)
+        out: dict[frozenset, np.ndarray] = {}
+        for h, m_h in enumerate((m_l, m_r)):
+            _, _, _, ops, where, dims = st.halves[h]
+            rb = [m_h.reshape(n_rows, *dims)]
+            for src, axes in ops:
+                x = rb[src]
+                kept = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+                rb.append(np.add.reduce(x, axis=axes, out=arena.take(kept)))
+            shift = 0 if h == 0 else split
+            for req, i in where.items():
+                out[frozenset(a + shift for a in req)] = rb[i]
+        return out
+
     @staticmethod
     def _multiply_expanded(acc: np.ndarray, expanded: list, tables: list, codes) -> None:
         """Multiply expanded leaf rows into ``acc`` (B, *clique), one row at a time.
@@ -1669,3 +1873,15 @@ def _row(buf: np.ndarray | None, b: int) -> np.ndarray | None:
     if buf is None:
         return None
     return buf[b] if buf.shape[0] > 1 else buf[0]
+
+
+def _row_todo(code_rows: list[np.ndarray], n_rows: int) -> list[list[tuple[int, int]]]:
+    """Per row, the ``(table, row)`` pairs to multiply: codes mapped to expanded rows >= 0."""
+    out: list[list[tuple[int, int]]] = [[] for _ in range(n_rows)]
+    if not code_rows:
+        return out
+    which = np.stack(code_rows, axis=1)
+    bs, js = np.nonzero(which >= 0)
+    for b, j, r in zip(bs.tolist(), js.tolist(), which[bs, js].tolist(), strict=True):
+        out[b].append((j, r))
+    return out
