@@ -266,8 +266,8 @@ def _product_order(masks: list[int], card: Sequence[int]) -> list[tuple[int, int
 
     Examples
     --------
-    >>> _product_order([0b001, 0b010, 0b100], [2, 2, 2])
-    [(2, 1), (0, 3)]
+    >>> _product_order([0b00001, 0b00010, 0b10000], [2, 2, 2, 2, 2])  # last axis first
+    [(1, 2), (0, 3)]
     """
     full = math.prod(card)
 
@@ -1321,7 +1321,7 @@ class Engine:
             products = _product_order(masks, [card[a] for a in clique])
             shape = tuple(card[a] for a in clique)
             size_c = math.prod(shape)
-            row_mode = c == root and size_c >= _ROW_MODE_STATES
+            row_mode = size_c >= _ROW_MODE_STATES and (c == root or c not in in_dist)
             all_masks = list(masks)
             row_from = len(products) if row_mode else -1
             out_sizes = []
@@ -1427,6 +1427,8 @@ class Engine:
                 ]
             if split > 0:
                 step.split, step.halves = split, halves
+            elif row_mode and c != root:  # the upward message is its only reduction
+                step.reduce_ops = [(0, msg_axes)]
             elif c in in_dist:
                 ops, where, axes_of = _reduce_plan(len(clique), requests.get(c, []))
                 step.reduce_ops, step.reduce_where = ops, where
@@ -1519,12 +1521,19 @@ class Engine:
             if st.split > 0:
                 phis[c] = self._root_split(st, bufs, codes, obs_any, overrides, unary, msgs, arena)
                 continue
-            if st.row_from >= 0:
-                phis[c] = self._root_rows(st, bufs, codes, arena)
-                continue
+            m = None
+            rowwise = st.row_from >= 0
+            if rowwise:
+                red = self._root_rows(st, bufs, codes, arena)
+                if c == root:
+                    phis[c] = red
+                    continue
+                m = red[1]  # the raw upward message, reduced row by row
             phi = bufs[-1] if bufs else None
             full = (n_rows, *st.shape)
-            if st.expanded:
+            if rowwise:
+                pass
+            elif st.expanded:
                 if phi is None or phi.shape != full or not owned[-1]:
                     acc = arena.take(full)
                     if phi is None:
@@ -1542,7 +1551,9 @@ class Engine:
                 phi = np.broadcast_to(phi, full)
             if st.msg_axes is not None:
                 kept = (n_rows, *(d for i, d in enumerate(st.shape) if i + 1 not in st.msg_axes))
-                if st.msg_axes:
+                if rowwise:
+                    pass
+                elif st.msg_axes:
                     m = np.add.reduce(phi, axis=st.msg_axes, out=arena.take(kept))
                 else:
                     m = np.array(phi)
@@ -1555,7 +1566,7 @@ class Engine:
                 msgs[c] = mn.reshape(st.msg_shape)
                 if st.keep_raw:
                     raw[c] = m
-            if st.reduce_where:
+            if st.reduce_where and not rowwise:
                 phis[c] = phi
 
         reduced: dict[int, dict[frozenset, np.ndarray]] = {}
@@ -1720,7 +1731,7 @@ class Engine:
             tabs.append(
                 [self._expanded_rows(f, axes).reshape(-1, g.shape[1]) for f, _, axes in e_side]
             )
-            whichs.append(_row_todo([cr[codes[:, f]] for f, cr, _ in e_side], n_rows))
+            whichs.append([cr[codes[:, f]] for f, cr, _ in e_side])
         g_l, g_r = gs
         size_l, size_r = g_l.shape[1], g_r.shape[1]
         m_l = arena.take((n_rows, size_l))
@@ -1733,9 +1744,12 @@ class Engine:
         full_tabs = [
             self._expanded_rows(f, axes).reshape(-1, *bs) for f, _, axes, bs in st.expanded
         ]
-        full_todo = _row_todo([cr[codes[:, f]] for f, cr, _, _ in st.expanded], n_rows)
+        full_todo = _row_tables([cr[codes[:, f]] for f, cr, _, _ in st.expanded], full_tabs, n_rows)
+        half_todo = [_row_tables(whichs[h], tabs[h], n_rows) for h in (0, 1)]
         last = n_f + len(st.products) - 1
         first_row = n_f + st.row_from
+        if row_ops and st.row_shapes[-1] == st.shape:
+            scratch[-1] = phi_buf  # the last product lands where the leaf rows go
         for b in range(n_rows):
             row: dict = {}
             for k, (i, j) in enumerate(row_ops):
@@ -1748,19 +1762,22 @@ class Engine:
             phi = row[last] if last >= first_row else (_row(bufs[last], b) if bufs else None)
             todo = full_todo[b]
             if todo:
-                if phi is None:
-                    phi_buf.fill(1.0)
-                else:
-                    np.copyto(phi_buf, phi)
+                if phi is phi_buf:
+                    rest = todo
+                elif phi is None:
+                    np.copyto(phi_buf, todo[0])
+                    rest = todo[1:]
+                else:  # the copy into the row buffer doubles as the first product
+                    np.multiply(phi, todo[0], out=phi_buf)
+                    rest = todo[1:]
                 phi = phi_buf
-                for j, r in todo:
-                    np.multiply(phi, full_tabs[j][r], out=phi)
+                for t in rest:
+                    np.multiply(phi, t, out=phi)
             for h in (0, 1):
-                gb = None
-                for j, r in whichs[h][b]:
-                    if gb is None:
-                        gb = gs[h][b]
-                    np.multiply(gb, tabs[h][j][r], out=gb)
+                if half_todo[h][b]:
+                    gb = gs[h][b]
+                    for t in half_todo[h][b]:
+                        np.multiply(gb, t, out=gb)
             if phi is None:
                 m_l[b] = g_r[b].sum()
                 m_r[b] = g_l[b].sum()
@@ -1884,4 +1901,16 @@ def _row_todo(code_rows: list[np.ndarray], n_rows: int) -> list[list[tuple[int, 
     bs, js = np.nonzero(which >= 0)
     for b, j, r in zip(bs.tolist(), js.tolist(), which[bs, js].tolist(), strict=True):
         out[b].append((j, r))
+    return out
+
+
+def _row_tables(code_rows: list[np.ndarray], tables: list, n_rows: int) -> list[list]:
+    """Per row, the expanded table rows to multiply in (codes mapped to rows >= 0)."""
+    out: list[list] = [[] for _ in range(n_rows)]
+    if not code_rows:
+        return out
+    which = np.stack(code_rows, axis=1)
+    bs, js = np.nonzero(which >= 0)
+    for b, j, r in zip(bs.tolist(), js.tolist(), which[bs, js].tolist(), strict=True):
+        out[b].append(tables[j][r])
     return out
