@@ -943,7 +943,7 @@ class Engine:
             chosen.append(j)
         indicators = frozenset(self._core[j] for j in some if j not in chosen)
         if chosen:
-            uniq, first, group = np.unique(key, return_index=True, return_inverse=True)
+            _, first, group = np.unique(key, return_index=True, return_inverse=True)
             group = group.reshape(-1)
         else:
             first, group = np.zeros(1, dtype=np.int64), np.zeros(n_work, dtype=np.int64)
