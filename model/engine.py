@@ -128,36 +128,70 @@ def _eliminate(nb: list[int], card: Sequence[int], heuristic: str, first: int) -
     """
     nb = list(nb)
     logc = [math.log(k) for k in card]
+    weight = []  # log state count of each node's elimination clique, kept up to date
+    for v, nv in enumerate(nb):
+        w, m = logc[v], nv
+        while m:
+            low = m & -m
+            w += logc[low.bit_length() - 1]
+            m ^= low
+        weight.append(w)
     alive = (1 << len(nb)) - 1
     cliques = []
+    weighted = heuristic == "weighted_min_fill"
     while alive:
         cand = alive & first or alive
         best, best_key = -1, None
-        for v in _bits(cand):
+        m = cand
+        while m:
+            low = m & -m
+            v = low.bit_length() - 1
+            m ^= low
             nv = nb[v]
-            weight = logc[v] + sum(logc[u] for u in _bits(nv))
             if heuristic == "min_weight":
-                key: tuple = (weight, v)
+                key: tuple = (weight[v], v)
             elif heuristic == "min_neighbors":
-                key = (nv.bit_count(), weight, v)
+                key = (nv.bit_count(), weight[v], v)
             else:
                 fill = 0
-                for u in _bits(nv):
-                    missing = nv & ~nb[u] & ~(1 << u)
-                    if missing:
-                        if heuristic == "min_fill":
-                            fill += missing.bit_count()
-                        else:
-                            fill += card[u] * sum(card[w] for w in _bits(missing))
-                key = (fill, weight, v)
+                mu = nv
+                while mu:
+                    lu = mu & -mu
+                    u = lu.bit_length() - 1
+                    mu ^= lu
+                    missing = nv & ~nb[u] & ~lu
+                    if not missing:
+                        continue
+                    if weighted:
+                        tot = 0
+                        while missing:
+                            lw = missing & -missing
+                            tot += card[lw.bit_length() - 1]
+                            missing ^= lw
+                        fill += card[u] * tot
+                    else:
+                        fill += missing.bit_count()
+                key = (fill, weight[v], v)
             if best_key is None or key < best_key:
                 best, best_key = v, key
         nv = nb[best]
-        cliques.append(nv | 1 << best)
-        for u in _bits(nv):
-            nb[u] = (nb[u] | nv) & ~(1 << u) & ~(1 << best)
-        alive &= ~(1 << best)
-        first &= ~(1 << best)
+        bit = 1 << best
+        cliques.append(nv | bit)
+        mu = nv
+        while mu:
+            lu = mu & -mu
+            u = lu.bit_length() - 1
+            mu ^= lu
+            added = nv & ~nb[u] & ~lu
+            w = weight[u] - logc[best]
+            while added:
+                la = added & -added
+                w += logc[la.bit_length() - 1]
+                added ^= la
+            weight[u] = w
+            nb[u] = (nb[u] | nv) & ~lu & ~bit
+        alive &= ~bit
+        first &= ~bit
     return cliques
 
 
@@ -647,6 +681,11 @@ class Engine:
         for v in range(n):
             if folded[v] and len(scopes[v]) > 1:
                 self._rank1[v] = [_rank1(tables[v][s]) for s in range(card[v])]
+        # Leaves by decreasing number of parent states (the costliest likelihoods first).
+        self._leaf_order = sorted(
+            (v for v in range(n) if folded[v] and len(scopes[v]) > 1),
+            key=lambda v: (-math.prod(card[p] for p in scopes[v][1:]), v),
+        )[:8]
         self._plans: dict[tuple, _Plan] = {}
         self._gather_cache: dict[tuple, np.ndarray] = {}
         self._expand_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
@@ -660,6 +699,22 @@ class Engine:
             size = math.prod(card[v] for v in c)
             for v in c:
                 self._benefit[v] += size * (1.0 - 1.0 / card[v])
+
+    def __getstate__(self) -> dict:
+        """Pickle without locks, buffers and caches (they are rebuilt on demand)."""
+        state = self.__dict__.copy()
+        for key in ("_lock", "_arenas", "_plans", "_gather_cache", "_expand_cache"):
+            state.pop(key, None)
+        state["_expand_bytes"] = 0
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._arenas = []
+        self._plans = {}
+        self._gather_cache = {}
+        self._expand_cache = OrderedDict()
 
     # ----------------------------------------------------------------------------- public
     @property
@@ -947,7 +1002,10 @@ class Engine:
             group = group.reshape(-1)
         else:
             first, group = np.zeros(1, dtype=np.int64), np.zeros(n_work, dtype=np.int64)
-        order = np.argsort(group, kind="stable")
+        # Within a pattern, rows sorted by the states of the leaves with the largest parent
+        # sets: consecutive rows then reuse the same expanded leaf rows while they are in cache.
+        keys = [work[:, v] for v in self._leaf_order[::-1]] + [group]
+        order = np.lexsort(keys)
         bounds = np.searchsorted(group[order], np.arange(len(first) + 1))
         tasks = []
         for g in range(len(first)):
@@ -1111,7 +1169,7 @@ class Engine:
             late=frozenset(core) & lp,
             loads=loads,
             heuristics=(
-                ("weighted_min_fill", "min_weight")
+                ("weighted_min_fill",)
                 if sliced
                 else ("weighted_min_fill", "min_fill", "min_weight", "min_neighbors")
             ),
