@@ -748,7 +748,10 @@ class Engine:
         return dict(self._states)
 
     def info(self) -> dict[str, Any]:
-        """Sizes of the junction tree compiled without evidence (the worst case).
+        """Sizes of the junction tree compiled without evidence (the worst case), and memory.
+
+        ``buffer_bytes`` lists the reusable working buffers (one per thread that ran a
+        chunk; a chunk's working set), ``expanded_cache_bytes`` the cached leaf rows.
 
         Examples
         --------
@@ -768,6 +771,8 @@ class Engine:
             "bytes_per_row": plan.bytes_per_row,
             "chunk_rows": self._chunk_rows(plan),
             "compiled_plans": len(self._plans),
+            "buffer_bytes": [a.buf.nbytes for a in self._arenas],
+            "expanded_cache_bytes": self._expand_bytes,
         }
 
     def encode(self, evidences: Sequence[Mapping[str, str | None]]) -> np.ndarray:

@@ -128,9 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     info = engine.info()
     print(f"network: {label}, {len(engine.variables)} nodes, {len(causes)} causes as targets")
     print(
-        f"compile: {compile_s * 1e3:.0f} ms; {info['n_cliques']} cliques, largest "
-        f"{info['max_clique_states']} states, {info['bytes_per_row'] / 1e6:.2f} MB/row, "
-        f"{info['chunk_rows']} rows/chunk"
+        f"compile: {compile_s * 1e3:.0f} ms; without evidence {info['n_cliques']} cliques, "
+        f"largest {info['max_clique_states']} states"
     )
     codes = random_codes(engine, args.rows, observed=args.observed)
     is_cause = np.isin(np.array(engine.variables), causes)
@@ -167,6 +166,12 @@ def main(argv: list[str] | None = None) -> None:
             f"engine {n_threads} thread{'s' if n_threads > 1 else ' '}: {rate:12,.1f} rows/s"
             f"  = {rate / pgmpy_rate:8.0f}x pgmpy"
         )
+    info = engine.info()
+    buffers = ", ".join(f"{b / 2**20:.0f}" for b in info["buffer_bytes"])
+    print(
+        f"memory: {info['compiled_plans']} evidence-pattern plans; working buffer per thread "
+        f"{buffers} MiB; cached leaf rows {info['expanded_cache_bytes'] / 2**20:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":
