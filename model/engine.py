@@ -542,6 +542,7 @@ class _Plan:
     targets: list[tuple]  # (name, var, clique, kind, request, table spec)
     r1: tuple | None  # rank-1 unaries: (leaf columns, mods, offsets, table)
     bytes_per_row: int
+    fixed_bytes: int = 0  # per chunk, whatever its rows (row-mode scratch buffers)
 
 
 # ---------------------------------------------------------------------------------- engine
@@ -918,7 +919,7 @@ class Engine:
         def run(task: tuple[_Plan, np.ndarray]) -> None:
             plan, rows = task
             ov = {v: (a if a.shape[0] == 1 else a[rows]) for v, a in overrides.items()}
-            arena = self._acquire_arena(plan.bytes_per_row * len(rows) // 8)
+            arena = self._acquire_arena((plan.bytes_per_row * len(rows) + plan.fixed_bytes) // 8)
             try:
                 self._run(plan, work[rows], ov, out_m, out_l, rows, arena)
             finally:
@@ -1352,6 +1353,7 @@ class Engine:
         # ---- per-clique steps
         steps: dict[int, _CliquePlan] = {}
         elems = 0
+        fixed = 0
         for c in collect:
             clique = cliques[c]
             cpos = {a: i for i, a in enumerate(clique)}
@@ -1389,6 +1391,11 @@ class Engine:
                     spec = ("unary", col0[v], col0[v] + card[v], bs)
                 specs.append(spec)
                 masks.append(sum(1 << cpos[a] for a in rest))
+            for spec in specs:  # per-row factor arrays (gathers, overrides) use the buffers
+                if spec[0] == "gather":
+                    elems += math.prod(spec[1].shape[1:])
+                elif spec[0] == "ovr":
+                    elems += math.prod(spec[4])
             for j in tree[c]:
                 if parent[j] == c:
                     specs.append(("msg", j))
@@ -1452,6 +1459,12 @@ class Engine:
                     ]
                     f_side = [specs[i] for i in keep]
                     p_side = _product_order([masks[i] for i in keep], [card[a] for a in clique])
+                    side_masks = [masks[i] for i in keep]
+                    for a_, b_ in p_side:  # the half's intermediate products
+                        side_masks.append(side_masks[a_] | side_masks[b_])
+                        elems += math.prod(
+                            card[a] for i, a in enumerate(clique) if side_masks[-1] >> i & 1
+                        )
                     axes = clique[lo:hi]
                     e_side = [
                         (f, self._code_rows(f), axes)
@@ -1500,6 +1513,7 @@ class Engine:
                 keep_raw=c in in_dist and c != root,
             )
             if row_mode:
+                fixed += size_c * (len(products) - row_from + 2)
                 step.row_from = row_from
                 step.row_shapes = [
                     tuple(
@@ -1534,6 +1548,7 @@ class Engine:
             targets=target_specs,
             r1=r1,
             bytes_per_row=bytes_per_row,
+            fixed_bytes=8 * fixed,
         )
 
     def _ovr_perm(
