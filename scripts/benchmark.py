@@ -255,10 +255,26 @@ def markdown(r: dict) -> str:
             f"| `legnumb score` on {r['big_rows']:,} rows ({r['big_csv_mib']:.0f} MiB CSV), 2 threads | "
             f"{r['big_seconds']:.0f} s, peak memory {r['big_peak_rss_mib']:.0f} MiB |"
         )
-    lines.append(f"| `diagnose()`, one case (median) | {r['diagnose_ms']:.2f} ms |")
-    for k, v in r.items():
-        if k.startswith(("whatif_", "sensitivity_")) and isinstance(v, int | float):
-            lines.append(f"| {k.replace('_', ' ')} | {v:.3g} |")
+    lines.append(f"| `diagnose()`, one case, random evidence (median) | {r['diagnose_ms']:.2f} ms |")
+    upd = r.get("whatif_widget_update", {}).get("all")
+    if upd:
+        lines.append(
+            f"| what-if widget update: posteriors, explanation, next questions (median / p90) | "
+            f"{upd['median_ms']:.0f} / {upd['p90_ms']:.0f} ms (budget 100 ms) |"
+        )
+    for case, c in r.get("sensitivity_cases", {}).items():
+        lines.append(
+            f"| one-way sensitivity over all {c['numbers']} numbers, case {case} | {c['one_way_s']:.2f} s (budget 2 s) |"
+        )
+        lines.append(
+            f"| robustness, {c['n_draws']:,} joint draws, case {case} | {c['robustness_s']:.2f} s (budget 10 s); "
+            f"top cause kept in {c['stability']:.1%} |"
+        )
+    if "sensitivity_report_s" in r:
+        lines.append(
+            f"| `legnumb report` for the {r['sensitivity_report_cases']} examples, {r['sensitivity_report_jobs']} jobs | "
+            f"{r['sensitivity_report_s']:.0f} s (budget 120 s) |"
+        )
     return "\n".join(lines)
 
 
