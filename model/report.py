@@ -447,6 +447,21 @@ def _analyse_one(i: int):
 _WORK: dict = {}
 
 
+def _fresh_engine() -> None:
+    """In a forked worker: recompile the model's engine from its CPTs.
+
+    The parent's engine holds caches and buffers that another thread may have been using at
+    the moment of the fork; a worker must not inherit them half-updated.
+    """
+    from dataclasses import replace
+
+    from model.engine import Engine
+
+    model = _WORK.get("model")
+    if model is not None:
+        _WORK["model"] = replace(model, engine=Engine.from_cpts(model.priors.expand()))
+
+
 def _pmap(fn, n: int, *, jobs: int, progress=None) -> list:
     """``[fn(0), ..., fn(n - 1)]``, in ``jobs`` forked processes when possible."""
     out = []
@@ -456,7 +471,8 @@ def _pmap(fn, n: int, *, jobs: int, progress=None) -> list:
             if progress:
                 progress(out[-1])
         return out
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork")) as pool:
+    ctx = mp.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_fresh_engine) as pool:
         for res in pool.map(fn, range(n)):
             out.append(res)
             if progress:
