@@ -700,7 +700,6 @@ def _fast_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
     is_delim[commas] = True
     is_delim[nl[~blank]] = True
     ends = np.flatnonzero(is_delim).reshape(-1, width)
-    n_rows = ends.shape[0]
     starts = np.empty_like(ends)
     starts[:, 0] = line_start[~blank]
     starts[:, 1:] = ends[:, :-1] + 1
@@ -709,8 +708,14 @@ def _fast_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
     lines.pop()  # after the last line end
     if blank.any():
         lines = [line for line in lines if line]
+    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row)
+
+
+def _chunk_from_bounds(arr, lines, starts, ends, pos, first_row: int) -> Chunk:
+    """A chunk from the cell boundaries found by one of the vectorized splitters."""
     buffer = np.zeros(len(arr) + _PAD, dtype=np.uint8)
     buffer[: len(arr)] = arr
+    n_rows = ends.shape[0]
     return Chunk(
         first_row=first_row,
         n_rows=n_rows,
@@ -770,7 +775,6 @@ def _fast_quoted_chunk(block: bytes, header: Header, first_row: int) -> Chunk | 
     keep = np.ones(len(delims), dtype=bool)
     keep[np.searchsorted(delims, nl[blank])] = False
     ends = delims[keep].reshape(-1, width)
-    n_rows = ends.shape[0]
     starts = np.empty_like(ends)
     starts[:, 0] = line_start[~blank]
     starts[:, 1:] = ends[:, :-1] + 1
@@ -786,17 +790,7 @@ def _fast_quoted_chunk(block: bytes, header: Header, first_row: int) -> Chunk | 
         if np.any(count[e - 2] - count[s] <= 0):
             return None  # quotes that CSV does not need: writing back would differ
     lines = [block[a:b] for a, b in zip(starts[:, 0].tolist(), ends[:, -1].tolist(), strict=True)]
-    buffer = np.zeros(len(arr) + _PAD, dtype=np.uint8)
-    buffer[: len(arr)] = arr
-    return Chunk(
-        first_row=first_row,
-        n_rows=n_rows,
-        passthrough=lines,
-        buffer=buffer,
-        starts=starts[:, pos],
-        lengths=(ends - starts)[:, pos],
-        unreadable=np.zeros(n_rows, dtype=bool),
-    )
+    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row)
 
 
 def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) -> Chunk:
