@@ -11,8 +11,8 @@ flags are always reported whatever the posteriors say.
 
 __version__ = "0.1.0"
 
-from model.core import Diagnosis, Model, load_model  # noqa: E402
-from model.errors import EvidenceError, InputError, LegnumbError, PriorsError  # noqa: E402
+from model.core import Diagnosis, Model, load_model
+from model.errors import EvidenceError, InputError, LegnumbError, PriorsError
 
 __all__ = [
     "Diagnosis",

@@ -70,7 +70,9 @@ def evaluate(model, cases: pd.DataFrame, *, path: str = "cases") -> Evaluation:
     problems = []
     for i, (c, t) in enumerate(zip(expected, expected_triage, strict=True), start=2):
         if c not in model.causes:
-            problems.append(f"row {i}: expected_cause {c!r} is not a cause; allowed: {', '.join(model.causes)}")
+            problems.append(
+                f"row {i}: expected_cause {c!r} is not a cause; allowed: {', '.join(model.causes)}"
+            )
         if t not in TRIAGE_LEVELS:
             problems.append(f"row {i}: expected_triage {t!r}; allowed: {', '.join(TRIAGE_LEVELS)}")
     if problems:
@@ -89,7 +91,9 @@ def evaluate(model, cases: pd.DataFrame, *, path: str = "cases") -> Evaluation:
     exp_rank = np.array([level[t] for t in expected_triage])
     table = pd.DataFrame(
         {
-            "case_id": cases[cols["case_id"]] if "case_id" in cols else pd.RangeIndex(1, len(cases) + 1),
+            "case_id": cases[cols["case_id"]]
+            if "case_id" in cols
+            else pd.RangeIndex(1, len(cases) + 1),
             "expected_cause": expected.to_numpy(),
             "top_cause": scored["top_cause"].to_numpy(),
             "p_top": np.nanmax(post, axis=1) if ok.any() else np.nan,
@@ -116,12 +120,19 @@ def evaluate(model, cases: pd.DataFrame, *, path: str = "cases") -> Evaluation:
     }
     per_cause = (
         table.groupby("expected_cause", sort=False)
-        .agg(cases=("top1", "size"), top1=("top1", "sum"), top3=("top3", "sum"), triage_ok=("triage_ok", "sum"))
+        .agg(
+            cases=("top1", "size"),
+            top1=("top1", "sum"),
+            top3=("top3", "sum"),
+            triage_ok=("triage_ok", "sum"),
+        )
         .reindex([c for c in model.causes if c in set(expected)])
     )
     confusion = pd.crosstab(
         pd.Categorical(table["expected_cause"], categories=list(model.causes)),
-        pd.Categorical(table["top_cause"].replace("", "(unscored)"), categories=[*model.causes, "(unscored)"]),
+        pd.Categorical(
+            table["top_cause"].replace("", "(unscored)"), categories=[*model.causes, "(unscored)"]
+        ),
         rownames=["expected"],
         colnames=["top"],
         dropna=False,

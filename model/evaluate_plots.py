@@ -32,7 +32,12 @@ def plot_confusion(evaluation, *, ax=None, title: str | None = None):
         fig = ax.figure
     data = conf.to_numpy()
     im = ax.imshow(data, cmap="Blues", vmin=0, vmax=max(1, data.max()))
-    ax.set_xticks(np.arange(data.shape[1]), [c.replace("_", " ") for c in conf.columns], rotation=45, ha="right")
+    ax.set_xticks(
+        np.arange(data.shape[1]),
+        [c.replace("_", " ") for c in conf.columns],
+        rotation=45,
+        ha="right",
+    )
     ax.set_yticks(np.arange(data.shape[0]), [c.replace("_", " ") for c in conf.index])
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):

@@ -59,7 +59,11 @@ def normalize_evidence(schema: Schema, evidence: Mapping[str, object]) -> dict[s
             continue
         if name in out and out[name] != state:
             problems.append(
-                Problem("evidence", name, f"given twice with different states: {out[name]!r} and {state!r}")
+                Problem(
+                    "evidence",
+                    name,
+                    f"given twice with different states: {out[name]!r} and {state!r}",
+                )
             )
         out[name] = state
     if problems:

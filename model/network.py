@@ -19,10 +19,9 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-
-import warnings
 
 import numpy as np
 

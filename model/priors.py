@@ -131,8 +131,10 @@ class Number:
         if self.kind == "leak":
             return f"P({target} | no cause)"
         if self.parent:
-            given = self.parent if self.parent_state in ("yes", "present") else (
-                f"{self.parent}={self.parent_state}"
+            given = (
+                self.parent
+                if self.parent_state in ("yes", "present")
+                else (f"{self.parent}={self.parent_state}")
             )
             return f"P({target} | {given})"
         return f"P({target})"
@@ -163,10 +165,14 @@ class PriorSet:
     def get(self, file: str, **key: str) -> Number:
         """The one number of ``file`` whose fields equal ``key`` (unset fields: any value)."""
         found = [
-            n for n in self.numbers if n.file == file and all(getattr(n, k) == v for k, v in key.items())
+            n
+            for n in self.numbers
+            if n.file == file and all(getattr(n, k) == v for k, v in key.items())
         ]
         if len(found) != 1:
-            raise KeyError(f"expected one number in {file} matching {key}. Got {len(found)} instead.")
+            raise KeyError(
+                f"expected one number in {file} matching {key}. Got {len(found)} instead."
+            )
         return found[0]
 
     def siblings(self, param_id: str) -> tuple[Number, ...]:
@@ -187,7 +193,9 @@ class PriorSet:
     @property
     def expert_only(self) -> tuple[Number, ...]:
         """Numbers whose source is expert judgement alone."""
-        return tuple(n for n in self.numbers if self.sources[n.source_id].kind == "expert_judgement")
+        return tuple(
+            n for n in self.numbers if self.sources[n.source_id].kind == "expert_judgement"
+        )
 
     def table(self):
         """Every number as a tidy pandas DataFrame (one row per number, with source details)."""
@@ -427,17 +435,33 @@ def _check_sources(directory, rows, problems):
         kind = r.get("kind", "")
         if kind not in SOURCE_KINDS:
             problems.append(
-                Problem(where, f"{sid}.kind", f"must be one of {', '.join(SOURCE_KINDS)}. Got {kind!r} instead.")
+                Problem(
+                    where,
+                    f"{sid}.kind",
+                    f"must be one of {', '.join(SOURCE_KINDS)}. Got {kind!r} instead.",
+                )
             )
         if not r.get("citation"):
-            problems.append(Problem(where, f"{sid}.citation", "is empty; every source needs a citation"))
+            problems.append(
+                Problem(where, f"{sid}.citation", "is empty; every source needs a citation")
+            )
         if kind in ("seed", "literature") and not r.get("locator"):
             problems.append(
-                Problem(where, f"{sid}.locator", "is empty; a seed needs its file name, literature a DOI, PMID or URL")
+                Problem(
+                    where,
+                    f"{sid}.locator",
+                    "is empty; a seed needs its file name, literature a DOI, PMID or URL",
+                )
             )
         if kind == "expert_judgement" and not r.get("reasoning"):
-            problems.append(Problem(where, f"{sid}.reasoning", "is empty; expert judgement must give its reasoning"))
-        sources[sid] = Source(sid, kind, r.get("citation", ""), r.get("locator", ""), r.get("reasoning", ""))
+            problems.append(
+                Problem(
+                    where, f"{sid}.reasoning", "is empty; expert judgement must give its reasoning"
+                )
+            )
+        sources[sid] = Source(
+            sid, kind, r.get("citation", ""), r.get("locator", ""), r.get("reasoning", "")
+        )
     return sources
 
 
@@ -451,7 +475,9 @@ def _parse_prob(text, where, key, problems):
         problems.append(Problem(where, key, f"expected a number in (0, 1). Got {text!r} instead."))
         return None
     if not (math.isfinite(x) and 0.0 < x < 1.0):
-        problems.append(Problem(where, key, f"must lie strictly between 0 and 1. Got {text} instead."))
+        problems.append(
+            Problem(where, key, f"must lie strictly between 0 and 1. Got {text} instead.")
+        )
         return None
     return x
 
@@ -486,25 +512,51 @@ def _check_numbers(directory, name, rows, schema, sources, problems):
         key = f"{node}|{kind}|{parent}={pstate}|{state}"
         ok = _check_name(node, nodes_here, where, "node", problems, f"node for {name}.csv")
         if kind not in _KINDS:
-            problems.append(Problem(where, f"{key} kind", f"must be one of {', '.join(_KINDS)}. Got {kind!r} instead."))
+            problems.append(
+                Problem(
+                    where,
+                    f"{key} kind",
+                    f"must be one of {', '.join(_KINDS)}. Got {kind!r} instead.",
+                )
+            )
             ok = False
         if ok:
             model = _model_of(schema, node)
-            allowed_kinds = {"table": ("prior",), "noisy_or": ("leak", "link"), "mixture": ("leak", "link", "leak_weight")}[model]
+            allowed_kinds = {
+                "table": ("prior",),
+                "noisy_or": ("leak", "link"),
+                "mixture": ("leak", "link", "leak_weight"),
+            }[model]
             if kind not in allowed_kinds:
                 problems.append(
-                    Problem(where, f"{key} kind", f"{node} is a {model} node; kind must be one of {', '.join(allowed_kinds)}. Got {kind!r} instead.")
+                    Problem(
+                        where,
+                        f"{key} kind",
+                        f"{node} is a {model} node; kind must be one of {', '.join(allowed_kinds)}. Got {kind!r} instead.",
+                    )
                 )
                 ok = False
         if ok:
             states = schema.states_of(node)
             if kind == "leak_weight":
                 if state:
-                    problems.append(Problem(where, f"{key} state", f"must be empty for leak_weight. Got {state!r} instead."))
+                    problems.append(
+                        Problem(
+                            where,
+                            f"{key} state",
+                            f"must be empty for leak_weight. Got {state!r} instead.",
+                        )
+                    )
             elif _model_of(schema, node) == "noisy_or":
                 on = _on_state(schema, node)
                 if state != on:
-                    problems.append(Problem(where, f"{key} state", f"noisy-OR numbers give P({node}={on}); state must be {on!r}. Got {state!r} instead."))
+                    problems.append(
+                        Problem(
+                            where,
+                            f"{key} state",
+                            f"noisy-OR numbers give P({node}={on}); state must be {on!r}. Got {state!r} instead.",
+                        )
+                    )
             else:
                 _check_name(state, states, where, f"{key} state", problems, f"state of {node}")
             parents_allowed = {
@@ -513,27 +565,81 @@ def _check_numbers(directory, name, rows, schema, sources, problems):
                 "findings": tuple(schema.causes),
             }[name]
             if kind == "link" or (kind == "prior" and parent):
-                if _check_name(parent, parents_allowed or ("(none)",), where, f"{key} parent", problems, f"parent of {node}"):
-                    _check_name(pstate, schema.states_of(parent), where, f"{key} parent_state", problems, f"state of {parent}")
+                if _check_name(
+                    parent,
+                    parents_allowed or ("(none)",),
+                    where,
+                    f"{key} parent",
+                    problems,
+                    f"parent of {node}",
+                ):
+                    _check_name(
+                        pstate,
+                        schema.states_of(parent),
+                        where,
+                        f"{key} parent_state",
+                        problems,
+                        f"state of {parent}",
+                    )
             elif parent or pstate:
-                problems.append(Problem(where, f"{key} parent", f"must be empty for kind {kind!r}. Got {parent!r}={pstate!r} instead."))
+                problems.append(
+                    Problem(
+                        where,
+                        f"{key} parent",
+                        f"must be empty for kind {kind!r}. Got {parent!r}={pstate!r} instead.",
+                    )
+                )
         value = _parse_prob(r.get("value", ""), where, f"{key} value", problems)
         low = _parse_prob(r.get("low", ""), where, f"{key} low", problems)
         high = _parse_prob(r.get("high", ""), where, f"{key} high", problems)
         if low is not None and high is not None and low > high:
-            problems.append(Problem(where, f"{key} range", f"low must not exceed high. Got low={low} > high={high} instead."))
+            problems.append(
+                Problem(
+                    where,
+                    f"{key} range",
+                    f"low must not exceed high. Got low={low} > high={high} instead.",
+                )
+            )
         elif None not in (value, low, high) and not low <= value <= high:
-            problems.append(Problem(where, f"{key} value", f"must lie in its own range [{low}, {high}]. Got {value} instead."))
+            problems.append(
+                Problem(
+                    where,
+                    f"{key} value",
+                    f"must lie in its own range [{low}, {high}]. Got {value} instead.",
+                )
+            )
         sid = r.get("source_id", "")
         if not sid:
-            problems.append(Problem(where, f"{key} source_id", "is empty; every number needs a source"))
+            problems.append(
+                Problem(where, f"{key} source_id", "is empty; every number needs a source")
+            )
         elif sid not in sources:
             hint = closest(sid, sources)
             problems.append(
-                Problem(where, f"{key} source_id", f"unknown source {sid!r}" + (f"; did you mean {hint!r}?" if hint else "; add it to sources.csv"))
+                Problem(
+                    where,
+                    f"{key} source_id",
+                    f"unknown source {sid!r}"
+                    + (f"; did you mean {hint!r}?" if hint else "; add it to sources.csv"),
+                )
             )
         if ok and None not in (value, low, high) and sid in sources:
-            out.append(Number(name, line, node, kind, state, parent, pstate, value, low, high, sid, r.get("note", "")))
+            out.append(
+                Number(
+                    name,
+                    line,
+                    node,
+                    kind,
+                    state,
+                    parent,
+                    pstate,
+                    value,
+                    low,
+                    high,
+                    sid,
+                    r.get("note", ""),
+                )
+            )
         else:
             ok = False
     return out
@@ -544,30 +650,54 @@ def _check_structure(directory, numbers, schema, problems):
     by_node = defaultdict(list)
     for n in numbers:
         if n.param_id in seen:
-            problems.append(Problem(f"{directory / (n.file + '.csv')}, row {n.line}", n.param_id, f"duplicate of row {seen[n.param_id]}"))
+            problems.append(
+                Problem(
+                    f"{directory / (n.file + '.csv')}, row {n.line}",
+                    n.param_id,
+                    f"duplicate of row {seen[n.param_id]}",
+                )
+            )
         seen[n.param_id] = n.line
         by_node[n.node].append(n)
     for node in schema.nodes:
         model = _model_of(schema, node)
         nums = by_node.get(node, [])
-        file = "history" if model == "table" else ("causes" if node in schema.causes else "findings")
+        file = (
+            "history" if model == "table" else ("causes" if node in schema.causes else "findings")
+        )
         where = f"{directory / (file + '.csv')}"
         states = schema.states_of(node)
         if not nums:
-            problems.append(Problem(where, node, "has no numbers; every node needs its distribution"))
+            problems.append(
+                Problem(where, node, "has no numbers; every node needs its distribution")
+            )
             continue
         groups = defaultdict(list)
         for n in nums:
             groups[(n.kind, n.parent, n.parent_state)].append(n)
         if model == "noisy_or":
             if ("leak", "", "") not in groups:
-                problems.append(Problem(where, f"{node} leak", "is missing; a noisy-OR node needs a leak"))
+                problems.append(
+                    Problem(where, f"{node} leak", "is missing; a noisy-OR node needs a leak")
+                )
             continue
         if model == "mixture":
             if ("leak_weight", "", "") not in groups:
-                problems.append(Problem(where, f"{node} leak_weight", "is missing; a mixture node needs its leak share"))
+                problems.append(
+                    Problem(
+                        where,
+                        f"{node} leak_weight",
+                        "is missing; a mixture node needs its leak share",
+                    )
+                )
             if ("leak", "", "") not in groups:
-                problems.append(Problem(where, f"{node} leak", "is missing; a mixture node needs a leak distribution"))
+                problems.append(
+                    Problem(
+                        where,
+                        f"{node} leak",
+                        "is missing; a mixture node needs a leak distribution",
+                    )
+                )
         if model == "table":
             parents = {n.parent for n in nums}
             if parents != {""}:
@@ -581,8 +711,20 @@ def _check_structure(directory, numbers, schema, problems):
             label = f"{node}|{kind}|{parent}={pstate}"
             missing = [s for s in states if s not in {n.state for n in group}]
             if missing:
-                problems.append(Problem(where, label, f"missing state(s) {', '.join(missing)}; expected one row per state of {node}: {', '.join(states)}"))
+                problems.append(
+                    Problem(
+                        where,
+                        label,
+                        f"missing state(s) {', '.join(missing)}; expected one row per state of {node}: {', '.join(states)}",
+                    )
+                )
                 continue
             total = sum(n.value for n in group)
             if abs(total - 1.0) > _SUM_TOL:
-                problems.append(Problem(where, label, f"values must sum to 1 within {_SUM_TOL:g}. Got {total:.12g} instead (rows {', '.join(str(n.line) for n in group)})."))
+                problems.append(
+                    Problem(
+                        where,
+                        label,
+                        f"values must sum to 1 within {_SUM_TOL:g}. Got {total:.12g} instead (rows {', '.join(str(n.line) for n in group)}).",
+                    )
+                )

@@ -57,20 +57,65 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("emergency", (("face_arm_or_speech", "yes"),), "face drooping, arm weakness or speech trouble (possible stroke)"),
-    Rule("emergency", (("onset", "sudden"), ("vision_problems", "yes")), "sudden numbness with vision problems (possible stroke)"),
-    Rule("emergency", (("onset", "sudden"), ("balance_problems", "yes")), "sudden numbness with loss of balance (possible stroke)"),
-    Rule("emergency", (("bladder_bowel_problems", "yes"),), "new loss of bladder or bowel control (possible cauda equina syndrome)"),
-    Rule("emergency", (("distribution", "saddle_area"),), "numbness between the legs or buttocks (possible cauda equina syndrome)"),
-    Rule("emergency", (("chest_pain_or_breathless", "yes"),), "chest pain or sudden breathlessness (possible blood clot in the lung)"),
+    Rule(
+        "emergency",
+        (("face_arm_or_speech", "yes"),),
+        "face drooping, arm weakness or speech trouble (possible stroke)",
+    ),
+    Rule(
+        "emergency",
+        (("onset", "sudden"), ("vision_problems", "yes")),
+        "sudden numbness with vision problems (possible stroke)",
+    ),
+    Rule(
+        "emergency",
+        (("onset", "sudden"), ("balance_problems", "yes")),
+        "sudden numbness with loss of balance (possible stroke)",
+    ),
+    Rule(
+        "emergency",
+        (("bladder_bowel_problems", "yes"),),
+        "new loss of bladder or bowel control (possible cauda equina syndrome)",
+    ),
+    Rule(
+        "emergency",
+        (("distribution", "saddle_area"),),
+        "numbness between the legs or buttocks (possible cauda equina syndrome)",
+    ),
+    Rule(
+        "emergency",
+        (("chest_pain_or_breathless", "yes"),),
+        "chest pain or sudden breathlessness (possible blood clot in the lung)",
+    ),
     Rule("emergency", (("onset", "sudden"), ("weakness", "yes")), "sudden leg weakness"),
-    Rule("emergency", (("onset", "sudden"), ("cold_pale_foot", "yes")), "sudden cold, pale foot (possible blocked artery)"),
-    Rule("urgent", (("calf_swelling", "yes"), ("recent_immobility", "yes")), "swollen calf after immobility (possible blood clot)"),
-    Rule("urgent", (("calf_swelling", "yes"), ("pregnant", "yes")), "swollen calf in pregnancy (possible blood clot)"),
-    Rule("urgent", (("weakness", "yes"), ("progressive", "yes")), "leg weakness that is getting worse"),
+    Rule(
+        "emergency",
+        (("onset", "sudden"), ("cold_pale_foot", "yes")),
+        "sudden cold, pale foot (possible blocked artery)",
+    ),
+    Rule(
+        "urgent",
+        (("calf_swelling", "yes"), ("recent_immobility", "yes")),
+        "swollen calf after immobility (possible blood clot)",
+    ),
+    Rule(
+        "urgent",
+        (("calf_swelling", "yes"), ("pregnant", "yes")),
+        "swollen calf in pregnancy (possible blood clot)",
+    ),
+    Rule(
+        "urgent",
+        (("weakness", "yes"), ("progressive", "yes")),
+        "leg weakness that is getting worse",
+    ),
     Rule("urgent", (("weakness", "yes"), ("recent_trauma", "yes")), "weakness after an injury"),
     Rule("routine", (("progressive", "yes"),), "numbness getting worse", red_flag=False),
-    Rule("routine", (("laterality", "one_leg"), ("duration", "weeks_or_longer")), "one-sided numbness for weeks", red_flag=False),
+    Rule(
+        "routine",
+        (("laterality", "one_leg"), ("duration", "weeks_or_longer")),
+        "one-sided numbness for weeks",
+        red_flag=False,
+    ),
     Rule("routine", (("duration", "weeks_or_longer"),), "numbness lasting weeks", red_flag=False),
 )
 
@@ -100,7 +145,9 @@ def rule_matrix(codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def triage_codes(codes: np.ndarray, posteriors: np.ndarray) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+def triage_codes(
+    codes: np.ndarray, posteriors: np.ndarray
+) -> tuple[np.ndarray, list[tuple[str, ...]]]:
     """Vectorized triage: levels (array of str) and red flags per row.
 
     ``posteriors`` is ``(B, n_causes)`` in ``causes.csv`` order; NaN rows (unscored) take the

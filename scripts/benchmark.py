@@ -22,7 +22,6 @@ import importlib.util
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -242,20 +241,26 @@ def markdown(r: dict) -> str:
         f"| pgmpy VariableElimination, one query per row (15 causes) | {r['pgmpy_rows_per_s']:,.0f} rows/s |",
     ]
     if r.get("pyagrum_rows_per_s"):
-        lines.append(f"| pyAgrum LazyPropagation, one inference per row | {r['pyagrum_rows_per_s']:,.0f} rows/s |")
+        lines.append(
+            f"| pyAgrum LazyPropagation, one inference per row | {r['pyagrum_rows_per_s']:,.0f} rows/s |"
+        )
     lines += [
         f"| `legnumb score`, CSV in and out, {r['rows']:,} rows, 1 thread | {r['cli_1t_rows_per_s']:,.0f} rows/s ({r['cli_1t_seconds']:.1f} s) |",
         f"| `legnumb score`, same, 2 threads | {r['cli_2t_rows_per_s']:,.0f} rows/s ({r['cli_2t_seconds']:.1f} s); output identical to 1 thread: {r['threads_identical_output']} |",
         f"| **speed-up over pgmpy per row, end to end** | **{r['ratio_cli_vs_pgmpy']:,.0f}×** |",
     ]
     if r.get("ratio_cli_vs_pyagrum"):
-        lines.append(f"| speed-up over pyAgrum per row, end to end | {r['ratio_cli_vs_pyagrum']:,.0f}× |")
+        lines.append(
+            f"| speed-up over pyAgrum per row, end to end | {r['ratio_cli_vs_pyagrum']:,.0f}× |"
+        )
     if r.get("big_rows"):
         lines.append(
             f"| `legnumb score` on {r['big_rows']:,} rows ({r['big_csv_mib']:.0f} MiB CSV), 2 threads | "
             f"{r['big_seconds']:.0f} s, peak memory {r['big_peak_rss_mib']:.0f} MiB |"
         )
-    lines.append(f"| `diagnose()`, one case, random evidence (median) | {r['diagnose_ms']:.2f} ms |")
+    lines.append(
+        f"| `diagnose()`, one case, random evidence (median) | {r['diagnose_ms']:.2f} ms |"
+    )
     upd = r.get("whatif_widget_update", {}).get("all")
     if upd:
         lines.append(

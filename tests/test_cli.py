@@ -37,7 +37,9 @@ def test_diagnose_prints_a_ranked_table_per_example(capsys):
 
 def test_diagnose_reports_bad_rows_and_keeps_going(tmp_path, capsys):
     f = tmp_path / "c.csv"
-    f.write_text("case_id,laterality,onset,lateralty\nA,one_leg,sudden,\nB,three_legs,sudden,\nC,both_legs,,\n")
+    f.write_text(
+        "case_id,laterality,onset,lateralty\nA,one_leg,sudden,\nB,three_legs,sudden,\nC,both_legs,,\n"
+    )
     assert main(["diagnose", str(f)]) == 1
     captured = capsys.readouterr()
     assert "did you mean 'laterality'" in captured.err
@@ -61,8 +63,14 @@ def test_check_priors_summary(capsys):
 
 def test_check_priors_reports_all_problems(tmp_path, capsys):
     dest = tmp_path / "p"
-    shutil.copytree(shipped_priors_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    text = (dest / "causes.csv").read_text().replace("stroke,leak,present,,,0.001,", "stroke,leak,present,,,1.5,")
+    shutil.copytree(
+        shipped_priors_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py")
+    )
+    text = (
+        (dest / "causes.csv")
+        .read_text()
+        .replace("stroke,leak,present,,,0.001,", "stroke,leak,present,,,1.5,")
+    )
     (dest / "causes.csv").write_text(text.replace(",L063,", ",,"))
     assert main(["check-priors", str(dest)]) == 1
     out = capsys.readouterr().out
@@ -75,7 +83,13 @@ def test_evaluate_prints_accuracy_and_writes_plot(tmp_path, capsys):
     png = tmp_path / "conf.png"
     assert main(["evaluate", "--plot", str(png)]) == 0
     out = capsys.readouterr().out
-    for text in ("top-1 accuracy", "top-3 accuracy", "triage agreement", "under-triaged", "per cause:"):
+    for text in (
+        "top-1 accuracy",
+        "top-3 accuracy",
+        "triage agreement",
+        "under-triaged",
+        "per cause:",
+    ):
         assert text in out
     assert png.stat().st_size > 10_000
 

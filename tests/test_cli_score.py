@@ -216,7 +216,8 @@ def test_threads_give_byte_identical_output(tmp_path, capsys):
     lines = ["id," + ",".join(schema.columns)]
     for i in range(3000):
         cells = [
-            c.states[rng.integers(len(c.states))] if rng.random() < 0.6 else "" for c in schema.columns.values()
+            c.states[rng.integers(len(c.states))] if rng.random() < 0.6 else ""
+            for c in schema.columns.values()
         ]
         lines.append(f"r{i}," + ",".join(cells))
     src = tmp_path / "in.csv"

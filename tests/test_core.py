@@ -20,6 +20,7 @@ from model.tables import CPT
 
 SCHEMA = load_schema()
 COLUMNS = list(SCHEMA.columns)
+N_COLUMNS = len(COLUMNS)
 
 
 def test_tiny_network_posterior_by_hand():
@@ -94,9 +95,17 @@ def test_diagnose_api(model):
 
 def test_causes_can_co_occur(model):
     d = model.diagnose(
-        {"diabetes": "yes", "smoker": "yes", "age_group": "65_plus", "distribution": "feet_and_toes",
-         "laterality": "both_legs", "position_trigger": "walking", "relieved_by": "stopping_walking",
-         "burning_pain": "yes", "cold_pale_foot": "yes"}
+        {
+            "diabetes": "yes",
+            "smoker": "yes",
+            "age_group": "65_plus",
+            "distribution": "feet_and_toes",
+            "laterality": "both_legs",
+            "position_trigger": "walking",
+            "relieved_by": "stopping_walking",
+            "burning_pain": "yes",
+            "cold_pale_foot": "yes",
+        }
     )
     assert d.posteriors["diabetic_neuropathy"] > 0.5
     assert d.posteriors["peripheral_artery_disease"] > 0.5
@@ -126,9 +135,14 @@ def test_evidence_error_without_close_name_lists_columns(model):
 
 def test_load_model_from_another_priors_dir(tmp_path):
     dest = tmp_path / "p"
-    shutil.copytree(shipped_priors_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(
+        shipped_priors_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py")
+    )
     text = (dest / "findings.csv").read_text()
-    text = text.replace("shooting_pain,link,yes,sciatica,present,0.85,", "shooting_pain,link,yes,sciatica,present,0.75,")
+    text = text.replace(
+        "shooting_pain,link,yes,sciatica,present,0.85,",
+        "shooting_pain,link,yes,sciatica,present,0.75,",
+    )
     (dest / "findings.csv").write_text(text)
     base, other = load_model(), load_model(dest)
     assert other.priors_hash != base.priors_hash
@@ -145,16 +159,20 @@ def _reference(model, ev: dict[str, str]) -> np.ndarray:
     return np.array(out)
 
 
-def evidence_sets(min_size=0, max_size=len(COLUMNS)):
+def evidence_sets(min_size=0, max_size=N_COLUMNS):
     """Hypothesis strategy: any valid combination of findings."""
     return st.lists(
         st.sampled_from(COLUMNS), min_size=min_size, max_size=max_size, unique=True
     ).flatmap(
-        lambda cols: st.fixed_dictionaries({c: st.sampled_from(SCHEMA.columns[c].states) for c in cols})
+        lambda cols: st.fixed_dictionaries(
+            {c: st.sampled_from(SCHEMA.columns[c].states) for c in cols}
+        )
     )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ev=evidence_sets(max_size=12))
 def test_diagnose_agrees_with_pgmpy(model, ev):
     d = model.diagnose(ev)
@@ -163,12 +181,18 @@ def test_diagnose_agrees_with_pgmpy(model, ev):
 
 def test_diagnose_agrees_with_pgmpy_on_full_and_empty_evidence(model):
     rng = np.random.default_rng(7)
-    full = {c: SCHEMA.columns[c].states[rng.integers(len(SCHEMA.columns[c].states))] for c in COLUMNS}
+    full = {
+        c: SCHEMA.columns[c].states[rng.integers(len(SCHEMA.columns[c].states))] for c in COLUMNS
+    }
     for ev in ({}, full):
-        np.testing.assert_allclose(model.diagnose(ev).posteriors.to_numpy(), _reference(model, ev), atol=1e-9)
+        np.testing.assert_allclose(
+            model.diagnose(ev).posteriors.to_numpy(), _reference(model, ev), atol=1e-9
+        )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ev=evidence_sets())
 def test_every_valid_combination_is_accepted_and_posteriors_are_probabilities(model, ev):
     d = model.diagnose(ev)

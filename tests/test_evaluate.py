@@ -39,13 +39,19 @@ def test_bundled_examples(model):
 
 
 def test_rejects_unknown_expected_values(model):
-    cases = pd.DataFrame({"onset": ["sudden"], "expected_cause": ["strokes"], "expected_triage": ["asap"]})
-    with pytest.raises(InputError, match=r"row 2: expected_cause 'strokes' is not a cause.*expected_triage 'asap'"):
+    cases = pd.DataFrame(
+        {"onset": ["sudden"], "expected_cause": ["strokes"], "expected_triage": ["asap"]}
+    )
+    with pytest.raises(
+        InputError, match=r"row 2: expected_cause 'strokes' is not a cause.*expected_triage 'asap'"
+    ):
         evaluate(model, cases)
 
 
 def test_needs_expected_columns(model):
-    with pytest.raises(InputError, match="evaluation needs columns expected_cause, expected_triage"):
+    with pytest.raises(
+        InputError, match="evaluation needs columns expected_cause, expected_triage"
+    ):
         evaluate(model, pd.DataFrame({"onset": ["sudden"]}))
 
 

@@ -18,7 +18,9 @@ from model.schema import load_schema
 def priors_dir(tmp_path) -> Path:
     """A writable copy of the shipped priors."""
     dest = tmp_path / "priors"
-    shutil.copytree(shipped_priors_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(
+        shipped_priors_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py")
+    )
     return dest
 
 
@@ -79,8 +81,20 @@ def test_mixture_expansion_by_hand():
     cpt = ps.expand_node("relieved_by")
     w = ps.get("findings", node="relieved_by", kind="leak_weight").value
     leak = ps.get("findings", node="relieved_by", kind="leak", state="bending_forward").value
-    ss = ps.get("findings", node="relieved_by", kind="link", parent="spinal_stenosis", state="bending_forward").value
-    pad = ps.get("findings", node="relieved_by", kind="link", parent="peripheral_artery_disease", state="bending_forward").value
+    ss = ps.get(
+        "findings",
+        node="relieved_by",
+        kind="link",
+        parent="spinal_stenosis",
+        state="bending_forward",
+    ).value
+    pad = ps.get(
+        "findings",
+        node="relieved_by",
+        kind="link",
+        parent="peripheral_artery_disease",
+        state="bending_forward",
+    ).value
     none = dict.fromkeys(cpt.parents, "absent")
     assert cpt.prob("bending_forward", **none) == pytest.approx(leak)
     one = {**none, "spinal_stenosis": "present"}
@@ -91,7 +105,9 @@ def test_mixture_expansion_by_hand():
 
 def test_with_value_rescales_siblings():
     ps = load_priors()
-    pid = ps.get("findings", node="laterality", kind="link", parent="sciatica", state="one_leg").param_id
+    pid = ps.get(
+        "findings", node="laterality", kind="link", parent="sciatica", state="one_leg"
+    ).param_id
     new = ps.with_value(pid, 0.6)
     sib = ps.siblings(pid)[0]
     assert new[pid].value == 0.6
@@ -102,25 +118,44 @@ def test_with_value_rescales_siblings():
 def test_labels_read_as_a_reviewer_reads_them():
     ps = load_priors()
     assert ps.get("findings", **SCIATICA_SHOOTING).label == "P(shooting_pain | sciatica)"
-    lab = ps.get("causes", node="stroke", kind="link", parent="age_group", state="present", parent_state="65_plus").label
+    lab = ps.get(
+        "causes",
+        node="stroke",
+        kind="link",
+        parent="age_group",
+        state="present",
+        parent_state="65_plus",
+    ).label
     assert lab == "P(stroke | age_group=65_plus)"
 
 
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
-        ({"node": "shooting_pains"}, r"unknown node .*'shooting_pains'.*did you mean 'shooting_pain'"),
-        ({"parent": "sciatic"}, r"unknown parent of shooting_pain 'sciatic'; did you mean 'sciatica'"),
+        (
+            {"node": "shooting_pains"},
+            r"unknown node .*'shooting_pains'.*did you mean 'shooting_pain'",
+        ),
+        (
+            {"parent": "sciatic"},
+            r"unknown parent of shooting_pain 'sciatic'; did you mean 'sciatica'",
+        ),
         ({"state": "maybe"}, r"state must be 'yes'. Got 'maybe' instead"),
         ({"value": ""}, r"value: is missing; expected a number in \(0, 1\)"),
         ({"value": "abc"}, r"expected a number in \(0, 1\). Got 'abc' instead"),
         ({"value": "1.0"}, r"must lie strictly between 0 and 1. Got 1.0 instead"),
         ({"value": "0"}, r"must lie strictly between 0 and 1. Got 0 instead"),
         ({"value": "0.99"}, r"must lie in its own range \[0.\d+, 0.\d+\]. Got 0.99 instead"),
-        ({"low": "0.9", "high": "0.5"}, r"low must not exceed high. Got low=0.9 > high=0.5 instead"),
+        (
+            {"low": "0.9", "high": "0.5"},
+            r"low must not exceed high. Got low=0.9 > high=0.5 instead",
+        ),
         ({"source_id": ""}, r"source_id: is empty; every number needs a source"),
         ({"source_id": "L00"}, r"unknown source 'L00'; did you mean"),
-        ({"kind": "lnk"}, r"kind: must be one of prior, leak, link, leak_weight. Got 'lnk' instead"),
+        (
+            {"kind": "lnk"},
+            r"kind: must be one of prior, leak, link, leak_weight. Got 'lnk' instead",
+        ),
     ],
 )
 def test_bad_number_rows_are_reported_with_file_row_and_key(priors_dir, changes, match):
@@ -133,14 +168,19 @@ def test_bad_number_rows_are_reported_with_file_row_and_key(priors_dir, changes,
 def test_unknown_state_of_multistate_node(priors_dir):
     match = {"node": "laterality", "kind": "link", "parent": "sciatica", "state": "one_leg"}
     _edit(priors_dir / "findings.csv", match, state="one_legs")
-    with pytest.raises(PriorsError, match=r"unknown state of laterality 'one_legs'; did you mean 'one_leg'"):
+    with pytest.raises(
+        PriorsError, match=r"unknown state of laterality 'one_legs'; did you mean 'one_leg'"
+    ):
         load_priors(priors_dir)
 
 
 def test_distribution_not_summing_to_one(priors_dir):
     match = {"node": "laterality", "kind": "link", "parent": "sciatica", "state": "one_leg"}
     _edit(priors_dir / "findings.csv", match, value="0.9000001")
-    with pytest.raises(PriorsError, match=r"laterality\|link\|sciatica=present: values must sum to 1 within 1e-09. Got 1.0000001 instead"):
+    with pytest.raises(
+        PriorsError,
+        match=r"laterality\|link\|sciatica=present: values must sum to 1 within 1e-09. Got 1.0000001 instead",
+    ):
         load_priors(priors_dir)
 
 
@@ -156,8 +196,14 @@ def test_unknown_key_in_header(priors_dir):
     path = priors_dir / "causes.csv"
     rows = _rows(path)
     fields = [("sorce_id" if f == "source_id" else f) for f in NUMBER_FIELDS]
-    _write(path, [{("sorce_id" if k == "source_id" else k): v for k, v in r.items()} for r in rows], fields)
-    with pytest.raises(PriorsError, match=r"'sorce_id': unknown field; .*did you mean 'source_id'") as info:
+    _write(
+        path,
+        [{("sorce_id" if k == "source_id" else k): v for k, v in r.items()} for r in rows],
+        fields,
+    )
+    with pytest.raises(
+        PriorsError, match=r"'sorce_id': unknown field; .*did you mean 'source_id'"
+    ) as info:
         load_priors(priors_dir)
     assert "'source_id': required field is missing" in str(info.value)
 
@@ -173,7 +219,9 @@ def test_empty_citation_and_missing_reasoning(priors_dir):
     _write(path, rows)
     with pytest.raises(PriorsError, match=r"L004.citation: is empty") as info:
         load_priors(priors_dir)
-    assert "EJ-LEAK.reasoning: is empty; expert judgement must give its reasoning" in str(info.value)
+    assert "EJ-LEAK.reasoning: is empty; expert judgement must give its reasoning" in str(
+        info.value
+    )
 
 
 def test_every_problem_is_reported_at_once(priors_dir):

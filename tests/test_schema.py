@@ -17,7 +17,16 @@ def test_contract_sizes():
 
 @pytest.mark.parametrize(
     ("raw", "state"),
-    [(" Yes ", "yes"), ("y", "yes"), ("TRUE", "yes"), ("1", "yes"), ("N", "no"), ("false", "no"), ("0", "no"), ("maybe", None)],
+    [
+        (" Yes ", "yes"),
+        ("y", "yes"),
+        ("TRUE", "yes"),
+        ("1", "yes"),
+        ("N", "no"),
+        ("false", "no"),
+        ("0", "no"),
+        ("maybe", None),
+    ],
 )
 def test_yes_no_synonyms(raw, state):
     assert SCHEMA.normalize_state("diabetes", raw) == state

@@ -36,8 +36,14 @@ def test_rule_levels_without_likely_causes(evidence, level):
 
 @pytest.mark.parametrize(
     ("cause", "level"),
-    [("stroke", "emergency"), ("deep_vein_thrombosis", "emergency"), ("cauda_equina_syndrome", "emergency"),
-     ("multiple_sclerosis", "urgent"), ("leg_injury", "urgent"), ("sciatica", "routine")],
+    [
+        ("stroke", "emergency"),
+        ("deep_vein_thrombosis", "emergency"),
+        ("cauda_equina_syndrome", "emergency"),
+        ("multiple_sclerosis", "urgent"),
+        ("leg_injury", "urgent"),
+        ("sciatica", "routine"),
+    ],
 )
 def test_likely_cause_sets_the_level_at_its_threshold(cause, level):
     post = NONE_LIKELY.copy()
@@ -48,8 +54,13 @@ def test_likely_cause_sets_the_level_at_its_threshold(cause, level):
 
 
 def test_red_flags_are_reported_whatever_the_posteriors_say(model):
-    ev = {"bladder_bowel_problems": "yes", "onset": "sudden", "position_trigger": "sitting",
-          "relieved_by": "moving_or_shifting", "duration": "minutes"}
+    ev = {
+        "bladder_bowel_problems": "yes",
+        "onset": "sudden",
+        "position_trigger": "sitting",
+        "relieved_by": "moving_or_shifting",
+        "duration": "minutes",
+    }
     d = model.diagnose(ev)
     assert d.posteriors.idxmax() == "positional_compression"
     assert d.triage == "emergency"
@@ -57,7 +68,9 @@ def test_red_flags_are_reported_whatever_the_posteriors_say(model):
 
 
 def test_red_flags_in_plain_words():
-    flags = red_flags({"face_arm_or_speech": "yes", "calf_swelling": "yes", "recent_immobility": "yes"})
+    flags = red_flags(
+        {"face_arm_or_speech": "yes", "calf_swelling": "yes", "recent_immobility": "yes"}
+    )
     assert flags == (
         "face drooping, arm weakness or speech trouble (possible stroke)",
         "swollen calf after immobility (possible blood clot)",
@@ -68,13 +81,20 @@ def test_vectorized_and_single_triage_agree(model):
     rng = np.random.default_rng(1)
     schema = load_schema()
     codes = np.stack(
-        [np.where(rng.random(200) < 0.5, rng.integers(len(c.states), size=200), -1) for c in schema.columns.values()],
+        [
+            np.where(rng.random(200) < 0.5, rng.integers(len(c.states), size=200), -1)
+            for c in schema.columns.values()
+        ],
         axis=1,
     )
     post = model.posterior_matrix(codes)
     levels, flags = triage_codes(codes, post)
     for i in range(0, 200, 17):
-        ev = {name: col.states[codes[i, j]] for j, (name, col) in enumerate(schema.columns.items()) if codes[i, j] >= 0}
+        ev = {
+            name: col.states[codes[i, j]]
+            for j, (name, col) in enumerate(schema.columns.items())
+            if codes[i, j] >= 0
+        }
         assert levels[i] == triage_level(ev, pd.Series(post[i], index=CAUSES))
         assert flags[i] == red_flags(ev)
 

@@ -20,7 +20,9 @@ def register(subparsers) -> None:
         "nodes, numbers and sources it holds and how many numbers rest on expert judgement alone. "
         "Exit code 0 when valid, 1 when not.",
     )
-    p.add_argument("priors", nargs="?", metavar="DIR", help="priors directory (default: shipped priors)")
+    p.add_argument(
+        "priors", nargs="?", metavar="DIR", help="priors directory (default: shipped priors)"
+    )
     p.set_defaults(func=run)
 
 
@@ -40,11 +42,23 @@ def run(args: argparse.Namespace) -> int:
     src_kinds = Counter(ps.sources[s].kind for s in used)
     print(f"priors: {ps.directory}")
     print(f"sha256: {ps.sha256}")
-    print(f"valid: yes; pgmpy check_model passed ({len(bn.nodes())} nodes, {len(bn.edges())} edges)")
-    print(f"numbers: {len(ps.numbers)}  (" + ", ".join(f"{k} {v}" for k, v in sorted(Counter(n.kind for n in ps.numbers).items())) + ")")
-    print(f"sources: {len(ps.sources)} listed, {len(used)} cited  (" + ", ".join(f"{k} {v}" for k, v in sorted(src_kinds.items())) + ")")
+    print(
+        f"valid: yes; pgmpy check_model passed ({len(bn.nodes())} nodes, {len(bn.edges())} edges)"
+    )
+    print(
+        f"numbers: {len(ps.numbers)}  ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(Counter(n.kind for n in ps.numbers).items()))
+        + ")"
+    )
+    print(
+        f"sources: {len(ps.sources)} listed, {len(used)} cited  ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(src_kinds.items()))
+        + ")"
+    )
     share = kinds["expert_judgement"] / len(ps.numbers)
-    print(f"numbers resting on expert judgement alone: {kinds['expert_judgement']} of {len(ps.numbers)} ({share:.0%})")
+    print(
+        f"numbers resting on expert judgement alone: {kinds['expert_judgement']} of {len(ps.numbers)} ({share:.0%})"
+    )
     by_file = Counter(n.file for n in ps.numbers)
     print("numbers per file: " + ", ".join(f"{f}.csv {c}" for f, c in by_file.items()))
     return 0

@@ -25,8 +25,12 @@ def register(subparsers) -> None:
         "are used. For large files use `legnumb score`.",
         epilog=DISCLAIMER,
     )
-    p.add_argument("cases", nargs="?", metavar="CASES.csv", help="symptom CSV (default: bundled examples)")
-    p.add_argument("--top", type=int, default=5, metavar="N", help="causes to show per case (default 5)")
+    p.add_argument(
+        "cases", nargs="?", metavar="CASES.csv", help="symptom CSV (default: bundled examples)"
+    )
+    p.add_argument(
+        "--top", type=int, default=5, metavar="N", help="causes to show per case (default 5)"
+    )
     add_priors_option(p)
     p.set_defaults(func=run)
 
@@ -52,21 +56,30 @@ def run(args: argparse.Namespace) -> int:
     model = model_from_args(args)
     cases = load_cases(args.cases)
     source = args.cases or "bundled examples.csv"
-    known = {c: normalize_name(c) for c in cases.columns if normalize_name(c) in model.schema.columns}
+    known = {
+        c: normalize_name(c) for c in cases.columns if normalize_name(c) in model.schema.columns
+    }
     for col in cases.columns:
         if col not in known:
             hint = model.schema.closest_column(col)
             if hint:
-                print(f"warning: {source}: column {col!r} is not known; did you mean {hint!r}?", file=sys.stderr)
+                print(
+                    f"warning: {source}: column {col!r} is not known; did you mean {hint!r}?",
+                    file=sys.stderr,
+                )
     print(textwrap.fill(DISCLAIMER, width=100))
-    print(f"model {model.version}, priors {model.priors_hash}, {len(cases)} case(s) from {source}\n")
+    print(
+        f"model {model.version}, priors {model.priors_hash}, {len(cases)} case(s) from {source}\n"
+    )
     status = 0
     for i, row in enumerate(cases.itertuples(index=False), start=2):
         rec = dict(zip(cases.columns, row, strict=True))
         case_id = rec.get("case_id", f"row {i}")
         story = textwrap.shorten(rec.get("story", ""), width=90, placeholder="...")
         label = f"{case_id}  {story}".rstrip()
-        expected = "/".join(x for x in (rec.get("expected_cause", ""), rec.get("expected_triage", "")) if x)
+        expected = "/".join(
+            x for x in (rec.get("expected_cause", ""), rec.get("expected_triage", "")) if x
+        )
         try:
             d = model.diagnose({known[c]: v for c, v in rec.items() if c in known})
         except EvidenceError as exc:

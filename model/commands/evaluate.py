@@ -21,7 +21,9 @@ def register(subparsers) -> None:
         "and the misses. Without CASES.csv the bundled examples are used.",
         epilog=DISCLAIMER,
     )
-    p.add_argument("cases", nargs="?", metavar="CASES.csv", help="cases (default: bundled examples)")
+    p.add_argument(
+        "cases", nargs="?", metavar="CASES.csv", help="cases (default: bundled examples)"
+    )
     p.add_argument("--plot", metavar="FILE.png", help="draw the confusion matrix to this PNG")
     add_priors_option(p)
     p.set_defaults(func=run)
@@ -37,16 +39,29 @@ def run(args: argparse.Namespace) -> int:
     cases = load_cases(args.cases)
     ev = evaluate(model, cases, path=args.cases or "examples.csv")
     s = ev.summary
-    print(f"model {model.version}, priors {model.priors_hash}: {s['n']} cases, {s['scored']} scored")
+    print(
+        f"model {model.version}, priors {model.priors_hash}: {s['n']} cases, {s['scored']} scored"
+    )
     print(f"top-1 accuracy   {s['top1']:.1%}")
     print(f"top-3 accuracy   {s['top3']:.1%}")
-    print(f"triage agreement {s['triage_agreement']:.1%}  (under-triaged: {s['under_triaged']}, over-triaged: {s['over_triaged']})")
+    print(
+        f"triage agreement {s['triage_agreement']:.1%}  (under-triaged: {s['under_triaged']}, over-triaged: {s['over_triaged']})"
+    )
     print("\nper cause:")
     with pd.option_context("display.width", 120):
         print(ev.per_cause.to_string())
         print("\nmisses:" if len(ev.misses) else "\nmisses: none")
         if len(ev.misses):
-            cols = ["case_id", "expected_cause", "top_cause", "p_top", "p_expected", "rank_expected", "expected_triage", "triage"]
+            cols = [
+                "case_id",
+                "expected_cause",
+                "top_cause",
+                "p_top",
+                "p_expected",
+                "rank_expected",
+                "expected_triage",
+                "triage",
+            ]
             print(ev.misses[cols].to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     if args.plot:
         import matplotlib
