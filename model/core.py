@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +76,6 @@ class Model:
     network: DiscreteBayesianNetwork
     engine: Engine
     version: str = __version__
-    _col_index: np.ndarray = field(default=None, repr=False, compare=False)
 
     @property
     def schema(self) -> Schema:
