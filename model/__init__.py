@@ -3,7 +3,7 @@
 Decision support, not a diagnosis: posteriors help a clinician or researcher think, and red
 flags are always reported whatever the posteriors say.
 
->>> from model import load_model
+>>> from legnumb import load_model
 >>> m = load_model()
 >>> m.causes[:3]
 ('positional_compression', 'sciatica', 'spinal_stenosis')
@@ -11,10 +11,12 @@ flags are always reported whatever the posteriors say.
 
 __version__ = "0.1.0"
 
-from model.core import Diagnosis, Model, load_model
-from model.errors import EvidenceError, InputError, LegnumbError, PriorsError
+from legnumb.data import DISCLAIMER
+from legnumb.diagnosis.model import Diagnosis, Model, load_model
+from legnumb.errors import EvidenceError, InputError, LegnumbError, PriorsError
 
 __all__ = [
+    "DISCLAIMER",
     "Diagnosis",
     "EvidenceError",
     "InputError",

@@ -11,11 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "EngineError",
     "EvidenceError",
     "InputError",
+    "InvalidArgumentError",
+    "InvalidTypeError",
     "LegnumbError",
+    "NetworkError",
     "PriorsError",
     "Problem",
+    "UnknownNameError",
 ]
 
 
@@ -64,3 +69,26 @@ class EvidenceError(_ProblemsError):
 
 class InputError(LegnumbError):
     """An input file cannot be used at all (missing, not CSV, no known column)."""
+
+
+class InvalidArgumentError(LegnumbError, ValueError):
+    """An argument has the right type but a value outside what is allowed."""
+
+
+class InvalidTypeError(LegnumbError, TypeError):
+    """An argument has the wrong type."""
+
+
+class UnknownNameError(LegnumbError, KeyError):
+    """A node, cause, state or parameter name that does not exist."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class EngineError(LegnumbError, ValueError):
+    """The inference engine was given tables, codes or options it cannot use."""
+
+
+class NetworkError(LegnumbError):
+    """pgmpy rejected a network, or a network file cannot be read or written."""

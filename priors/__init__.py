@@ -1,4 +1,4 @@
-"""The shipped priors of legnumb, installed as ``model.shipped_priors`` so that they travel with the package.
+"""The shipped priors, installed as ``legnumb.shipped_priors`` so they travel with the package.
 
 This folder is data, not code: see ``README.md`` beside this file.
 """

@@ -1,4 +1,4 @@
-"""Benchmark :mod:`model.engine` against pgmpy's VariableElimination.
+"""Benchmark :mod:`legnumb.inference.engine` against pgmpy's VariableElimination.
 
 Prints rows/s for pgmpy VE (one ``query(variables=causes, evidence=row, joint=False)`` per
 row, measured on a few hundred rows and extrapolated), for the engine with 1 and 2 threads,
@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.engine import Engine
-from model.tables import CPT
+from legnumb.inference.engine import Engine
+from legnumb.network.cpt import CPT
 
 # State counts of legnumb's symptom CSV (model/data/columns.csv).
 HISTORY_CARDS = (3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2)
@@ -92,11 +92,11 @@ def random_codes(engine: Engine, n: int, *, observed: float, seed: int = 1) -> n
 def _network(*, synthetic: bool):
     """(bn, causes, label): legnumb's network if it loads (and not ``synthetic``), else the
     synthetic stand-in."""
-    from model.network import build_network
+    from legnumb.network.bayesnet import build_network
 
     if not synthetic:
         try:
-            from model import load_model
+            from legnumb import load_model
 
             model = load_model()
             return model.network, list(model.causes), "legnumb"

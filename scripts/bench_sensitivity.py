@@ -58,10 +58,10 @@ def measure(
     import matplotlib
 
     matplotlib.use("Agg")
-    from model.commands._common import load_cases, select_case
-    from model.core import load_model
-    from model.report import write_report
-    from model.sensitivity import one_way, robustness
+    from legnumb.analysis.sensitivity import one_way, robustness
+    from legnumb.app.report import write_report
+    from legnumb.diagnosis.model import load_model
+    from legnumb.io.cases import load_cases, select_case
 
     out: dict = {"targets": TARGETS, "cpus": os.cpu_count(), "loadavg_1min_before": _load()}
     t = time.perf_counter()

@@ -2,7 +2,7 @@
 
 For every case of the bundled ``examples.csv`` the intake is replayed at three stages (history
 only; history plus the first half of the symptoms; the full case) and one update is timed at
-each: :func:`model.explain.analyse` with every cause explained and every open question ranked,
+each: :func:`legnumb.analysis.analyse` with every cause explained and every open question ranked,
 exactly what a dropdown change in the what-if app computes. The app's full update (the same
 plus its HTML panels) and the conflict check (first call per pattern, then cached) are timed
 too. Medians are over cases; the budget is 100 ms per update.
@@ -77,8 +77,8 @@ def measure(*, repeats: int = 3, cases: list[str] | None = None) -> dict:
         number of cases. Each summary holds wall-clock ``median_ms``, ``p90_ms`` and ``max_ms``
         and ``cpu_median_ms`` (process CPU time, less sensitive to other load on the machine).
     """
-    from model import load_model
-    from model.explain import analyse, conflict, example_evidence, load_examples
+    from legnumb import load_model
+    from legnumb.analysis import analyse, conflict, example_evidence, load_examples
 
     model = load_model()
     ids = cases or load_examples()["case_id"].tolist()
@@ -99,7 +99,7 @@ def measure(*, repeats: int = 3, cases: list[str] | None = None) -> dict:
     }
     out["analyse"]["all"] = _summary([t for v in per_stage.values() for t in v])
     try:
-        from model.widgets import what_if_app
+        from legnumb.app.widgets import what_if_app
     except ImportError:  # ipywidgets is a dev/notebooks extra
         out["widget_update"] = None
     else:

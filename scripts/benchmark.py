@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 
 def random_csv(path: Path, n: int, *, fill: float = 0.6, seed: int = 0) -> None:
     """Write ``n`` random valid rows (each cell filled with probability ``fill``)."""
-    from model.schema import load_schema
+    from legnumb.network.schema import load_schema
 
     schema = load_schema()
     rng = np.random.default_rng(seed)
@@ -58,7 +58,7 @@ def random_csv(path: Path, n: int, *, fill: float = 0.6, seed: int = 0) -> None:
 
 def sample_evidence(n: int, *, fill: float = 0.6, seed: int = 1) -> list[dict[str, str]]:
     """Random evidence dicts (for the per-row libraries)."""
-    from model.schema import load_schema
+    from legnumb.network.schema import load_schema
 
     schema = load_schema()
     rng = np.random.default_rng(seed)
@@ -138,7 +138,7 @@ def run_cli(inp: Path, out: Path, *, threads: int) -> tuple[float, float]:
     """Run ``legnumb score`` in a subprocess; returns (seconds, peak RSS in MiB)."""
     code = (
         "import resource, sys, subprocess; "
-        f"r = subprocess.run([sys.executable, '-m', 'model.cli', 'score', {str(inp)!r}, '-o', {str(out)!r}, "
+        f"r = subprocess.run([sys.executable, '-m', 'legnumb.cli', 'score', {str(inp)!r}, '-o', {str(out)!r}, "
         f"'-q', '--threads', '{threads}']); "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
     )
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
-    from model import load_model
+    from legnumb import load_model
 
     model = load_model()
     res: dict = {"date": dt.date.today().isoformat(), "machine": machine(), "rows": args.rows}

@@ -11,6 +11,6 @@ matplotlib.use("Agg")
 @pytest.fixture(scope="session")
 def model():
     """The shipped model (priors, pgmpy network, engine)."""
-    from model import load_model
+    from legnumb import load_model
 
     return load_model()

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.batch import score_file, score_frame
-from model.csvio import output_columns
-from model.data import examples_path
-from model.errors import InputError
+from legnumb.data import examples_path
+from legnumb.errors import InputError
+from legnumb.io.batch import score_file, score_frame
+from legnumb.io.symptom_csv import output_columns
 
 EXAMPLES = Path(examples_path())
 
@@ -35,7 +35,9 @@ def examples_scored(model, tmp_path_factory):
 
 def test_score_file_keeps_rows_and_columns(model, examples_scored):
     summary, out = examples_scored
-    assert summary.exit_code == 0 and summary.rows == 30 and summary.error_rows == 0
+    assert summary.exit_code == 0
+    assert summary.rows == 30
+    assert summary.error_rows == 0
     raw, got = read_raw(EXAMPLES), read_raw(out)
     assert list(got.columns) == list(raw.columns) + list(output_columns(model.causes))
     pd.testing.assert_frame_equal(got[list(raw.columns)], raw)
@@ -44,7 +46,8 @@ def test_score_file_keeps_rows_and_columns(model, examples_scored):
     assert (got["error"] == "").all()
     # pandas reads the version columns and the probabilities without options
     typed = pd.read_csv(out)
-    assert typed["p_stroke"].dtype == float and typed["priors_hash"].iloc[0] == model.priors_hash
+    assert typed["p_stroke"].dtype == float
+    assert typed["priors_hash"].iloc[0] == model.priors_hash
 
 
 def test_file_and_frame_agree(model, examples_scored):
@@ -79,13 +82,17 @@ def test_invalid_rows_keep_red_flags(model, tmp_path):
     )
     out = tmp_path / "out.csv"
     summary = score_file(model, src, out)
-    assert summary.exit_code == 1 and summary.error_rows == 1
+    assert summary.exit_code == 1
+    assert summary.error_rows == 1
     got = read_raw(out)
     bad = got.iloc[1]
     assert bad["error"].startswith("bad.csv, row 2: column 'laterality': Got 'sideways'")
-    assert bad["p_stroke"] == "" and bad["top_cause"] == ""
-    assert bad["triage"] == "emergency" and bad["red_flags"] != ""
-    assert got.iloc[0]["error"] == "" and float(got.iloc[0]["p_sciatica"]) > 0
+    assert bad["p_stroke"] == ""
+    assert bad["top_cause"] == ""
+    assert bad["triage"] == "emergency"
+    assert bad["red_flags"] != ""
+    assert got.iloc[0]["error"] == ""
+    assert float(got.iloc[0]["p_sciatica"]) > 0
     assert summary.first_errors == [bad["error"]]
 
 
@@ -113,11 +120,13 @@ def test_score_frame_keeps_values_and_index(model):
     )
     with pytest.warns(UserWarning, match="did you mean"):
         frame = score_frame(model, df.rename(columns={"onset": "onst"}))
-    assert frame.index.tolist() == ["a", "b"] and frame["id"].tolist() == [7, 8]
+    assert frame.index.tolist() == ["a", "b"]
+    assert frame["id"].tolist() == [7, 8]
     frame = score_frame(model, df)
     assert frame["error"].tolist()[0] == ""
     assert frame["error"].tolist()[1].startswith("row 2: column 'onset': Got 'x' instead")
-    assert np.isnan(frame["p_stroke"].iloc[1]) and frame["p_stroke"].iloc[0] > 0
+    assert np.isnan(frame["p_stroke"].iloc[1])
+    assert frame["p_stroke"].iloc[0] > 0
     assert model.score(df).equals(frame)
 
 
@@ -209,7 +218,7 @@ def _mixed_cases(path: Path, *, errors: bool, copies: int = 4) -> None:
 
 
 def test_dask_csv_equals_local(model, cluster, tmp_path):
-    from model.batch import score_dask
+    from legnumb.io.batch import score_dask
 
     src = tmp_path / "cases.csv"
     _mixed_cases(src, errors=True)
@@ -222,7 +231,7 @@ def test_dask_csv_equals_local(model, cluster, tmp_path):
 
 
 def test_dask_glob_and_parquet(model, cluster, tmp_path):
-    from model.batch import score_dask
+    from legnumb.io.batch import score_dask
 
     for name in ("part1.csv", "part2.csv"):
         _mixed_cases(tmp_path / name, errors=False, copies=1)
@@ -233,7 +242,8 @@ def test_dask_glob_and_parquet(model, cluster, tmp_path):
         model, str(tmp_path / "part*.csv"), out, scheduler=cluster.scheduler_address
     )
     lines = one.read_bytes().splitlines(keepends=True)
-    assert out.read_bytes() == b"".join(lines + lines[1:]) and summary.rows == 60
+    assert out.read_bytes() == b"".join(lines + lines[1:])
+    assert summary.rows == 60
     pytest.importorskip("pyarrow")
     pq = tmp_path / "part1.parquet"
     read_raw(tmp_path / "part1.csv").to_parquet(pq)
@@ -243,7 +253,7 @@ def test_dask_glob_and_parquet(model, cluster, tmp_path):
 
 
 def test_dask_ragged_csv_is_unusable(model, cluster, tmp_path):
-    from model.batch import score_dask
+    from legnumb.io.batch import score_dask
 
     src = tmp_path / "ragged.csv"
     src.write_text("case_id,onset\nA,sudden,extra\n")

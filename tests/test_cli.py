@@ -7,13 +7,14 @@ import shutil
 
 import pytest
 
-from model.cli import COMMANDS, DISCLAIMER, build_parser, main
-from model.priors import shipped_priors_dir
+from legnumb import DISCLAIMER
+from legnumb.cli.main import COMMANDS, build_parser, main
+from legnumb.network.priors import shipped_priors_dir
 
 
 def test_every_listed_command_exists():
     for name in COMMANDS:
-        assert importlib.util.find_spec(f"model.commands.{name}") is not None, name
+        assert importlib.util.find_spec(f"legnumb.cli.commands.{name}") is not None, name
 
 
 def test_help_says_decision_support_not_a_diagnosis(capsys):
@@ -44,7 +45,9 @@ def test_diagnose_reports_bad_rows_and_keeps_going(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "did you mean 'laterality'" in captured.err
     assert f"not scored: {f}, row 3:" in captured.out
-    assert "got 'three_legs'; allowed: one_leg, both_legs" in captured.out
+    assert (
+        "column 'laterality': Got 'three_legs' instead; allowed: one_leg, both_legs" in captured.out
+    )
     assert captured.out.count("triage:") == 2
 
 
@@ -58,7 +61,8 @@ def test_check_priors_summary(capsys):
     out = capsys.readouterr().out
     assert "valid: yes" in out
     assert "numbers resting on expert judgement alone:" in out
-    assert "nodes" in out and "sources:" in out
+    assert "nodes" in out
+    assert "sources:" in out
 
 
 def test_check_priors_reports_all_problems(tmp_path, capsys):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.cli import main
-from model.data import examples_path
+from legnumb.cli.main import main
+from legnumb.data import examples_path
 
 EXAMPLES = Path(examples_path())
 
@@ -19,7 +19,7 @@ EXAMPLES = Path(examples_path())
 @pytest.fixture(autouse=True)
 def _model_loaded_once(model, monkeypatch):
     """Reuse the session's model instead of loading it for every command."""
-    monkeypatch.setattr("model.commands.score.model_from_args", lambda args: model)
+    monkeypatch.setattr("legnumb.cli.commands.score.model_from_args", lambda args: model)
 
 
 def run(*argv: str) -> int:
@@ -33,14 +33,16 @@ def test_help_documents_exit_codes(capsys):
     out = capsys.readouterr().out
     for line in ("0  every row was scored", "1  some rows carry errors", "2  unusable input"):
         assert line in out
-    assert "--engine {local,dask}" in out and "--scheduler ADDRESS" in out
+    assert "--engine {local,dask}" in out
+    assert "--scheduler ADDRESS" in out
 
 
 def test_exit_0_writes_every_row(tmp_path, capsys, model):
     out = tmp_path / "scored.csv"
     assert run(EXAMPLES, "-o", out) == 0
     err = capsys.readouterr().err
-    assert "examples.csv: 30 row(s) written" in err and "30 scored, 0 with errors" in err
+    assert "examples.csv: 30 row(s) written" in err
+    assert "30 scored, 0 with errors" in err
     got = pd.read_csv(out, dtype=str, keep_default_na=False)
     raw = pd.read_csv(EXAMPLES, dtype=str, keep_default_na=False)
     pd.testing.assert_frame_equal(got[list(raw.columns)], raw)
@@ -81,7 +83,8 @@ def test_exit_1_some_rows_have_errors(tmp_path, capsys):
     assert lines[0].startswith(b"case_id, Laterality ,lateralty,Diabetes,p_")
     assert lines[1].startswith(b"A,ONE_LEG,x,Y,0.")
     assert lines[2].startswith(b"B,both_leg,y,true,,")
-    assert lines[3] == b"" and len(lines) == 4
+    assert lines[3] == b""
+    assert len(lines) == 4
 
 
 @pytest.mark.parametrize(
@@ -102,7 +105,8 @@ def test_exit_2_unusable_input(tmp_path, capsys, content, message):
     out = tmp_path / "out.csv"
     assert run(src, "-o", out) == 2
     err = capsys.readouterr().err
-    assert err.startswith("legnumb score: error: ") and message in err
+    assert err.startswith("legnumb score: error: ")
+    assert message in err
     assert "in.csv" in err
     assert not out.exists()
     assert sorted(os.listdir(tmp_path)) == (["in.csv"] if content is not None else [])
@@ -128,12 +132,12 @@ def test_in_place(tmp_path):
 
 
 def test_ctrl_c_leaves_no_file(tmp_path, monkeypatch, capsys):
-    import model.csvio
+    import legnumb.io.symptom_csv
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(model.csvio, "format_probabilities", interrupted)
+    monkeypatch.setattr(legnumb.io.symptom_csv, "format_probabilities", interrupted)
     out = tmp_path / "o.csv"
     assert run(EXAMPLES, "-o", out) == 130
     assert f"interrupted; {out} was not written" in capsys.readouterr().err
@@ -170,7 +174,8 @@ def test_ragged_rows(tmp_path, capsys):
     assert "1 row(s) had fewer cells than the header (first: row 1)" in err
     assert "r.csv, row 2: has 4 cells but the header has 3" in err
     got = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert got["case_id"].tolist() == ["A", "B"] and got["laterality"].tolist() == ["", "one_leg"]
+    assert got["case_id"].tolist() == ["A", "B"]
+    assert got["laterality"].tolist() == ["", "one_leg"]
 
 
 def test_duplicate_column_conflict(tmp_path, capsys):
@@ -209,7 +214,7 @@ def test_dask_engine_starts_its_own_cluster(tmp_path):
 def test_threads_give_byte_identical_output(tmp_path, capsys):
     import numpy as np
 
-    from model.schema import load_schema
+    from legnumb.network.schema import load_schema
 
     rng = np.random.default_rng(5)
     schema = load_schema()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from model.cli import main
-from model.commands._common import load_cases
-from model.priors import load_priors
+from legnumb.cli.main import main
+from legnumb.io.cases import load_cases
+from legnumb.network.priors import load_priors
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,10 @@ def test_target_and_all(two_cases, tmp_path, capsys):
     assert main([*args, "-o", str(out), "--draws", "10", "--top", "8"]) == 0
     stdout = capsys.readouterr().out
     assert stdout.count("target b12_deficiency") == 2
-    assert (out / "decisive_numbers.csv").is_file() and (out / "decisive_numbers.png").is_file()
-    assert (out / "E03_tornado.png").is_file() and (out / "E16_tornado.png").is_file()
+    assert (out / "decisive_numbers.csv").is_file()
+    assert (out / "decisive_numbers.png").is_file()
+    assert (out / "E03_tornado.png").is_file()
+    assert (out / "E16_tornado.png").is_file()
 
 
 @pytest.mark.parametrize(
@@ -84,6 +86,7 @@ def test_report_command(two_cases, tmp_path, capsys):
     assert f"wrote {out / 'report.html'}" in captured.out
     assert "E16: top multiple_sclerosis" in captured.err
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "Case E16" in html and "Case E03" in html
+    assert "Case E16" in html
+    assert "Case E03" in html
     assert (out / "robustness_overview.csv").is_file()
     assert main(["report", str(tmp_path / "none.csv"), "-o", str(out)]) == 2

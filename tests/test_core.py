@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pgmpy.inference import VariableElimination
 
-from model import Diagnosis, EvidenceError, load_model
-from model.engine import Engine
-from model.network import build_network, reference_query
-from model.priors import shipped_priors_dir
-from model.schema import load_schema
-from model.tables import CPT
+from legnumb import Diagnosis, EvidenceError, load_model
+from legnumb.inference.engine import Engine
+from legnumb.network.bayesnet import build_network, reference_query
+from legnumb.network.cpt import CPT
+from legnumb.network.priors import shipped_priors_dir
+from legnumb.network.schema import load_schema
 
 SCHEMA = load_schema()
 COLUMNS = list(SCHEMA.columns)
@@ -124,8 +124,11 @@ def test_evidence_errors_are_reported_together(model):
     text = str(info.value)
     assert len(info.value.problems) == 3
     assert "'lateralty': unknown column; did you mean 'laterality'?" in text
-    assert "onset: got 'suddenly'; allowed: sudden, gradual (did you mean 'sudden'?)" in text
-    assert "diabetes: got 'maybe'; allowed: yes, no" in text
+    assert (
+        "column 'onset': Got 'suddenly' instead; allowed: sudden, gradual; closest: 'sudden'"
+        in text
+    )
+    assert "column 'diabetes': Got 'maybe' instead; allowed: yes, no" in text
 
 
 def test_evidence_error_without_close_name_lists_columns(model):

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.csvio import (
+from legnumb.errors import InputError
+from legnumb.io.symptom_csv import (
     CsvReader,
     atomic_output,
     chunk_from_rows,
@@ -23,8 +24,7 @@ from model.csvio import (
     parse_header,
     quote_cell,
 )
-from model.errors import InputError
-from model.schema import load_schema
+from legnumb.network.schema import load_schema
 
 SCHEMA = load_schema()
 COLUMNS = list(SCHEMA.columns)
@@ -91,7 +91,8 @@ def test_yes_no_synonyms(value, expected):
 
 def test_synonyms_only_for_yes_no_columns():
     codes, bad = encode_strings(["y", "1"], "laterality", schema=SCHEMA)
-    assert codes.tolist() == [-1, -1] and bad == [0, 1]
+    assert codes.tolist() == [-1, -1]
+    assert bad == [0, 1]
 
 
 def test_invalid_state_names_row_column_value_allowed_and_closest():
@@ -99,7 +100,8 @@ def test_invalid_state_names_row_column_value_allowed_and_closest():
     _, chunks, encs = read(data)
     enc = encs[0]
     assert enc.row_ok.tolist() == [True, False]
-    assert code(enc, "laterality", 1) == -1 and code(enc, "diabetes", 1) == -1
+    assert code(enc, "laterality", 1) == -1
+    assert code(enc, "diabetes", 1) == -1
     lat, dia = enc.problems[1]  # in file column order
     assert lat == (
         "column 'laterality': Got 'both_leg' instead; allowed: one_leg, both_legs; "
@@ -113,7 +115,8 @@ def test_invalid_state_names_row_column_value_allowed_and_closest():
 
 def test_whitespace_only_cell_is_blank():
     codes, bad = encode_strings(["   ", "\t"], "onset", schema=SCHEMA)
-    assert codes.tolist() == [-1, -1] and bad == []
+    assert codes.tolist() == [-1, -1]
+    assert bad == []
 
 
 def test_typo_column_is_warned_and_carried():
@@ -121,7 +124,8 @@ def test_typo_column_is_warned_and_carried():
     assert header.known == (("onset", (2,)),)
     assert header.keep == (0, 1, 2)
     (warning,) = header.warnings
-    assert "t.csv: column 2 'lateralty'" in warning and "did you mean 'laterality'?" in warning
+    assert "t.csv: column 2 'lateralty'" in warning
+    assert "did you mean 'laterality'?" in warning
 
 
 def test_unknown_columns_are_carried_unchanged_in_place():
@@ -148,7 +152,8 @@ def test_empty_file_is_unusable():
 
 def test_header_only_gives_no_rows():
     header, chunks, _ = read(b"case_id,laterality\r\n")
-    assert header.names == ("case_id", "laterality") and chunks == []
+    assert header.names == ("case_id", "laterality")
+    assert chunks == []
 
 
 def test_blank_lines_are_skipped_and_rows_count_records():
@@ -157,16 +162,19 @@ def test_blank_lines_are_skipped_and_rows_count_records():
         _, chunks, _ = read(data, fast=fast)
         rows, _, _ = flat(chunks, [encode_chunk(c, read(data)[0], schema=SCHEMA) for c in chunks])
         assert rows == [b"A,sudden", b"B,gradual"]
-        assert chunks[0].first_row == 1 and chunks[0].n_rows == 2
+        assert chunks[0].first_row == 1
+        assert chunks[0].n_rows == 2
 
 
 def test_short_rows_read_as_blank():
     data = b"id,onset,laterality\nA,sudden\nB\n"
     _, chunks, encs = read(data)
     assert chunks[0].passthrough == [b"A,sudden,", b"B,,"]
-    assert chunks[0].short_rows == 2 and chunks[0].first_short_row == 1
+    assert chunks[0].short_rows == 2
+    assert chunks[0].first_short_row == 1
     assert encs[0].row_ok.all()
-    assert code(encs[0], "onset", 0) == 0 and code(encs[0], "laterality", 0) == -1
+    assert code(encs[0], "onset", 0) == 0
+    assert code(encs[0], "laterality", 0) == -1
 
 
 def test_long_rows_are_errors_not_read():
@@ -198,7 +206,7 @@ def test_quoted_commas_quotes_and_newlines():
     ],
 )
 def test_fast_path_takes_plain_quoted_blocks(data):
-    from model.csvio import _fast_chunk
+    from legnumb.io.symptom_csv import _fast_chunk
 
     header = parse_header(["id", "onset", "note"], schema=SCHEMA)
     body = data.split(b"\n", 1)[1]
@@ -218,7 +226,7 @@ def test_fast_path_takes_plain_quoted_blocks(data):
     ],
 )
 def test_fast_path_leaves_the_rest_to_the_csv_module(body):
-    from model.csvio import _fast_chunk
+    from legnumb.io.symptom_csv import _fast_chunk
 
     header = parse_header(["id", "onset", "note"], schema=SCHEMA)
     assert _fast_chunk(body, header, 1) is None
@@ -240,7 +248,8 @@ def test_not_utf8_names_the_line():
     with pytest.raises(InputError) as info:
         read(data)
     msg = str(info.value)
-    assert "t.csv: line 4 (byte offset 30)" in msg and "not valid utf-8" in msg
+    assert "t.csv: line 4 (byte offset 30)" in msg
+    assert "not valid utf-8" in msg
     assert "--encoding cp1252" in msg
 
 
@@ -272,7 +281,7 @@ def test_unclosed_quote_is_unusable_with_line():
 
 
 def test_endless_line_is_refused(monkeypatch):
-    monkeypatch.setattr("model.csvio.MAX_LINE", 10_000)
+    monkeypatch.setattr("legnumb.io.symptom_csv.MAX_LINE", 10_000)
     with pytest.raises(InputError, match="line 2 is longer than"):
         read(b"onset\n" + b"x" * 50_000, block_bytes=1000)
 
@@ -344,9 +353,14 @@ def test_quote_cell():
 def test_atomic_output_removes_temp_on_failure(tmp_path):
     target = tmp_path / "out.csv"
     target.write_text("old\n")
-    with pytest.raises(KeyboardInterrupt), atomic_output(target) as out:
-        out.write(b"partial")
-        raise KeyboardInterrupt
+
+    def interrupted_write():
+        with atomic_output(target) as out:
+            out.write(b"partial")
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted_write()
     assert target.read_text() == "old\n"
     assert sorted(os.listdir(tmp_path)) == ["out.csv"]
 
@@ -492,12 +506,15 @@ def test_byte_encoder_equals_schema_rules(column, value):
     codes, bad = encode_strings([value, "", value], column, schema=SCHEMA)
     state = SCHEMA.normalize_state(column, value) if value.strip() else None
     if not value.strip():
-        assert codes.tolist() == [-1, -1, -1] and bad == []
+        assert codes.tolist() == [-1, -1, -1]
+        assert bad == []
     elif state is None:
-        assert codes.tolist() == [-1, -1, -1] and bad == [0, 2]
+        assert codes.tolist() == [-1, -1, -1]
+        assert bad == [0, 2]
     else:
         k = SCHEMA.columns[column].states.index(state)
-        assert codes.tolist() == [k, -1, k] and bad == []
+        assert codes.tolist() == [k, -1, k]
+        assert bad == []
 
 
 def test_reader_closes_its_file(tmp_path):

@@ -1,5 +1,6 @@
-"""Tests of :mod:`model.engine`: exactness against hand computation and pgmpy, overrides,
-batch invariance (order, chunking, threads, duplicates) and error messages."""
+"""Tests of :mod:`legnumb.inference.engine`.
+
+Exactness against hand computation and pgmpy, overrides, batch invariance (order, chunking, threads, duplicates) and error messages."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.engine import Engine, QueryResult
-from model.network import build_network, example_network, extract_tables, reference_query
-from model.tables import CPT
+from legnumb.inference.engine import Engine, QueryResult
+from legnumb.network.bayesnet import build_network, example_network, extract_tables, reference_query
+from legnumb.network.cpt import CPT
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-9
@@ -134,7 +135,8 @@ def test_api_shapes_and_order():
     assert res.marginals["A"].shape == (4, 2)
     assert res.log_evidence.shape == (4,)
     empty = eng.query(np.zeros((0, 3), dtype=np.int64))
-    assert empty.marginals["A"].shape == (0, 2) and empty.log_evidence.shape == (0,)
+    assert empty.marginals["A"].shape == (0, 2)
+    assert empty.log_evidence.shape == (0,)
 
 
 # ---------------------------------------------------------------------------- vs pgmpy

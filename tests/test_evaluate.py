@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from model.commands._common import load_cases
-from model.errors import InputError
-from model.evaluate import evaluate
-from model.evaluate_plots import plot_confusion
+from legnumb.analysis.evaluate import evaluate
+from legnumb.errors import InputError
+from legnumb.io.cases import load_cases
+from legnumb.plots.evaluation import plot_confusion
 
 
 def test_counts_hits_and_under_triage(model):
@@ -34,7 +34,8 @@ def test_counts_hits_and_under_triage(model):
 
 def test_bundled_examples(model):
     ev = evaluate(model, load_cases(None))
-    assert ev.summary["n"] == 30 and ev.summary["scored"] == 30
+    assert ev.summary["n"] == 30
+    assert ev.summary["scored"] == 30
     assert ev.per_cause["cases"].sum() == 30
 
 

@@ -1,7 +1,7 @@
 """Tests for model.explain: weights of evidence, next questions, conflict, scenarios, intake.
 
 Exact numbers are cross-checked against pgmpy's variable elimination
-(:func:`model.network.reference_query`) and against independent engine queries.
+(:func:`legnumb.network.bayesnet.reference_query`) and against independent engine queries.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import EvidenceError, InputError
-from model import explain as x
-from model.network import reference_query
-from model.schema import load_schema
+from legnumb import EvidenceError, InputError
+from legnumb import analysis as x
+from legnumb.analysis import context as ctx_mod
+from legnumb.network.bayesnet import reference_query
+from legnumb.network.schema import load_schema
 
 SCHEMA = load_schema()
 COLUMNS = list(SCHEMA.columns)
@@ -205,15 +206,15 @@ def test_fully_observed_case_has_no_questions(model):
 
 
 def test_both_batch_layouts_agree(model):
-    ctx = x._context(model)
+    ctx = ctx_mod._context(model)
     for ev in ({}, CASE, {**CASE, **{c: "no" for c in ("weakness", "fatigue", "progressive")}}):
         row = model.encode([ev])[0]
-        a = x._base_and_answers(ctx, model, row, method="answers")
-        b = x._base_and_answers(ctx, model, row, method="causes")
+        a = ctx_mod._base_and_answers(ctx, model, row, method="answers")
+        b = ctx_mod._base_and_answers(ctx, model, row, method="causes")
         np.testing.assert_allclose(a["post_after"], b["post_after"], atol=1e-12)
         np.testing.assert_allclose(a["p_answer"], b["p_answer"], atol=1e-12)
     with pytest.raises(InputError, match="expected method in"):
-        x._base_and_answers(ctx, model, row, method="magic")
+        ctx_mod._base_and_answers(ctx, model, row, method="magic")
 
 
 # --------------------------------------------------------------------------- property tests
@@ -285,7 +286,8 @@ def test_conflict_two_ways(model, ev):
     """conf from prior marginals + joint log P agrees with one engine query per finding."""
     c = x.conflict(model, ev, n_sim=50)
     if len(ev) < 2:
-        assert c.conf == 0.0 and not c.warn
+        assert c.conf == 0.0
+        assert not c.warn
         return
     rows = [{k: v} for k, v in ev.items()] + [ev]
     logp = model.engine.query(_full_codes(model, rows), targets=CAUSES[:1]).log_evidence
@@ -297,11 +299,13 @@ def test_conflict_two_ways(model, ev):
 # --------------------------------------------------------------------------- conflict
 def test_conflict_flags_contradictions(model):
     c = x.conflict(model, {"sex": "male", "pregnant": "yes", "age_group": "under_40"})
-    assert c.warn and c.conf > c.threshold
+    assert c.warn
+    assert c.conf > c.threshold
     assert c.drivers.index[0] in ("sex", "pregnant")
     assert c.message.startswith("Warning: these findings fit together worse than")
     ok = x.conflict(model, x.example_evidence("E03"))
-    assert not ok.warn and ok.n_findings == len(COLUMNS)
+    assert not ok.warn
+    assert ok.n_findings == len(COLUMNS)
     assert "fit together as usual" in ok.message
 
 
@@ -332,7 +336,9 @@ def test_conflict_calibration_holds_out_of_sample(model):
 
 def test_conflict_needs_two_findings(model):
     c = x.conflict(model, {"onset": "sudden"})
-    assert c.conf == 0.0 and not c.warn and "at least two findings" in c.message
+    assert c.conf == 0.0
+    assert not c.warn
+    assert "at least two findings" in c.message
     with pytest.raises(InputError, match="expected n_sim as an int >= 20"):
         x.conflict(model, CASE, n_sim=5)
     with pytest.raises(InputError, match=r"expected level in \[0.5, 1\)"):
@@ -362,7 +368,8 @@ def test_analyse_matches_the_single_functions(model):
     assert a.diagnosis.triage == model.diagnose(CASE).triage
     pd.testing.assert_frame_equal(a.explanation, x.explain(model, CASE, causes=2))
     pd.testing.assert_frame_equal(a.questions, x.next_questions(model, CASE))
-    assert a.conflict is not None and a.conflict.n_sim == 100
+    assert a.conflict is not None
+    assert a.conflict.n_sim == 100
     assert set(a.sentences) == set(a.diagnosis.ranked.index[:2])
     assert a.timings["total_ms"] > 0
     assert list(a.loo_log_evidence.index) == [c for c in COLUMNS if c in CASE]
@@ -390,7 +397,8 @@ def test_compare_scenarios(model):
     assert c.findings.at["weakness", "now"] == ""
     assert c.findings.at["weakness", "weak"] == "leg weakness"
     text = c.summary()
-    assert len(text) == 2 and text[1].startswith("weak vs now: triage")
+    assert len(text) == 2
+    assert text[1].startswith("weak vs now: triage")
     unnamed = x.compare(model, [CASE, {}])
     assert unnamed.names == ("A", "B")
 
@@ -409,8 +417,10 @@ def test_case_evidence_errors_name_everything():
             SCHEMA, {"onset": "slowly", "Weakness": "maybe", "story": "x"}, where="cases.csv, row 7"
         )
     text = str(info.value)
-    assert "cases.csv, row 7: onset: expected one of sudden, gradual. Got 'slowly' instead." in text
-    assert "weakness: expected one of yes, no. Got 'maybe' instead." in text
+    assert (
+        "cases.csv, row 7: column 'onset': Got 'slowly' instead; allowed: sudden, gradual" in text
+    )
+    assert "column 'weakness': Got 'maybe' instead; allowed: yes, no" in text
     with pytest.raises(InputError, match="Got 'E99' instead"):
         x.example_evidence("E99")
 
@@ -422,7 +432,8 @@ def test_guided_intake(model):
     n_hist = len(x.history_only(SCHEMA, case))
     assert steps["n_known"].tolist() == [n_hist + k for k in range(5)]
     asked = steps["asked"].iloc[1:]
-    assert asked.is_unique and all(SCHEMA.columns[c].group == "symptom" for c in asked)
+    assert asked.is_unique
+    assert all(SCHEMA.columns[c].group == "symptom" for c in asked)
     assert (steps["answer"].iloc[1:] == [case[c] for c in asked]).all()
     first = x.next_questions(model, x.history_only(SCHEMA, case))["column"].iloc[0]
     assert asked.iloc[0] == first

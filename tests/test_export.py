@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.cli import main
-from model.network import extract_tables, read_network, reference_query
+from legnumb.cli.main import main
+from legnumb.network.bayesnet import extract_tables, read_network, reference_query
 
 EVIDENCE = {
     "age_group": "40_to_64",
@@ -34,7 +34,8 @@ def test_export_reads_back_with_identical_posteriors(model, tmp_path, capsys, fm
     back = {c.variable: c for c in extract_tables(bn)}
     for cpt in extract_tables(model.network):
         other = back[cpt.variable]
-        assert other.scope == cpt.scope and other.states == cpt.states
+        assert other.scope == cpt.scope
+        assert other.states == cpt.states
         np.testing.assert_array_equal(other.values, cpt.values)  # printed at full precision
     want = reference_query(model.network, list(model.causes), EVIDENCE)
     got = reference_query(bn, list(model.causes), EVIDENCE)

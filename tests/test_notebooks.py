@@ -50,14 +50,14 @@ def test_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_imports_only_from_model(path):
+def test_imports_only_from_legnumb(path):
     nb = _read(path)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         for mod in _imported_modules(cell.source):
-            assert mod == "model" or mod.startswith("model."), (
-                f"{path.name}: cell {i} imports {mod!r}; notebooks import only from model"
+            assert mod == "legnumb" or mod.startswith("legnumb."), (
+                f"{path.name}: cell {i} imports {mod!r}; notebooks import only from legnumb"
             )
         tree = ast.parse(cell.source)
         defs = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)]

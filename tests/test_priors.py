@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.errors import PriorsError
-from model.priors import NUMBER_FIELDS, load_priors, shipped_priors_dir
-from model.schema import load_schema
+from legnumb.errors import PriorsError
+from legnumb.network.priors import NUMBER_FIELDS, load_priors, shipped_priors_dir
+from legnumb.network.schema import load_schema
 
 
 @pytest.fixture
@@ -64,7 +64,8 @@ def test_shipped_priors_are_valid():
 def test_expand_gives_normalized_cpts_without_zeros_or_ones():
     for cpt in load_priors().expand():
         assert np.allclose(cpt.values.sum(axis=0), 1.0, atol=1e-12), cpt.variable
-        assert (cpt.values > 0).all() and (cpt.values < 1).all(), cpt.variable
+        assert (cpt.values > 0).all(), cpt.variable
+        assert (cpt.values < 1).all(), cpt.variable
 
 
 def test_noisy_or_expansion_by_hand():
@@ -179,7 +180,8 @@ def test_distribution_not_summing_to_one(priors_dir):
     _edit(priors_dir / "findings.csv", match, value="0.9000001")
     with pytest.raises(
         PriorsError,
-        match=r"laterality\|link\|sciatica=present: values must sum to 1 within 1e-09. Got 1.0000001 instead",
+        match=r"laterality\|link\|sciatica=present: values must sum to 1 within 1e-09. "
+        r"Got 1.0000001 instead",
     ):
         load_priors(priors_dir)
 

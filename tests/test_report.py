@@ -10,9 +10,9 @@ matplotlib.use("Agg")
 
 import pytest
 
-from model.commands._common import load_cases
-from model.errors import InputError
-from model.report import analyse, render_html, write_report
+from legnumb.app.report import analyse, render_html, write_report
+from legnumb.errors import InputError
+from legnumb.io.cases import load_cases
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +38,17 @@ def test_sections_and_embedded_figures(page):
         assert heading in page
     # network, confusion, decisive, and a tornado + robustness plot per case
     assert page.count("src='data:image/png;base64,") == 3 + 2 * 2
-    assert "Case E16" in page and "Case E03" in page
+    assert "Case E16" in page
+    assert "Case E03" in page
     assert "top-1 accuracy" in page
 
 
 def test_self_contained(page):
     srcs = re.findall(r"src=['\"]([^'\"]+)", page)
-    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
-    assert "<link" not in page and "<script" not in page
+    assert srcs
+    assert all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<link" not in page
+    assert "<script" not in page
     assert not re.search(r"url\(", page)
 
 
@@ -64,7 +67,8 @@ def test_overview_and_decisive(data):
     assert ov.loc["E16", "runner_up"] == "b12_deficiency"
     assert 0 < ov.loc["E16", "stability"] < 1
     assert data.decisive.iloc[0]["decisive"] == 1
-    assert data.evaluation is not None and data.evaluation.summary["n"] == 2
+    assert data.evaluation is not None
+    assert data.evaluation.summary["n"] == 2
 
 
 def test_parallel_analysis_gives_the_same_results(model, data):
@@ -79,20 +83,23 @@ def test_without_expected_answers_and_empty(model, tmp_path):
     cases = load_cases(None).head(1).drop(columns=["expected_cause", "expected_triage"])
     path = write_report(model, cases, tmp_path / "r", n_draws=5)
     html = path.read_text(encoding="utf-8")
-    assert "No accuracy:" in html and "expected_cause" in html
+    assert "No accuracy:" in html
+    assert "expected_cause" in html
     with pytest.raises(InputError, match="has no cases"):
         analyse(model, cases.head(0))
 
 
 def test_case_review_follows_the_dropdowns(model):
-    from model.report import case_review
+    from legnumb.app.report import case_review
 
     cases = load_cases(None)
     review = case_review(model, cases, case_id="E16", n_draws=10)
-    assert review.case_id == "E16" and review.target is None
+    assert review.case_id == "E16"
+    assert review.target is None
     assert review.one_way.top_cause == "multiple_sclerosis"
     bundle = review._repr_mimebundle_()
-    assert "static snapshot" in bundle["text/html"] and "Case E16" in bundle["text/html"]
+    assert "static snapshot" in bundle["text/html"]
+    assert "Case E16" in bundle["text/html"]
     assert "application/vnd.jupyter.widget-view+json" in bundle
     review.target_dropdown.value = "b12_deficiency"
     assert review.target == "b12_deficiency" == review.one_way.target

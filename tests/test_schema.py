@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.schema import closest, load_schema, normalize_name
+from legnumb.network.schema import closest, load_schema, normalize_name
 
 SCHEMA = load_schema()
 
@@ -12,7 +12,8 @@ SCHEMA = load_schema()
 def test_contract_sizes():
     assert len(SCHEMA.columns) == 35
     assert len(SCHEMA.causes) == 15
-    assert SCHEMA.history[0] == "age_group" and SCHEMA.symptoms[-1] == "cold_intolerance"
+    assert SCHEMA.history[0] == "age_group"
+    assert SCHEMA.symptoms[-1] == "cold_intolerance"
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,12 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from model.commands._common import load_cases, select_case
-from model.sensitivity import decisive_numbers, one_way, robustness
-from model.sensitivity_plots import (
+from legnumb.analysis.sensitivity import decisive_numbers, one_way, robustness
+from legnumb.io.cases import load_cases, select_case
+from legnumb.plots.network import plot_network
+from legnumb.plots.sensitivity import (
     _prob_label,
     plot_decisive,
-    plot_network,
     plot_robustness,
     plot_sensitivity_function,
     plot_sensitivity_functions,
@@ -67,7 +67,8 @@ def test_sensitivity_functions_mark_the_admissible_deviation(e16):
     assert "top →" in _texts(fig)
     ax = fig.axes[0]
     assert ax.get_xscale() == "logit"
-    assert ax.get_ylim()[0] >= -0.05 and ax.get_ylim()[1] <= 1.05
+    assert ax.get_ylim()[0] >= -0.05
+    assert ax.get_ylim()[1] <= 1.05
     assert "0.5" in [t.get_text() for t in ax.get_xticklabels()]
     grid = plot_sensitivity_functions(ow, n=4)
     assert "Case E16" in grid._suptitle.get_text()
@@ -80,7 +81,8 @@ def test_robustness_plot_names_case_and_stability(e16):
     _, rob = e16
     fig = plot_robustness(rob)
     title = fig.axes[0].get_title()
-    assert "Case E16" in title and f"{rob.stability:.1%}" in title
+    assert "Case E16" in title
+    assert f"{rob.stability:.1%}" in title
     assert len(fig.axes[0].get_yticklabels()) == len(rob.summary)
     lin = plot_robustness(rob, scale="linear")
     assert lin.axes[0].get_xlim() == (0.0, 1.0)
@@ -91,7 +93,9 @@ def test_decisive_and_network_plots(model, e16):
     assert len(fig.axes[0].get_yticklabels()) == 6
     net = plot_network(model)
     text = _texts(net)
-    assert "history" in text and "causes" in text and "findings" in text
+    assert "history" in text
+    assert "causes" in text
+    assert "findings" in text
     assert "shooting pain" in text
 
 

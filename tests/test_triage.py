@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.schema import load_schema
-from model.triage import LIKELY_THRESHOLD, RULES, red_flags, triage_codes, triage_level
+from legnumb.diagnosis.triage import LIKELY_THRESHOLD, RULES, red_flags, triage_codes, triage_level
+from legnumb.network.schema import load_schema
 
 CAUSES = list(load_schema().causes)
 NONE_LIKELY = pd.Series(0.0, index=CAUSES)

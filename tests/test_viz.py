@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from model import (
-    LegnumbError,
-    viz,
-)
-from model import explain as x
+from legnumb import LegnumbError
+from legnumb import analysis as x
+from legnumb.plots import explain as viz
+from legnumb.plots.network import plot_network
 
 CASE = x.example_evidence("E03")
 
@@ -59,7 +58,8 @@ def test_plot_posteriors_on_given_axes_and_top(analysis):
     fig, (a1, a2) = plt.subplots(1, 2)
     out = viz.plot_posteriors(analysis.diagnosis.posteriors, ax=a2, top=4)
     assert out is fig
-    assert len(a2.patches) == 4 and not a1.patches
+    assert len(a2.patches) == 4
+    assert not a1.patches
     with pytest.raises(TypeError, match="expected a pandas Series of posteriors"):
         viz.plot_posteriors([0.1, 0.2])
 
@@ -108,13 +108,14 @@ def test_plot_intake(model):
     ax = fig.axes[0]
     assert len(ax.lines) == 4
     ticks = [t.get_text() for t in ax.get_xticklabels()]
-    assert ticks[0] == "start" and ticks[1].startswith("+ ")
+    assert ticks[0] == "start"
+    assert ticks[1].startswith("+ ")
     fig.canvas.draw()
     assert not _overlaps(ax.get_xticklabels(), fig.canvas.get_renderer())
 
 
 def test_plot_network_layers_and_labels(model, analysis):
-    fig = viz.plot_network(
+    fig = plot_network(
         model,
         posteriors=analysis.diagnosis.posteriors,
         evidence=analysis.evidence,
@@ -140,10 +141,11 @@ def test_plot_network_layers_and_labels(model, analysis):
 
 
 def test_plot_network_without_evidence(model):
-    fig = viz.plot_network(model)
+    fig = plot_network(model)
     assert isinstance(fig, Figure)
     names = {t.get_text() for t in fig.axes[0].texts}
-    assert "shooting pain" in names and "sciatica" in names
+    assert "shooting pain" in names
+    assert "sciatica" in names
 
 
 def test_figures_render_to_png(tmp_path, analysis):

@@ -8,9 +8,9 @@ matplotlib.use("Agg")
 
 import pytest
 
-from model import InputError
-from model import explain as x
-from model.widgets import (
+from legnumb import InputError
+from legnumb import analysis as x
+from legnumb.app.widgets import (
     comparison_html,
     conflict_html,
     explanation_html,
@@ -23,7 +23,7 @@ from model.widgets import (
 CASE = x.example_evidence("E03")
 
 
-@pytest.fixture()
+@pytest.fixture
 def app(model):
     return what_if_app(model, evidence=x.history_only(model.schema, CASE), check_conflict=False)
 
@@ -33,11 +33,11 @@ def test_one_dropdown_per_column_grouped(model, app):
     hist, symp = app.tabs.children
     assert len(hist.children) == len(model.schema.history)
     assert len(symp.children) == len(model.schema.symptoms)
-    assert app.tabs.get_title(0).startswith("History") and app.tabs.get_title(1).startswith(
-        "Symptoms"
-    )
+    assert app.tabs.get_title(0).startswith("History")
+    assert app.tabs.get_title(1).startswith("Symptoms")
     dd = app.controls["laterality"]
-    assert dd.options[0] == ("not known", "") and dd.value == ""
+    assert dd.options[0] == ("not known", "")
+    assert dd.value == ""
     assert app.controls["age_group"].value == CASE["age_group"]
 
 
@@ -55,7 +55,8 @@ def test_a_change_updates_every_panel(model, app):
     assert "Why: sciatica" in app.explanation_panel.value
     assert a.questions["column"].iloc[0] in app.questions_panel.value
     assert "shooting_pain" not in set(a.questions["column"])
-    assert app.timings["compute_ms"] > 0 and app.timings["update_ms"] >= app.timings["compute_ms"]
+    assert app.timings["compute_ms"] > 0
+    assert app.timings["update_ms"] >= app.timings["compute_ms"]
     # back to not known
     app.controls["shooting_pain"].value = ""
     assert "shooting_pain" not in app.analysis.evidence
@@ -86,7 +87,8 @@ def test_baseline_comparison(app):
     app.set_baseline()
     app.controls["back_pain"].value = "yes"
     c = app.comparison
-    assert c.names == ("baseline", "now") and c.changed == ("back_pain",)
+    assert c.names == ("baseline", "now")
+    assert c.changed == ("back_pain",)
     assert "black tick = baseline" in app.posterior_panel.value
     assert app.compare_panel.value == ""  # closed sections are not rendered
     app.more.selected_index = 0  # open "Compare with baseline"
@@ -117,7 +119,8 @@ def test_static_snapshot_and_network(app):
     bundle = app._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     html = bundle["text/html"]
-    assert "static snapshot" in html and "P(cause present | findings)" in html
+    assert "static snapshot" in html
+    assert "P(cause present | findings)" in html
     assert app.network_image.value == b""
     app.more.selected_index = 2  # opening "Network" draws it
     assert app.network_image.value[:4] == b"\x89PNG"
@@ -151,8 +154,11 @@ def test_bench_whatif_measure_runs():
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     res = bench.measure(repeats=1, cases=["E03"])
-    assert res["n_cases"] == 1 and res["budget_ms"] == 100.0
+    assert res["n_cases"] == 1
+    assert res["budget_ms"] == 100.0
     for block in (res["analyse"], res["widget_update"]):
         assert set(block) == {"history", "half", "full", "all"}
-        assert block["all"]["median_ms"] > 0 and block["all"]["cpu_median_ms"] >= 0
-    assert res["conflict_cached_ms"] >= 0 and isinstance(res["within_budget"], bool)
+        assert block["all"]["median_ms"] > 0
+        assert block["all"]["cpu_median_ms"] >= 0
+    assert res["conflict_cached_ms"] >= 0
+    assert isinstance(res["within_budget"], bool)

@@ -1,0 +1,142 @@
+"""Evaluate the model on cases with a known answer (``expected_cause``, ``expected_triage``).
+
+Examples
+--------
+>>> from legnumb import load_model
+>>> from legnumb.io.cases import load_cases
+>>> ev = evaluate(load_model(), load_cases(None))
+>>> ev.summary["n"]
+30
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from legnumb.errors import InputError
+from legnumb.network.schema import TRIAGE_LEVELS
+
+__all__ = ["Evaluation", "evaluate"]
+
+_REQUIRED = ("expected_cause", "expected_triage")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Accuracy of the model on a case set.
+
+    Attributes
+    ----------
+    summary : dict
+        ``n``, ``scored``, ``top1``, ``top3`` (fractions), ``triage_agreement``,
+        ``under_triaged`` and ``over_triaged`` (counts).
+    cases : pandas.DataFrame
+        One row per case: expected and predicted cause and triage, rank of the expected cause.
+    per_cause : pandas.DataFrame
+        Per expected cause: cases, top-1 and top-3 hits, triage agreement.
+    confusion : pandas.DataFrame
+        Expected cause (rows) by top cause (columns), counts.
+    misses : pandas.DataFrame
+        Cases whose top cause is not the expected one, or whose triage differs.
+    """
+
+    summary: dict
+    cases: pd.DataFrame
+    per_cause: pd.DataFrame
+    confusion: pd.DataFrame
+    misses: pd.DataFrame
+
+
+def evaluate(model, cases: pd.DataFrame, *, path: str = "cases") -> Evaluation:
+    """Score ``cases`` (raw strings, as read from CSV) and compare with the expected answers.
+
+    Raises
+    ------
+    InputError
+        When ``expected_cause`` or ``expected_triage`` is missing, or names an unknown cause
+        or triage level.
+    """
+    cols = {c.strip().lower(): c for c in cases.columns}
+    missing = [c for c in _REQUIRED if c not in cols]
+    if missing:
+        raise InputError(
+            f"{path}: evaluation needs columns {', '.join(_REQUIRED)}. Got no {', '.join(missing)}."
+        )
+    expected = cases[cols["expected_cause"]].str.strip().str.lower()
+    expected_triage = cases[cols["expected_triage"]].str.strip().str.lower()
+    problems = []
+    for i, (c, t) in enumerate(zip(expected, expected_triage, strict=True), start=2):
+        if c not in model.causes:
+            problems.append(
+                f"row {i}: expected_cause {c!r} is not a cause; allowed: {', '.join(model.causes)}"
+            )
+        if t not in TRIAGE_LEVELS:
+            problems.append(f"row {i}: expected_triage {t!r}; allowed: {', '.join(TRIAGE_LEVELS)}")
+    if problems:
+        raise InputError(f"{path}: " + "; ".join(problems))
+    scored = model.score(cases)
+    post = scored[[f"p_{c}" for c in model.causes]].to_numpy(dtype=float)
+    ok = scored["error"].fillna("").eq("").to_numpy()
+    order = np.argsort(-np.nan_to_num(post, nan=-1.0), axis=1, kind="stable")
+    causes = np.array(model.causes, dtype=object)
+    exp_idx = np.array([model.causes.index(c) for c in expected])
+    rank = np.argmax(order == exp_idx[:, None], axis=1) + 1
+    rank = np.where(ok, rank, -1)
+    level = {t: i for i, t in enumerate(TRIAGE_LEVELS)}
+    got_t = scored["triage"].fillna("").to_numpy()
+    got_rank = np.array([level.get(t, len(TRIAGE_LEVELS)) for t in got_t])
+    exp_rank = np.array([level[t] for t in expected_triage])
+    table = pd.DataFrame(
+        {
+            "case_id": cases[cols["case_id"]]
+            if "case_id" in cols
+            else pd.RangeIndex(1, len(cases) + 1),
+            "expected_cause": expected.to_numpy(),
+            "top_cause": scored["top_cause"].to_numpy(),
+            "p_top": np.nanmax(post, axis=1) if ok.any() else np.nan,
+            "p_expected": post[np.arange(len(cases)), exp_idx],
+            "rank_expected": rank,
+            "expected_triage": expected_triage.to_numpy(),
+            "triage": got_t,
+            "error": scored["error"].to_numpy(),
+        }
+    )
+    table["top1"] = rank == 1
+    table["top3"] = (rank >= 1) & (rank <= 3)
+    table["triage_ok"] = got_rank == exp_rank
+    table["under_triaged"] = got_rank > exp_rank
+    n = len(table)
+    summary = {
+        "n": n,
+        "scored": int(ok.sum()),
+        "top1": float(table["top1"].mean()) if n else float("nan"),
+        "top3": float(table["top3"].mean()) if n else float("nan"),
+        "triage_agreement": float(table["triage_ok"].mean()) if n else float("nan"),
+        "under_triaged": int(table["under_triaged"].sum()),
+        "over_triaged": int((got_rank < exp_rank).sum()),
+    }
+    per_cause = (
+        table.groupby("expected_cause", sort=False)
+        .agg(
+            cases=("top1", "size"),
+            top1=("top1", "sum"),
+            top3=("top3", "sum"),
+            triage_ok=("triage_ok", "sum"),
+        )
+        .reindex([c for c in model.causes if c in set(expected)])
+    )
+    confusion = pd.crosstab(
+        pd.Categorical(table["expected_cause"], categories=list(model.causes)),
+        pd.Categorical(
+            table["top_cause"].replace("", "(unscored)"), categories=[*model.causes, "(unscored)"]
+        ),
+        rownames=["expected"],
+        colnames=["top"],
+        dropna=False,
+    )
+    misses = table[~table["top1"] | ~table["triage_ok"]].reset_index(drop=True)
+    del causes
+    return Evaluation(summary, table, per_cause, confusion, misses)

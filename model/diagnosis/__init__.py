@@ -1,0 +1,1 @@
+"""Posteriors -> a diagnosis: the model object, evidence normalisation, triage and red flags."""

@@ -1,0 +1,173 @@
+"""The legnumb model: load the priors, build the network, diagnose one person or many.
+
+Examples
+--------
+>>> from legnumb import load_model
+>>> m = load_model()
+>>> d = m.diagnose({"laterality": "one_leg", "onset": "sudden", "face_arm_or_speech": "yes"})
+>>> d.triage
+'emergency'
+>>> d.posteriors.idxmax()
+'stroke'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from legnumb import __version__
+from legnumb.diagnosis.evidence import normalize_evidence
+from legnumb.diagnosis.triage import red_flags, triage_level
+from legnumb.inference.engine import Engine
+from legnumb.network.bayesnet import DiscreteBayesianNetwork, build_network
+from legnumb.network.priors import PriorSet, load_priors
+from legnumb.network.schema import Schema
+
+__all__ = ["Diagnosis", "Model", "load_model"]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The result of :meth:`Model.diagnose` for one person.
+
+    Attributes
+    ----------
+    evidence : dict
+        The normalized findings used.
+    posteriors : pandas.Series
+        P(cause = present | evidence), indexed by cause in ``causes.csv`` order.
+    triage : str
+        ``"emergency"``, ``"urgent"``, ``"routine"`` or ``"self_care"``.
+    red_flags : tuple of str
+        The warning signs found, in plain words (always reported).
+    """
+
+    evidence: dict[str, str]
+    posteriors: pd.Series
+    triage: str
+    red_flags: tuple[str, ...]
+
+    @property
+    def ranked(self) -> pd.Series:
+        """Posteriors sorted from most to least likely."""
+        return self.posteriors.sort_values(ascending=False, kind="stable")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A loaded legnumb model. Build it with :func:`load_model`.
+
+    Attributes
+    ----------
+    priors : PriorSet
+        Every hand-set number, validated.
+    network : pgmpy.models.DiscreteBayesianNetwork
+        The network; ``check_model()`` passes.
+    engine : Engine
+        The exact batch engine compiled from ``network``.
+    """
+
+    priors: PriorSet
+    network: DiscreteBayesianNetwork
+    engine: Engine
+    version: str = __version__
+
+    @property
+    def schema(self) -> Schema:
+        """The symptom-CSV schema the model reads."""
+        return self.priors.schema
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        """Cause names, in ``causes.csv`` order."""
+        return tuple(self.schema.causes)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names of the symptom CSV, in ``columns.csv`` order."""
+        return tuple(self.schema.columns)
+
+    @property
+    def priors_hash(self) -> str:
+        """First 16 hex digits of the sha256 of the priors files."""
+        return self.priors.sha256[:16]
+
+    # ------------------------------------------------------------------ encoding
+    def encode(self, evidences: Sequence[Mapping[str, str]]) -> np.ndarray:
+        """Normalized evidence dicts as codes ``(B, len(columns))``; -1 where not known."""
+        codes = np.full((len(evidences), len(self.columns)), -1, dtype=np.int64)
+        for i, ev in enumerate(evidences):
+            for col, state in ev.items():
+                j = self.columns.index(col)
+                codes[i, j] = self.schema.columns[col].states.index(state)
+        return codes
+
+    def posterior_matrix(self, codes: np.ndarray, *, n_threads: int = 1) -> np.ndarray:
+        """P(cause = present | row) for coded rows: an array ``(B, len(causes))``."""
+        codes = np.asarray(codes, dtype=np.int64)
+        full = np.full((codes.shape[0], len(self.engine.variables)), -1, dtype=np.int64)
+        full[:, self._column_positions()] = codes
+        res = self.engine.query(full, targets=self.causes, n_threads=n_threads)
+        return np.column_stack([res.marginals[c][:, 1] for c in self.causes])
+
+    def _column_positions(self) -> np.ndarray:
+        variables = self.engine.variables
+        return np.array([variables.index(c) for c in self.columns], dtype=np.int64)
+
+    # ------------------------------------------------------------------ API
+    def diagnose(self, evidence: Mapping[str, object]) -> Diagnosis:
+        """Posteriors, triage and red flags for one person's findings.
+
+        Names and states are normalized as in the CSV contract; blank values mean "not
+        known". Raises :class:`~legnumb.errors.EvidenceError` listing every unknown column or
+        state.
+        """
+        ev = normalize_evidence(self.schema, evidence)
+        post = pd.Series(
+            self.posterior_matrix(self.encode([ev]))[0], index=list(self.causes), name="posterior"
+        )
+        return Diagnosis(ev, post, triage_level(ev, post), red_flags(ev))
+
+    def score_codes(
+        self, codes: np.ndarray, *, row_ok: np.ndarray | None = None, n_threads: int = 1
+    ) -> pd.DataFrame:
+        """Score coded rows: ``p_<cause>``, ``top_cause``, ``triage`` and ``red_flags``.
+
+        Rows with ``row_ok`` False are not scored (NaN posteriors, blank top cause) but their
+        red flags are still found and their triage follows the red-flag rules alone.
+        ``n_threads`` splits the batch over threads; results do not depend on it.
+        """
+        codes = np.asarray(codes, dtype=np.int64)
+        n = codes.shape[0]
+        ok = np.ones(n, dtype=bool) if row_ok is None else np.asarray(row_ok, dtype=bool)
+        post = np.full((n, len(self.causes)), np.nan)
+        if ok.any():
+            post[ok] = self.posterior_matrix(codes[ok], n_threads=n_threads)
+        from legnumb.diagnosis.scoring import summarize
+
+        return summarize(self, codes, post, ok)
+
+    def score(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Score a DataFrame of raw symptom-CSV cells; same columns as ``legnumb score``."""
+        from legnumb.io.batch import score_frame
+
+        return score_frame(self, df)
+
+
+def load_model(priors: str | Path | None = None) -> Model:
+    """Load and validate the priors, build the pgmpy network and compile the engine.
+
+    Parameters
+    ----------
+    priors : str or Path, optional
+        A priors directory; the shipped priors when omitted.
+    """
+    ps: PriorSet = load_priors(priors)
+    cpts = ps.expand()
+    network = build_network(cpts)
+    return Model(priors=ps, network=network, engine=Engine.from_cpts(cpts))

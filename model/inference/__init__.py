@@ -1,0 +1,1 @@
+"""Network -> posteriors: the exact batch engine (:class:`~legnumb.inference.engine.Engine`)."""

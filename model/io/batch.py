@@ -1,0 +1,531 @@
+"""Score a symptom CSV, a DataFrame, or a Dask collection end to end.
+
+:func:`score_file` reads a CSV in chunks (bounded memory), scores each chunk with the model
+and writes every row, in input order, through one writer; the output file appears only when
+the whole run succeeded (see :func:`legnumb.io.symptom_csv.atomic_output`).
+:func:`score_dask` does the same with the input read by ``dask.dataframe`` (one CSV, a glob of CSVs, or Parquet) and the
+encoding and scoring done on a Dask cluster; partitions come back in order and go through the
+same writer, so its output is byte for byte the local engine's. :func:`score_frame` scores a
+pandas DataFrame in memory and returns the same columns as the CLI writes
+(``Model.score`` calls it). The rules, the row numbering and the output format are those of
+:mod:`legnumb.io.symptom_csv`.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from legnumb import load_model
+>>> m = load_model()
+>>> df = pd.DataFrame({"case_id": ["a", "b"], "laterality": ["one_leg", "sideways"]})
+>>> out = score_frame(m, df)
+>>> list(out.columns[:3]), out["error"].iloc[0], out["top_cause"].iloc[1]
+(['case_id', 'laterality', 'p_positional_compression'], '', '')
+>>> print(out["error"].iloc[1])
+row 2: column 'laterality': Got 'sideways' instead; allowed: one_leg, both_legs
+"""
+
+from __future__ import annotations
+
+import collections
+import glob as globmod
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from legnumb.errors import InputError, InvalidArgumentError
+from legnumb.io.symptom_csv import (
+    BLOCK_BYTES,
+    Chunk,
+    CsvReader,
+    Header,
+    atomic_output,
+    chunk_from_columns,
+    encode_chunk,
+    format_chunk,
+    format_header,
+    output_columns,
+    parse_header,
+    row_error_text,
+)
+
+__all__ = ["Summary", "score_dask", "score_file", "score_frame"]
+
+#: Row errors repeated on standard error at the end of a run (all are in the output).
+SHOWN_ERRORS = 5
+
+
+@dataclass
+class Summary:
+    """What a scoring run did.
+
+    Attributes
+    ----------
+    source : str
+        The input's name as used in messages.
+    rows : int
+        Data rows written.
+    error_rows : int
+        Rows whose ``error`` cell is not blank (not scored).
+    short_rows : int
+        Rows that had fewer cells than the header (missing cells read as blank).
+    first_short_row : int
+        The first of them (0 when none).
+    warnings : list of str
+        Messages about the header (likely typos, replaced or repeated columns).
+    first_errors : list of str
+        The first few ``error`` cells.
+    """
+
+    source: str
+    rows: int = 0
+    error_rows: int = 0
+    short_rows: int = 0
+    first_short_row: int = 0
+    warnings: list[str] = field(default_factory=list)
+    first_errors: list[str] = field(default_factory=list)
+
+    @property
+    def row_warnings(self) -> list[str]:
+        """Messages about the rows that are not errors (short rows)."""
+        if not self.short_rows:
+            return []
+        return [
+            f"{self.source}: {self.short_rows} row(s) had fewer cells than the header "
+            f"(first: row {self.first_short_row}); the missing cells were read as blank."
+        ]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row was scored, 1 when some rows carry errors."""
+        return 1 if self.error_rows else 0
+
+
+# --------------------------------------------------------------------------- core
+@dataclass
+class _Part:
+    """A chunk after encoding and scoring, before row numbers and formatting."""
+
+    passthrough: list[bytes]
+    probabilities: np.ndarray
+    top_cause: np.ndarray
+    triage: np.ndarray
+    red_flags: np.ndarray
+    problems: dict[int, list[str]]
+    short_rows: int = 0
+    first_short_row: int = 0
+    source: str | None = None
+
+
+def _check_model(model) -> None:
+    if tuple(model.columns) != tuple(model.schema.columns):
+        raise InvalidArgumentError("model.columns must be in schema order")
+
+
+def _score_chunk(model, chunk: Chunk, header: Header, n_threads: int = 1) -> _Part:
+    """Encode a chunk and score it; the expensive step (it runs on Dask workers)."""
+    enc = encode_chunk(chunk, header, schema=model.schema)
+    res = model.score_codes(enc.codes, row_ok=enc.row_ok, n_threads=n_threads)
+    probs = res[[f"p_{c}" for c in model.causes]].to_numpy(dtype=float)
+    return _Part(
+        passthrough=chunk.passthrough,
+        probabilities=probs,
+        top_cause=res["top_cause"].to_numpy(dtype=object),
+        triage=res["triage"].to_numpy(dtype=object),
+        red_flags=res["red_flags"].to_numpy(dtype=object),
+        problems=enc.problems,
+        short_rows=chunk.short_rows,
+        first_short_row=chunk.first_short_row,
+        source=header.source,
+    )
+
+
+def _render(part: _Part, *, first_row: int, source: str | None, model) -> tuple[bytes, list[str]]:
+    """The output bytes of a scored chunk, and its error cells."""
+    errors = row_error_text(
+        part.problems, len(part.passthrough), first_row=first_row, source=source
+    )
+    text = format_chunk(
+        part.passthrough,
+        part.probabilities,
+        part.top_cause,
+        part.triage,
+        part.red_flags,
+        errors,
+        version=model.version,
+        priors_hash=model.priors_hash,
+    )
+    return text, errors
+
+
+def _header_for(model, names: Sequence[str], source: str | None) -> Header:
+    return parse_header(
+        names, schema=model.schema, source=source, outputs=output_columns(model.causes)
+    )
+
+
+def _out_names(model, header: Header) -> list[str]:
+    return [header.names[j] for j in header.keep] + list(output_columns(model.causes))
+
+
+def _note(summary: Summary, errors: Sequence[str], part: _Part) -> None:
+    bad = [e for e in errors if e] if part.problems else []
+    summary.error_rows += len(bad)
+    room = SHOWN_ERRORS - len(summary.first_errors)
+    if room > 0:
+        summary.first_errors.extend(bad[:room])
+    if part.short_rows:
+        if not summary.short_rows:
+            summary.first_short_row = part.first_short_row
+        summary.short_rows += part.short_rows
+
+
+# --------------------------------------------------------------------------- DataFrame
+def score_frame(model, df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+    """Score a DataFrame of raw symptom-CSV cells; the columns of ``legnumb score``'s output.
+
+    Parameters
+    ----------
+    model : legnumb.diagnosis.model.Model
+        The loaded model.
+    df : pandas.DataFrame
+        One row per person; column names and values follow the CSV contract. Missing values
+        (NaN, None) are blank cells; other values are read as ``str(value)``.
+    source : str, optional
+        A name put in front of the row numbers in the ``error`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df``'s columns (values untouched; columns named like an output column are left
+        out), then ``p_<cause>`` (float, NaN when not scored), ``top_cause``, ``triage``,
+        ``red_flags``, ``error``, ``model_version`` and ``priors_hash``, with ``df``'s index.
+        Header problems (likely typos, replaced columns) are issued as ``UserWarning``.
+
+    Raises
+    ------
+    InputError
+        When no column of the contract is present.
+    """
+    _check_model(model)
+    header = _header_for(model, [str(c) for c in df.columns], source)
+    for w in header.warnings:
+        warnings.warn(w, UserWarning, stacklevel=2)
+    columns = [df.iloc[:, j].to_numpy(dtype=object) for j in range(df.shape[1])]
+    chunk = chunk_from_columns(columns, header, first_row=1, passthrough=False)
+    part = _score_chunk(model, chunk, header)
+    errors = row_error_text(part.problems, len(df), first_row=1, source=source)
+    out = df.iloc[:, list(header.keep)].copy()
+    scores = {f"p_{c}": part.probabilities[:, i] for i, c in enumerate(model.causes)}
+    scores["top_cause"] = part.top_cause.astype(str)
+    scores["triage"] = part.triage.astype(str)
+    scores["red_flags"] = part.red_flags.astype(str)
+    scores["error"] = np.array(errors, dtype=object).astype(str)
+    scores["model_version"] = np.full(len(df), model.version, dtype=object).astype(str)
+    scores["priors_hash"] = np.full(len(df), model.priors_hash, dtype=object).astype(str)
+    added = pd.DataFrame(scores, index=df.index)
+    return pd.concat([out, added], axis=1)
+
+
+# --------------------------------------------------------------------------- local
+def _progress(*, total: int | None, name: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=name,
+        disable=not enabled,
+        delay=1.0,
+        file=sys.stderr,
+        leave=False,
+    )
+
+
+def score_file(
+    model,
+    source: str | Path | BinaryIO,
+    output: str | Path = "-",
+    *,
+    encoding: str = "utf-8",
+    block_bytes: int = BLOCK_BYTES,
+    progress: bool = False,
+    name: str | None = None,
+    on_header: Callable[[Sequence[str]], None] | None = None,
+    n_threads: int = 1,
+) -> Summary:
+    """Score a symptom CSV into ``output`` (``"-"``: standard output), chunk by chunk.
+
+    Parameters
+    ----------
+    model : legnumb.diagnosis.model.Model
+        The loaded model.
+    source : str, Path or binary stream
+        The input CSV; ``"-"`` reads standard input.
+    output : str or Path
+        Where to write; written to a temporary file and renamed at the end, so a failed or
+        interrupted run leaves no partial file.
+    encoding : str
+        Text encoding of the input (UTF-8 by default; a BOM is always dropped).
+    block_bytes : int
+        Input bytes per chunk; memory use is a small multiple of this.
+    progress : bool
+        Show a progress bar on standard error (only for runs longer than a second).
+    name : str, optional
+        The input's name in messages (the file's name by default).
+    on_header : callable, optional
+        Called with the header's warnings before any row is read (the CLI prints them).
+    n_threads : int
+        Threads for the inference engine; the output is byte-identical for any value.
+
+    Returns
+    -------
+    Summary
+        Row counts and messages; ``summary.exit_code`` is 0 or 1.
+
+    Raises
+    ------
+    InputError
+        When the input cannot be used (missing, empty, not text, no known column); no
+        output file is written then.
+    """
+    _check_model(model)
+    with CsvReader(source, encoding=encoding, block_bytes=block_bytes, name=name) as reader:
+        header = _header_for(model, reader.names, reader.name)
+        summary = Summary(reader.name, warnings=list(header.warnings))
+        if on_header is not None:
+            on_header(header.warnings)
+        bar = _progress(total=reader.size, name=reader.name, enabled=progress)
+        with bar, atomic_output(output) as out:
+            out.write(format_header(_out_names(model, header)))
+            for chunk in reader.chunks(header):
+                part = _score_chunk(model, chunk, header, n_threads)
+                text, errors = _render(
+                    part, first_row=chunk.first_row, source=reader.name, model=model
+                )
+                out.write(text)
+                summary.rows += chunk.n_rows
+                _note(summary, errors, part)
+                bar.update(chunk.n_bytes)
+    return summary
+
+
+# --------------------------------------------------------------------------- dask
+_PATH_COLUMN = "__legnumb_path__"
+
+
+def _expand(inputs: str | Path | Sequence[str | Path]) -> list[str]:
+    items = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    paths: list[str] = []
+    for item in items:
+        text = str(item)
+        if "://" in text:
+            paths.append(text)  # a remote URL: dask reads it
+            continue
+        found = sorted(globmod.glob(text)) if globmod.has_magic(text) else [text]
+        if not found:
+            raise InputError(f"{text}: no file matches this pattern.")
+        for p in found:
+            if Path(p).is_dir():
+                found_in = sorted(str(q) for q in Path(p).glob("*.parquet"))
+                if not found_in:
+                    raise InputError(f"{p}: is a directory without .parquet files.")
+                paths.extend(found_in)
+            elif not Path(p).is_file():
+                raise InputError(f"{p}: no such file.")
+            else:
+                paths.append(p)
+    return paths
+
+
+def _is_parquet(paths: Sequence[str]) -> bool:
+    kinds = {Path(p).suffix.lower() in (".parquet", ".pq") for p in paths}
+    if len(kinds) > 1:
+        raise InputError("mixing Parquet and CSV inputs is not supported; give one kind.")
+    return kinds.pop()
+
+
+def _dask_part(model, pdf: pd.DataFrame, header: Header, parquet: bool) -> _Part:
+    """Worker side: a pandas partition of raw cells -> a scored :class:`_Part`."""
+    path = None
+    if not parquet:
+        path = pdf[_PATH_COLUMN].iloc[0] if len(pdf) else None
+        pdf = pdf.drop(columns=[_PATH_COLUMN])
+    if not parquet and not isinstance(pdf.index, pd.RangeIndex):
+        # pandas reads a first row with one cell too many as an index column, shifting cells
+        raise pd.errors.ParserError(
+            f"{path or header.source}: a row has more cells than the header"
+        )
+    if pdf.shape[1] != header.width:
+        raise InputError(
+            f"{path or header.source}: has {pdf.shape[1]} columns; expected {header.width} "
+            f"like the first file."
+        )
+    columns = [pdf.iloc[:, j].to_numpy(dtype=object) for j in range(pdf.shape[1])]
+    chunk = chunk_from_columns(columns, header, first_row=1)
+    part = _score_chunk(model, chunk, header)
+    if path is not None:
+        part.source = Path(str(path)).name
+    return part
+
+
+def score_dask(
+    model,
+    inputs: str | Path | Sequence[str | Path],
+    output: str | Path = "-",
+    *,
+    scheduler: str | None = None,
+    encoding: str = "utf-8",
+    blocksize: int | str | None = "64MB",
+    progress: bool = False,
+    on_header: Callable[[Sequence[str]], None] | None = None,
+    window: int = 4,
+) -> Summary:
+    """Score with ``dask.dataframe``: one CSV, a glob of CSVs, or Parquet files.
+
+    Partitions are encoded and scored on the cluster, at most ``window`` ahead of the
+    writer, and written in order through the same writer as :func:`score_file`; for a CSV
+    that the local engine and pandas read alike, the output is byte for byte the same.
+
+    Parameters
+    ----------
+    model : legnumb.diagnosis.model.Model
+        The loaded model (sent to the workers once).
+    inputs : str, Path or sequence of them
+        CSV paths or globs (all with the same header), or ``.parquet`` files or directories.
+    output : str or Path
+        Where to write (``"-"``: standard output); written atomically.
+    scheduler : str, optional
+        Address of a running Dask scheduler; otherwise a small ``LocalCluster`` (two worker
+        threads in this process) is started and closed at the end.
+    encoding : str
+        Text encoding of CSV inputs.
+    blocksize : int or str or None
+        Bytes per CSV partition (dask's ``read_csv``); None means one partition per file,
+        which is needed when quoted cells contain line breaks.
+    progress : bool
+        Progress bar on standard error.
+    on_header : callable, optional
+        Called with the header's warnings before any row is read.
+    window : int
+        Partitions in flight at once (bounds the memory used for results).
+
+    Notes
+    -----
+    Row numbers in ``error`` count data rows per CSV file (for Parquet, across all files).
+    The CSV reading is pandas', which is stricter than the local engine's: a row with more
+    cells than the header, or bytes not in ``encoding``, stops the run (exit 2) instead of
+    becoming a row error; run the local engine on such a file to find the row.
+    """
+    try:
+        import dask
+        import dask.dataframe as dd
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise InputError(
+            "the dask engine needs the 'dask' extra: pip install 'legnumb[dask]'."
+        ) from exc
+    _check_model(model)
+    paths = _expand(inputs)
+    parquet = _is_parquet(paths)
+    many = len(paths) > 1
+    source = Path(paths[0]).name if not many else str(inputs)
+    try:
+        if parquet:
+            ddf = dd.read_parquet(paths)
+            names = tuple(str(c) for c in ddf.columns)
+        else:
+            names = _csv_names(paths, encoding=encoding)
+            ddf = dd.read_csv(
+                paths,
+                dtype=object,
+                keep_default_na=False,
+                na_filter=False,
+                encoding=encoding,
+                blocksize=blocksize,
+                include_path_column=_PATH_COLUMN,
+            )
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{source}: dask cannot read the input ({exc}).") from exc
+    header = _header_for(model, names, source)
+    summary = Summary(source, warnings=list(header.warnings))
+    if on_header is not None:
+        on_header(header.warnings)
+    cluster = None
+    client = None
+    try:
+        if scheduler:
+            client = Client(scheduler, set_as_default=False)
+        else:
+            cluster = LocalCluster(
+                n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            )
+            client = Client(cluster, set_as_default=False)
+        model_future = client.scatter(model, broadcast=True)
+        parts = ddf.to_delayed()
+        bar = _progress(total=len(parts), name=source, enabled=progress)
+        rows_by_file: dict[str, int] = collections.defaultdict(int)
+        with bar, atomic_output(output) as out:
+            out.write(format_header(_out_names(model, header)))
+            for part in _in_order(client, dask, parts, model_future, header, parquet, window):
+                key = part.source or ""
+                first_row = rows_by_file[key] + 1
+                text, errors = _render(part, first_row=first_row, source=part.source, model=model)
+                out.write(text)
+                n = len(part.passthrough)
+                rows_by_file[key] += n
+                summary.rows += n
+                _note(summary, errors, part)
+                bar.update(1)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{source}: pandas could not read the CSV ({str(exc).strip()}). The local engine "
+            "reads ragged rows and names the line of bad bytes: run without --engine dask."
+        ) from exc
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    return summary
+
+
+def _in_order(client, dask, parts, model_future, header, parquet, window) -> Iterator[_Part]:
+    """Compute partitions with at most ``window`` in flight, yielding results in order."""
+    task = dask.delayed(_dask_part, pure=True)
+    pending: collections.deque = collections.deque()
+    it = iter(parts)
+    for delayed_part in it:
+        pending.append(client.compute(task(model_future, delayed_part, header, parquet)))
+        if len(pending) >= window:
+            break
+    while pending:
+        result = pending.popleft().result()
+        nxt = next(it, None)
+        if nxt is not None:
+            pending.append(client.compute(task(model_future, nxt, header, parquet)))
+        yield result
+
+
+def _csv_names(paths: Sequence[str], *, encoding: str) -> tuple[str, ...]:
+    names = None
+    for p in paths:
+        if "://" in p:
+            continue
+        with CsvReader(p, encoding=encoding) as reader:
+            if names is None:
+                names = reader.names
+            elif reader.names != names:
+                raise InputError(
+                    f"{reader.name}: its header differs from {Path(paths[0]).name}'s; all CSV "
+                    "files given together must have the same columns in the same order."
+                )
+    if names is None:
+        raise InputError("no local CSV file to read the header from.")
+    return names

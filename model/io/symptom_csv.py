@@ -1,0 +1,1322 @@
+"""Read, encode and write symptom CSVs exactly as ``model/data/CONTRACT.md`` prescribes.
+
+This module is the IO layer of ``legnumb score``; it needs only the schema, never the model.
+
+Reading
+    A file is read in blocks of bytes (``block_bytes``, 4 MiB by default), so memory does not
+    grow with the file. A UTF-8 byte-order mark is dropped, CRLF, LF and lone CR line ends are
+    all accepted, quoted fields may hold commas, quotes and line breaks (RFC 4180). Blank
+    lines (empty, or only spaces and tabs) are skipped. The first record is the header.
+    Blocks whose records all have as many cells as the header and whose quoting is plain
+    RFC 4180 are split with numpy (the fast path); every other block goes through Python's
+    :mod:`csv` module (the reference). Both give the same cells, which property tests check.
+
+Encoding
+    Bytes must be valid in the chosen encoding (UTF-8 unless ``encoding`` says otherwise, for
+    example ``cp1252`` for files from Excel on Windows). The first invalid byte stops the run
+    with an :class:`~legnumb.errors.InputError` that names the file line and byte offset; there
+    is no silent fallback, because guessing an encoding could change a value. Files in UTF-16
+    or that are not text at all are refused up front. Output is always UTF-8 without a BOM.
+
+Rows and numbering
+    "row N" always means the N-th data record, 1-based, header not counted: row 1 is the record
+    a spreadsheet shows on its line 2. File lines ("line N", 1-based, header counted, quoted line
+    breaks counted) are only used for problems with the file itself (bad bytes, broken quoting).
+
+Cells
+    Names and states are trimmed and matched ignoring case; yes/no columns also take
+    ``y``/``n``, ``true``/``false`` and ``1``/``0``. A blank cell is "not known". Any other value
+    makes the row an error (kept, not scored; its red flags are still found). A row with fewer
+    cells than the header has its missing cells read as blank (a warning counts them). A row
+    with more cells than the header is an error and is not interpreted at all, because its cells
+    cannot be matched to columns; its extra cells are quoted in the error and left out of the
+    output, which stays rectangular.
+
+Columns
+    Unknown columns are carried to the output unchanged and in place; one whose name is close
+    to a known column gets a "did you mean" warning. A known column given twice (say
+    ``laterality`` and ``Laterality``) is read from both: blank cells defer to the other copy,
+    equal states agree, and different states make the row an error; both copies stay in the
+    output. An input column named like an output column (``triage``, ``p_stroke``, ``error``, ...,
+    typically when an already scored file is scored again) is replaced by the new value: it is
+    left out and a warning says so. A file with no known column is refused.
+
+Output
+    Every input row in input order: the input cells (re-quoted only where CSV needs it), then
+    ``p_<cause>`` (six decimals, ``%.6f``; blank when the row was not scored), ``top_cause``,
+    ``triage``, ``red_flags``, ``error``, ``model_version`` and ``priors_hash``. The version and
+    the priors hash are plain columns so that ``pandas.read_csv`` reads them without options.
+    Lines end with ``\\n``. The same input gives the same bytes on every run.
+
+Examples
+--------
+>>> import io
+>>> from legnumb.network.schema import load_schema
+>>> reader = CsvReader(io.BytesIO(b"\\xef\\xbb\\xbfcase_id, Laterality \\r\\nA1,BOTH_LEGS\\r\\n"))
+>>> header = parse_header(reader.names, schema=load_schema(), source="x.csv")
+>>> header.known
+(('laterality', (1,)),)
+>>> chunk = next(reader.chunks(header))
+>>> enc = encode_chunk(chunk, header, schema=load_schema())
+>>> int(enc.codes[0, list(load_schema().columns).index("laterality")])
+1
+>>> format_probabilities(np.array([[0.25, np.nan]]))
+[b'0.250000,']
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import gc
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from legnumb.errors import InputError, InvalidArgumentError
+from legnumb.network.schema import Schema, invalid_state, normalize_name, shown
+
+__all__ = [
+    "BLOCK_BYTES",
+    "Chunk",
+    "CsvReader",
+    "Encoded",
+    "Header",
+    "atomic_output",
+    "chunk_from_columns",
+    "chunk_from_rows",
+    "encode_chunk",
+    "encode_strings",
+    "format_chunk",
+    "format_header",
+    "format_probabilities",
+    "output_columns",
+    "parse_header",
+    "quote_cell",
+    "row_error_text",
+]
+
+#: Bytes read at a time; a block is cut at its last line end.
+BLOCK_BYTES = 4 << 20
+#: Longest field the csv module accepts (an unclosed quote would otherwise swallow the file).
+FIELD_LIMIT = 1 << 20
+#: Longest physical line read before giving up (bounds memory on files without line ends).
+MAX_LINE = 64 << 20
+
+_BOM = codecs.BOM_UTF8
+_YES_NO_SYNONYMS = {"yes": ("y", "true", "1"), "no": ("n", "false", "0")}
+_QUOTE_CHARS = (",", '"', "\r", "\n")
+
+
+def output_columns(causes: Sequence[str]) -> tuple[str, ...]:
+    """The columns ``legnumb score`` appends, in order.
+
+    >>> output_columns(["stroke", "sciatica"])[:3]
+    ('p_stroke', 'p_sciatica', 'top_cause')
+    """
+    return (
+        *(f"p_{c}" for c in causes),
+        "top_cause",
+        "triage",
+        "red_flags",
+        "error",
+        "model_version",
+        "priors_hash",
+    )
+
+
+def quote_cell(text: str) -> str:
+    """Quote one cell the way CSV needs (only when it holds ``,``, ``"`` or a line break).
+
+    >>> quote_cell('say "hi", then go')
+    '"say ""hi"", then go"'
+    >>> quote_cell("plain")
+    'plain'
+    """
+    if any(ch in text for ch in _QUOTE_CHARS):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+# --------------------------------------------------------------------------- header
+@dataclass(frozen=True)
+class Header:
+    """What the header row of a symptom CSV means.
+
+    Attributes
+    ----------
+    source : str or None
+        The file name used in messages (None for a DataFrame).
+    names : tuple of str
+        The header cells exactly as read, in file order.
+    keep : tuple of int
+        Positions of the input columns carried to the output (all but those named like an
+        output column).
+    known : tuple of (str, tuple of int)
+        Each schema column found, in schema order, with the positions that hold it.
+    warnings : tuple of str
+        Messages about the header (likely typos, replaced columns, duplicates).
+    """
+
+    source: str | None
+    names: tuple[str, ...]
+    keep: tuple[int, ...]
+    known: tuple[tuple[str, tuple[int, ...]], ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def width(self) -> int:
+        """Number of columns in the header."""
+        return len(self.names)
+
+    @property
+    def known_positions(self) -> tuple[int, ...]:
+        """Every position holding a known column, in the order of :attr:`known`."""
+        return tuple(p for _, positions in self.known for p in positions)
+
+    @property
+    def keeps_all(self) -> bool:
+        """True when every input column goes to the output."""
+        return len(self.keep) == len(self.names)
+
+
+def _where(source: str | None) -> str:
+    return f"{source}: " if source else ""
+
+
+def parse_header(
+    names: Sequence[str],
+    *,
+    schema: Schema,
+    source: str | None = None,
+    outputs: Sequence[str] = (),
+) -> Header:
+    """Match header cells to schema columns, following the contract.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The header cells as read.
+    schema : Schema
+        The columns to look for.
+    source : str, optional
+        File name for messages.
+    outputs : sequence of str, optional
+        Output column names; input columns with these names are left out (and warned about).
+
+    Raises
+    ------
+    InputError
+        When no column of the schema is present.
+
+    Examples
+    --------
+    >>> from legnumb.network.schema import load_schema
+    >>> h = parse_header(["id", "Lateralty", " sex"], schema=load_schema(), source="a.csv")
+    >>> h.known
+    (('sex', (2,)),)
+    >>> print(h.warnings[0])
+    a.csv: column 2 'Lateralty' is not a known column; did you mean 'laterality'? \
+It is carried to the output unchanged and not used for scoring.
+    """
+    names = tuple(str(n) for n in names)
+    where = _where(source)
+    output_set = {normalize_name(o) for o in outputs}
+    positions: dict[str, list[int]] = {}
+    keep: list[int] = []
+    warnings: list[str] = []
+    for pos, raw in enumerate(names):
+        norm = normalize_name(raw)
+        if norm in output_set:
+            warnings.append(
+                f"{where}column {pos + 1} {raw!r} has the name of an output column; "
+                "it is replaced by the new value and left out of the output."
+            )
+            continue
+        keep.append(pos)
+        if norm in schema.columns:
+            positions.setdefault(norm, []).append(pos)
+        elif norm:
+            guess = schema.closest_column(norm)
+            if guess is not None:
+                warnings.append(
+                    f"{where}column {pos + 1} {raw!r} is not a known column; did you mean "
+                    f"{guess!r}? It is carried to the output unchanged and not used for scoring."
+                )
+    for name, where_all in positions.items():
+        if len(where_all) > 1:
+            cols = ", ".join(f"{p + 1} {names[p]!r}" for p in where_all)
+            warnings.append(
+                f"{where}column {name!r} appears {len(where_all)} times (columns {cols}); "
+                "a row is read from all of them and is an error where they disagree."
+            )
+    if not positions:
+        raise InputError(_no_known_column_message(names, schema=schema, where=where))
+    known = tuple((c, tuple(positions[c])) for c in schema.columns if c in positions)
+    return Header(source, names, tuple(keep), known, tuple(warnings))
+
+
+def _no_known_column_message(names: tuple[str, ...], *, schema: Schema, where: str) -> str:
+    shown = ", ".join(repr(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
+    msg = f"{where}no known column in the header. Got {shown} instead; expected some of: "
+    msg += ", ".join(list(schema.columns)[:6]) + ", ... (see model/data/columns.csv)."
+    joined = ",".join(names)
+    for sep, label in ((";", "semicolons"), ("\t", "tabs")):
+        if sep in joined and any(
+            normalize_name(part) in schema.columns for part in joined.split(sep)
+        ):
+            return msg + f" The file seems to separate cells with {label}; save it as CSV "
+            "with commas."
+    guesses = [g for g in (schema.closest_column(n) for n in names) if g]
+    if guesses:
+        msg += f" Closest known name: {guesses[0]!r}."
+    return msg
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class Chunk:
+    """Consecutive data rows of one file, as read.
+
+    Attributes
+    ----------
+    first_row : int
+        Row number (1-based data row) of the first row.
+    n_rows : int
+        Number of rows.
+    passthrough : list of bytes
+        Each row's kept input cells, serialized as CSV (UTF-8, no line end).
+    buffer : numpy.ndarray
+        uint8 bytes that hold the known cells.
+    starts, lengths : numpy.ndarray
+        ``(n_rows, len(header.known_positions))`` byte offsets and lengths of the known cells
+        in ``buffer``.
+    problems : dict of int to list of str
+        Problems found while reading, by row index within the chunk.
+    unreadable : numpy.ndarray
+        bool per row: the row is not interpreted at all (it has more cells than the header).
+    short_rows : int
+        Rows that had fewer cells than the header.
+    first_short_row : int
+        Row number of the first of them (0 when none).
+    n_bytes : int
+        Input bytes this chunk consumed (for progress).
+    """
+
+    first_row: int
+    n_rows: int
+    passthrough: list[bytes]
+    buffer: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    problems: dict[int, list[str]] = field(default_factory=dict)
+    unreadable: np.ndarray | None = None
+    short_rows: int = 0
+    first_short_row: int = 0
+    n_bytes: int = 0
+
+
+def _check_encoding(encoding: str) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise InputError(f"unknown encoding {encoding!r}; try utf-8 or cp1252.") from exc
+    probe = ',"\r\n'
+    try:
+        ascii_safe = probe.encode(name) == probe.encode("ascii") and name != "utf-8-sig"
+    except UnicodeError:
+        ascii_safe = False
+    if name == "utf-8-sig":
+        return "utf-8"  # the BOM is always dropped anyway
+    if not ascii_safe:
+        raise InputError(
+            f"encoding {encoding!r} is not supported: legnumb reads encodings that write "
+            "commas, quotes and line ends as ASCII (utf-8, cp1252, latin-1, ...). Save the "
+            "file as 'CSV UTF-8'."
+        )
+    return name
+
+
+def _count_lines(data: bytes) -> int:
+    """Line ends in ``data``, counting CRLF, LF and lone CR once each."""
+    if b"\r" not in data:
+        return data.count(b"\n")
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+class _Blocks:
+    """Blocks of UTF-8 bytes that end at a line end, decoded and checked strictly."""
+
+    def __init__(self, stream: BinaryIO, *, encoding: str, block_bytes: int, name: str) -> None:
+        self.stream = stream
+        self.encoding = encoding
+        self.block_bytes = block_bytes
+        self.name = name
+        self.lines_before = 0  # physical lines in blocks already handed out
+        self.bytes_before = 0  # input bytes in blocks already handed out
+        self._carry = b""
+        self._eof = False
+        self._first = True
+
+    def _read(self) -> bytes:
+        data = self.stream.read(self.block_bytes)
+        if not data:
+            self._eof = True
+        return data
+
+    def _sniff(self, data: bytes) -> bytes:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise InputError(
+                f"{self.name}: the file is UTF-16 text; save it as 'CSV UTF-8' (comma "
+                "delimited) and try again."
+            )
+        if data.startswith(_BOM):
+            data = data[len(_BOM) :]
+            self.bytes_before += len(_BOM)
+        head = data[:65536]
+        if b"\x00" in head:
+            hint = ""
+            if data.startswith(b"PK\x03\x04"):
+                hint = " It looks like an Excel workbook or a zip file; export it as CSV first."
+            elif data.startswith(b"\x1f\x8b"):
+                hint = " It looks gzip-compressed; decompress it first."
+            raise InputError(f"{self.name}: not a CSV text file (it holds NUL bytes).{hint}")
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            buf = self._carry
+            cut = -1
+            while not self._eof:
+                data = self._read()
+                if self._first:
+                    self._first = False
+                    data = self._sniff(data)
+                buf += data
+                cut = max(buf.rfind(b"\n"), buf.rfind(b"\r", 0, len(buf) - 1))
+                if cut >= 0 and len(buf) >= self.block_bytes:
+                    break
+                if cut < 0 and len(buf) > MAX_LINE:
+                    raise InputError(
+                        f"{self.name}: line {self.lines_before + 1} is longer than "
+                        f"{MAX_LINE >> 20} MiB; this does not look like a CSV file."
+                    )
+            if self._eof:
+                block, self._carry = buf, b""
+            else:
+                block, self._carry = buf[: cut + 1], buf[cut + 1 :]
+            if not block:
+                return
+            text = self._decode(block)
+            self.lines_before += _count_lines(block)
+            self.bytes_before += len(block)
+            yield text
+            if self._eof and not self._carry:
+                return
+
+    def _decode(self, block: bytes) -> bytes:
+        try:
+            text = block.decode(self.encoding)
+        except UnicodeDecodeError as exc:
+            line = self.lines_before + _count_lines(block[: exc.start]) + 1
+            bad = block[exc.start : exc.start + 4]
+            raise InputError(
+                f"{self.name}: line {line} (byte offset {self.bytes_before + exc.start}) is "
+                f"not valid {self.encoding}: got bytes {bad!r}. Save the file as 'CSV UTF-8', "
+                "or give the encoding it was written in (e.g. --encoding cp1252 for files from "
+                "Excel on Windows)."
+            ) from exc
+        return block if self.encoding == "utf-8" else text.encode("utf-8")
+
+
+class _LineFeed:
+    """Lines (with their line ends) of one block after another, for :func:`csv.reader`."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self._blocks = blocks
+        self._lines: list[str] = []
+        self._i = 0
+        self.line_no = 0  # physical lines handed out so far
+
+    def load(self, block: bytes) -> None:
+        """Start on ``block``."""
+        self._lines = io.StringIO(block.decode("utf-8"), newline="").readlines()
+        self._i = 0
+
+    @property
+    def exhausted(self) -> bool:
+        """True when every line of the current block has been handed out."""
+        return self._i >= len(self._lines)
+
+    def remainder(self) -> bytes:
+        """The lines of the current block not yet handed out, as bytes; the block ends here."""
+        rest = "".join(self._lines[self._i :]).encode("utf-8")
+        self._lines, self._i = [], 0
+        return rest
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        while self._i >= len(self._lines):
+            block = next(self._blocks)  # StopIteration ends the csv reader
+            self.load(block)
+        line = self._lines[self._i]
+        self._i += 1
+        self.line_no += 1
+        return line
+
+
+class CsvReader:
+    """Read a symptom CSV in chunks of rows; see the module docstring for the rules.
+
+    Parameters
+    ----------
+    source : str, Path or binary file object
+        A path, ``"-"`` for standard input, or an open binary stream.
+    encoding : str, optional
+        The text encoding; ``utf-8`` by default (a byte-order mark is always dropped).
+    block_bytes : int, optional
+        How many bytes to read at a time.
+    name : str, optional
+        The file name used in messages (the path's name by default).
+    fast : bool, optional
+        Use the numpy fast path for plain blocks (default); False forces the csv module.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, empty, not text, not in ``encoding`` or has no header.
+    """
+
+    def __init__(
+        self,
+        source: str | Path | BinaryIO,
+        *,
+        encoding: str = "utf-8",
+        block_bytes: int = BLOCK_BYTES,
+        name: str | None = None,
+        fast: bool = True,
+    ) -> None:
+        self._own = None
+        if isinstance(source, (str, Path)):
+            if str(source) == "-":
+                stream, self.name = sys.stdin.buffer, name or "<stdin>"
+            else:
+                path = Path(source)
+                self.name = name or path.name
+                stream = self._own = _open_input(path)
+        else:
+            stream, self.name = source, name or getattr(source, "name", None) or "<stream>"
+            if not isinstance(self.name, str):
+                self.name = "<stream>"
+        self.size = _size_of(stream)
+        self.fast = fast
+        try:
+            encoding = _check_encoding(encoding)
+            self._blocks = _Blocks(
+                stream, encoding=encoding, block_bytes=block_bytes, name=self.name
+            )
+            self._block_iter = _head_first(iter(self._blocks))
+            self._feed = _LineFeed(self._block_iter)
+            self._csv = csv.reader(self._feed)
+            self._next_row = 1
+            self.names = self._read_header()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the file if this reader opened it."""
+        if self._own is not None:
+            self._own.close()
+            self._own = None
+
+    def __enter__(self) -> CsvReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def bytes_read(self) -> int:
+        """Input bytes handed to the parser so far."""
+        return self._blocks.bytes_before
+
+    def _records(self, *, until_block_end: bool) -> Iterator[list[str]]:
+        """Non-blank records from the csv module (to the end of the current block if asked)."""
+        old = csv.field_size_limit(FIELD_LIMIT)
+        try:
+            while not (until_block_end and self._feed.exhausted):
+                row = next(self._csv, None)
+                if row is None:
+                    return
+                if row and not (len(row) == 1 and row[0] and not row[0].strip(" \t")):
+                    yield row  # a line of only spaces or tabs is blank too (as for pandas)
+        except csv.Error as exc:
+            raise InputError(
+                f"{self.name}: line {self._feed.line_no}: not readable as CSV ({exc}); "
+                "is a quote left open?"
+            ) from exc
+        finally:
+            csv.field_size_limit(old)
+
+    def _read_header(self) -> tuple[str, ...]:
+        records = self._records(until_block_end=False)
+        try:
+            row = next(records, None)
+        finally:
+            records.close()
+        if row is None:
+            raise InputError(
+                f"{self.name}: the file is empty; expected a header row naming the columns."
+            )
+        return tuple(row)
+
+    def chunks(self, header: Header) -> Iterator[Chunk]:
+        """Yield the data rows as :class:`Chunk` objects, in file order."""
+        fast = self.fast and header.keeps_all
+        rest = self._feed.remainder()  # what follows the header in its block
+        pending = [rest] if rest else []
+        done = self._blocks.bytes_before - len(rest)
+        while True:
+            block = pending.pop() if pending else next(self._block_iter, None)
+            if block is None:
+                return
+            chunk = _fast_chunk(block, header, self._next_row) if fast else None
+            if chunk is None:
+                self._feed.load(block)
+                with _no_gc():
+                    rows = list(self._records(until_block_end=True))
+                    chunk = chunk_from_rows(rows, header, first_row=self._next_row)
+                    del rows
+            chunk.n_bytes = self._blocks.bytes_before - done
+            done = self._blocks.bytes_before
+            if chunk.n_rows:
+                self._next_row += chunk.n_rows
+                yield chunk
+
+
+def _head_first(blocks: Iterator[bytes], head: int = 1 << 16) -> Iterator[bytes]:
+    """Split the first block after its first line end past ``head`` bytes.
+
+    The header is parsed with the csv module from the small first piece only; the big rest
+    of the block stays eligible for the fast path.
+    """
+    first = next(blocks, None)
+    if first is None:
+        return
+    cut = first.find(b"\n", head) + 1
+    if 0 < cut < len(first):
+        yield first[:cut]
+        yield first[cut:]
+    else:
+        yield first
+    yield from blocks
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small lists (rows of cells).
+
+    Building a chunk allocates hundreds of thousands of lists that live until the chunk is
+    done; collecting them repeatedly is pure overhead (about 4x the parse time).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _open_input(path: Path) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file.") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory, not a CSV file.") from exc
+    except PermissionError as exc:
+        raise InputError(f"{path}: permission denied.") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}).") from exc
+
+
+def _size_of(stream: BinaryIO) -> int | None:
+    try:
+        return os.fstat(stream.fileno()).st_size or None
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return None
+
+
+# --------------------------------------------------------------------------- chunks
+_LOWER = np.arange(256, dtype=np.uint8)
+_LOWER[65:91] += 32
+_PAD = 24  # zero bytes after a buffer, so 8-byte loads past a cell's end stay inside
+
+
+def _fast_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
+    """Split a block with numpy; None when it needs the csv module (odd quoting, ragged rows)."""
+    if header.width == 1:
+        return None  # one column: a line of spaces is a blank line, left to the csv module
+    if b'"' in block:
+        return _fast_quoted_chunk(block, header, first_row)
+    if b"\r" in block:
+        if block.count(b"\r") != block.count(b"\r\n"):
+            return None  # a lone CR: a line end the numpy split does not handle
+        block = block.replace(b"\r\n", b"\n")
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    arr = np.frombuffer(block, dtype=np.uint8)
+    nl = np.flatnonzero(arr == 10)
+    line_start = np.empty_like(nl)
+    line_start[0] = 0
+    line_start[1:] = nl[:-1] + 1
+    blank = nl == line_start
+    commas = np.flatnonzero(arr == 44)
+    per_line = np.diff(np.searchsorted(commas, nl), prepend=0)
+    width = header.width
+    if np.any(per_line[~blank] != width - 1):
+        return None
+    is_delim = np.zeros(len(arr), dtype=bool)
+    is_delim[commas] = True
+    is_delim[nl[~blank]] = True
+    ends = np.flatnonzero(is_delim).reshape(-1, width)
+    starts = np.empty_like(ends)
+    starts[:, 0] = line_start[~blank]
+    starts[:, 1:] = ends[:, :-1] + 1
+    pos = list(header.known_positions)
+    lines = block.split(b"\n")
+    lines.pop()  # after the last line end
+    if blank.any():
+        lines = [line for line in lines if line]
+    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row)
+
+
+def _chunk_from_bounds(arr, lines, starts, ends, pos, first_row: int) -> Chunk:
+    """A chunk from the cell boundaries found by one of the vectorized splitters."""
+    buffer = np.zeros(len(arr) + _PAD, dtype=np.uint8)
+    buffer[: len(arr)] = arr
+    n_rows = ends.shape[0]
+    return Chunk(
+        first_row=first_row,
+        n_rows=n_rows,
+        passthrough=lines,
+        buffer=buffer,
+        starts=starts[:, pos],
+        lengths=(ends - starts)[:, pos],
+        unreadable=np.zeros(n_rows, dtype=bool),
+    )
+
+
+def _fast_quoted_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
+    """The fast path for a block with quotes, when it is plain RFC 4180.
+
+    Taken only when every quote opens a cell, closes it, or is doubled inside it; every
+    quoted cell needs its quotes (it holds a comma, quote or line break, so writing it back
+    gives the same text); no known column is quoted; and every record has the header's
+    width. Anything else returns None and goes through the csv module.
+    """
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    arr = np.frombuffer(block, dtype=np.uint8)
+    q = np.flatnonzero(arr == 34)
+    if len(q) % 2:
+        return None  # a quoted cell runs past the block (or a stray quote)
+    opens, closes = q[0::2], q[1::2]
+    before_open = arr[np.maximum(opens - 1, 0)]
+    doubled_open = np.zeros(len(opens), dtype=bool)
+    doubled_open[1:] = closes[:-1] == opens[1:] - 1
+    if not np.all((opens == 0) | (before_open == 44) | (before_open == 10) | doubled_open):
+        return None
+    after = arr[closes + 1]
+    doubled_close = np.zeros(len(closes), dtype=bool)
+    doubled_close[:-1] = opens[1:] == closes[:-1] + 1
+    crlf = (after == 13) & (arr[np.minimum(closes + 2, len(arr) - 1)] == 10)
+    if not np.all((after == 44) | (after == 10) | crlf | doubled_close):
+        return None
+    candidates = np.flatnonzero((arr == 44) | (arr == 10) | (arr == 13))
+    outside = candidates[np.searchsorted(q, candidates) % 2 == 0]
+    kind = arr[outside]
+    cr = outside[kind == 13]
+    if len(cr) and not np.all(arr[cr + 1] == 10):
+        return None  # a lone CR outside quotes
+    delims = outside[kind != 13]
+    kind = arr[delims]
+    nl = delims[kind == 10]
+    line_start = np.empty_like(nl)
+    line_start[0] = 0
+    line_start[1:] = nl[:-1] + 1
+    line_end = nl - (arr[np.maximum(nl - 1, 0)] == 13) * (nl > line_start)
+    blank = line_end == line_start
+    commas = delims[kind == 44]
+    per_line = np.diff(np.searchsorted(commas, nl), prepend=0)
+    width = header.width
+    if np.any(per_line[~blank] != width - 1):
+        return None
+    keep = np.ones(len(delims), dtype=bool)
+    keep[np.searchsorted(delims, nl[blank])] = False
+    ends = delims[keep].reshape(-1, width)
+    starts = np.empty_like(ends)
+    starts[:, 0] = line_start[~blank]
+    starts[:, 1:] = ends[:, :-1] + 1
+    ends[:, -1] = line_end[~blank]
+    pos = list(header.known_positions)
+    quoted = arr[starts] == 34
+    if quoted[:, pos].any():
+        return None
+    if quoted.any():
+        special = (arr == 44) | (arr == 34) | (arr == 13) | (arr == 10)
+        count = np.cumsum(special, dtype=np.int64)
+        s, e = starts[quoted], ends[quoted]
+        if np.any(count[e - 2] - count[s] <= 0):
+            return None  # quotes that CSV does not need: writing back would differ
+    lines = [block[a:b] for a, b in zip(starts[:, 0].tolist(), ends[:, -1].tolist(), strict=True)]
+    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row)
+
+
+def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) -> Chunk:
+    """Build a :class:`Chunk` from rows of cells (lists of str), as the csv module gives them.
+
+    Rows with fewer cells than the header get blank cells; rows with more are errors whose
+    extra cells are dropped from the output.
+
+    >>> from legnumb.network.schema import load_schema
+    >>> h = parse_header(["id", "sex"], schema=load_schema())
+    >>> c = chunk_from_rows([["a,b", "F"], ["x"], ["1", "male", "extra"]], h, first_row=1)
+    >>> c.passthrough
+    [b'"a,b",F', b'x,', b'1,male']
+    >>> c.problems[2][0][:40]
+    'has 3 cells but the header has 2; the ex'
+    """
+    width = header.width
+    n_rows = len(rows)
+    problems: dict[int, list[str]] = {}
+    unreadable = np.zeros(n_rows, dtype=bool)
+    short = 0
+    first_short = 0
+    lens = np.fromiter(map(len, rows), dtype=np.int64, count=n_rows)
+    for i in np.flatnonzero(lens != width).tolist():
+        row = rows[i]
+        if len(row) < width:
+            short += 1
+            first_short = first_short or first_row + i
+            rows[i] = row + [""] * (width - len(row))
+        else:
+            extra = ", ".join(shown(c) for c in row[width:][:5])
+            more = ", ..." if len(row) - width > 5 else ""
+            problems[i] = [
+                f"has {len(row)} cells but the header has {width}; the extra cells "
+                f"({extra}{more}) belong to no column, so the row was not read. Quote cells "
+                "that contain commas."
+            ]
+            unreadable[i] = True
+            rows[i] = row[:width]
+    cols = list(zip(*rows, strict=True)) if n_rows else [()] * width
+    kept = [_quote_column(cols[j]) for j in header.keep]
+    passthrough = [line.encode("utf-8") for line in map(",".join, zip(*kept, strict=True))]
+    buffer, starts, lengths = _cell_buffer([cols[j] for j in header.known_positions], n_rows)
+    return Chunk(
+        first_row=first_row,
+        n_rows=n_rows,
+        passthrough=passthrough,
+        buffer=buffer,
+        starts=starts,
+        lengths=lengths,
+        problems=problems,
+        unreadable=unreadable,
+        short_rows=short,
+        first_short_row=first_short,
+    )
+
+
+def _quote_column(col: Sequence[str]) -> Sequence[str]:
+    joined = "".join(col)
+    if not any(ch in joined for ch in _QUOTE_CHARS):
+        return col
+    return [quote_cell(c) for c in col]
+
+
+def _cell_buffer(cols: list[Sequence[str]], n_rows: int) -> tuple[np.ndarray, ...]:
+    """Pack cells (column by column) into one byte buffer with offsets ``(n_rows, n_cols)``."""
+    n_cols = len(cols)
+    if n_rows == 0 or n_cols == 0:
+        empty = np.zeros((n_rows, n_cols), dtype=np.int64)
+        return np.zeros(_PAD, dtype=np.uint8), empty, empty.copy()
+    data = "\x00".join(["\x00".join(col) for col in cols]).encode("utf-8")
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 0)
+    if len(ends) == n_rows * n_cols - 1:
+        ends = np.append(ends, len(arr))
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        lengths = ends - starts
+    else:  # a cell holds a NUL character: measure every cell
+        parts = [c.encode("utf-8") for col in cols for c in col]
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        starts = np.zeros_like(lengths)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        data = b"".join(parts)
+        arr = np.frombuffer(data, dtype=np.uint8)
+    buffer = np.zeros(len(arr) + _PAD, dtype=np.uint8)
+    buffer[: len(arr)] = arr
+    return (
+        buffer,
+        starts.reshape(n_cols, n_rows).T.copy(),
+        lengths.reshape(n_cols, n_rows).T.copy(),
+    )
+
+
+def chunk_from_columns(
+    columns: Sequence[Sequence[object]],
+    header: Header,
+    *,
+    first_row: int,
+    passthrough: bool = True,
+) -> Chunk:
+    """Build a :class:`Chunk` from whole columns of values (a DataFrame's, say).
+
+    Missing values (None, NaN) are blank cells; other values are read as ``str(value)``.
+    With ``passthrough=False`` the rows are not serialized (``score_frame`` keeps values).
+
+    >>> from legnumb.network.schema import load_schema
+    >>> h = parse_header(["id", "sex"], schema=load_schema())
+    >>> chunk_from_columns([["a", None], ["F", float("nan")]], h, first_row=1).passthrough
+    [b'a,F', b',']
+    """
+    n_rows = len(columns[0]) if columns else 0
+    cols = [_as_strings(c) for c in columns]
+    lines: list[bytes] = []
+    if passthrough:
+        kept = [_quote_column(cols[j]) for j in header.keep]
+        if kept:
+            lines = [line.encode("utf-8") for line in map(",".join, zip(*kept, strict=True))]
+        else:
+            lines = [b""] * n_rows
+    buffer, starts, lengths = _cell_buffer([cols[j] for j in header.known_positions], n_rows)
+    return Chunk(
+        first_row=first_row,
+        n_rows=n_rows,
+        passthrough=lines,
+        buffer=buffer,
+        starts=starts,
+        lengths=lengths,
+        unreadable=np.zeros(n_rows, dtype=bool),
+    )
+
+
+def _as_strings(values: Sequence[object]) -> list[str]:
+    """Cells as str: missing values (None, NaN, NA) are blank, others ``str(value)``."""
+    import pandas as pd
+
+    arr = np.asarray(values, dtype=object)
+    missing = pd.isna(arr)
+    return ["" if m else v if type(v) is str else str(v) for v, m in zip(arr, missing, strict=True)]
+
+
+# --------------------------------------------------------------------------- encoding
+@dataclass(frozen=True)
+class Encoded:
+    """Cells of a chunk mapped to state codes.
+
+    Attributes
+    ----------
+    codes : numpy.ndarray
+        int64 ``(n_rows, len(schema.columns))``: state index in schema order, -1 when blank,
+        invalid or not read.
+    row_ok : numpy.ndarray
+        bool per row: no problem at all, so the row can be scored.
+    problems : dict of int to list of str
+        Row index within the chunk -> what is wrong (without the row number).
+    """
+
+    codes: np.ndarray
+    row_ok: np.ndarray
+    problems: dict[int, list[str]]
+
+
+class _Patterns:
+    """Every accepted spelling (lower case) of every state, for matching cells as bytes.
+
+    A cell of at most 24 bytes is packed, lower-cased, into three 64-bit words; a
+    multiplicative hash of them picks a slot in a small table that holds at most one
+    spelling, and the words and length are then compared exactly. Nothing is matched by the
+    hash alone.
+    """
+
+    BITS = 12
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.columns = list(schema.columns)
+        spellings: dict[str, int] = {}
+        table: list[dict[int, int]] = []
+        for name in self.columns:
+            col = schema.columns[name]
+            codes: dict[int, int] = {}
+            for k, state in enumerate(col.states):
+                words = (state, *(_YES_NO_SYNONYMS.get(state, ()) if col.is_yes_no else ()))
+                for w in words:
+                    if w.isascii() and 0 < len(w) <= _PAD:
+                        codes[spellings.setdefault(w, len(spellings))] = k
+            table.append(codes)
+        words = list(spellings)
+        n = len(words)
+        self.n = n
+        # lut[column, spelling] -> state code; -2 for "no spelling of this column"
+        self.lut = np.full((len(self.columns), n + 1), -2, dtype=np.int64)
+        for c, codes in enumerate(table):
+            for w, k in codes.items():
+                self.lut[c, w] = k
+        data = "".join(words).encode("ascii")
+        buf = np.zeros(len(data) + _PAD, dtype=np.uint8)
+        buf[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+        lengths = np.array([len(w) for w in words], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        k1, k2, k3 = _pack(buf, starts, lengths)
+        # append a sentinel spelling that nothing equals (length 0 is never looked up)
+        self.k1 = np.append(k1, 0)
+        self.k2 = np.append(k2, 0)
+        self.k3 = np.append(k3, 0)
+        self.len = np.append(lengths, -1)
+        for seed in range(1, 1000):  # a multiplier that gives every spelling its own slot
+            mult = np.uint64((0x9E3779B97F4A7C15 * seed) % (1 << 64) | 1)
+            slots = _slot(k1, k2, k3, lengths, mult, self.BITS)
+            if len(np.unique(slots)) == n:
+                break
+        else:  # pragma: no cover - cannot happen for a few dozen spellings
+            raise InvalidArgumentError("no collision-free hash for the state spellings")
+        self.mult = mult
+        self.table = np.full(1 << self.BITS, n, dtype=np.int64)
+        self.table[slots] = np.arange(n)
+
+    def codes(
+        self, buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray, cols: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """State codes of cells ``(n_rows, n_cells)``: -1 blank, -2 not a spelling.
+
+        ``starts`` and ``lengths`` are ``(n_rows, len(cols))``; ``cols`` gives the schema
+        column index of each cell position. Also returns the flat indexes of the cells that
+        are not blank and match no spelling of their column (for the schema's own rules).
+        """
+        shape = lengths.shape
+        starts, lengths = starts.reshape(-1), lengths.reshape(-1)
+        out = np.full(len(lengths), -1, dtype=np.int64)
+        nz = np.flatnonzero(lengths)
+        if not len(nz):
+            return out.reshape(shape), nz
+        s, n = starts[nz], lengths[nz]
+        k1, k2, k3 = _pack(buffer, s, n)
+        cand = self.table[_slot(k1, k2, k3, n, self.mult, self.BITS)]
+        hit = (self.k1[cand] == k1) & (self.len[cand] == n)
+        long = np.flatnonzero(n > 8)
+        if len(long):
+            c = cand[long]
+            hit[long] &= (self.k2[c] == k2[long]) & (self.k3[c] == k3[long])
+        cand[~hit] = self.n
+        by_position = self.lut[np.asarray(cols, dtype=np.int64)]  # (n_cells, n_spellings + 1)
+        found = by_position.ravel()[(nz % shape[1]) * by_position.shape[1] + cand]
+        out[nz] = found
+        return out.reshape(shape), nz[found == -2]
+
+
+_MASK = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+_MIX2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_MIX3 = np.uint64(0x165667B19E3779F9)
+
+
+def _pack(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Cells of up to 24 bytes as three little-endian 64-bit words, ASCII lower-cased.
+
+    ``buffer`` must end with at least 24 zero bytes. Longer cells get only their first 24
+    bytes packed; their length tells them apart.
+    """
+    low = _LOWER[buffer]
+    words = np.ndarray(shape=(len(low) - 7,), dtype="<u8", buffer=low, offset=0, strides=(1,))
+    k1 = words[starts] & _MASK[np.minimum(lengths, 8)]
+    k2 = np.zeros_like(k1)
+    k3 = np.zeros_like(k1)
+    long = np.flatnonzero(lengths > 8)
+    if len(long):
+        s, n = starts[long], lengths[long]
+        k2[long] = words[s + 8] & _MASK[np.clip(n - 8, 0, 8)]
+        longer = n > 16
+        k3[long[longer]] = words[s[longer] + 16] & _MASK[np.clip(n[longer] - 16, 0, 8)]
+    return k1, k2, k3
+
+
+def _slot(k1, k2, k3, lengths, mult, bits: int) -> np.ndarray:
+    h = (k1 ^ (k2 * _MIX2) ^ (k3 * _MIX3)) + lengths.astype(np.uint64)
+    return ((h * mult) >> np.uint64(64 - bits)).astype(np.int64)
+
+
+_PATTERNS: dict[int, _Patterns] = {}
+
+
+def _patterns(schema: Schema) -> _Patterns:
+    key = id(schema)
+    pat = _PATTERNS.get(key)
+    if pat is None or pat.schema is not schema:
+        pat = _PATTERNS[key] = _Patterns(schema)
+    return pat
+
+
+def _invalid_message(schema: Schema, column: str, raw_name: str, value: str) -> str:
+    key, message = invalid_state(schema, column, value, raw_name=raw_name)
+    return f"{key}: {message}"
+
+
+def encode_chunk(chunk: Chunk, header: Header, *, schema: Schema) -> Encoded:
+    """Map the known cells of a chunk to state codes, following the contract.
+
+    Cells that equal a spelling (ignoring ASCII case) are matched as bytes with numpy; every
+    other non-blank cell goes through :meth:`Schema.normalize_state`, so the result is what
+    the schema's own rules say.
+    """
+    pat = _patterns(schema)
+    n_rows = chunk.n_rows
+    col_index = {c: i for i, c in enumerate(pat.columns)}
+    pos_cols = [col_index[c] for c, positions in header.known for _ in positions]
+    pos_names = [(c, p) for c, positions in header.known for p in positions]
+    codes_by_pos = np.full((n_rows, len(pos_cols)), -1, dtype=np.int64)
+    problems: dict[int, list[str]] = {i: list(p) for i, p in chunk.problems.items()}
+    if n_rows and pos_cols:
+        codes_by_pos, unmatched = pat.codes(chunk.buffer, chunk.starts, chunk.lengths, pos_cols)
+        rows, cols = np.divmod(unmatched, len(pos_cols))
+        cache: dict[tuple[int, bytes], int | None] = {}
+        bad: list[tuple[int, int, str]] = []
+        for r, k in zip(rows.tolist(), cols.tolist(), strict=True):
+            s, n = int(chunk.starts[r, k]), int(chunk.lengths[r, k])
+            raw = bytes(chunk.buffer[s : s + n])
+            key = (k, raw)
+            if key not in cache:
+                value = raw.decode("utf-8")
+                if not normalize_name(value):
+                    cache[key] = -1
+                else:
+                    state = schema.normalize_state(pos_names[k][0], value)
+                    states = schema.columns[pos_names[k][0]].states
+                    cache[key] = None if state is None else states.index(state)
+            code = cache[key]
+            if code is None:
+                codes_by_pos[r, k] = -1
+                bad.append((r, k, raw.decode("utf-8")))
+            else:
+                codes_by_pos[r, k] = code
+        bad.sort(key=lambda item: (item[0], pos_names[item[1]][1]))  # row, then file column
+        for r, k, value in bad:
+            column, p = pos_names[k]
+            problems.setdefault(r, []).append(
+                _invalid_message(schema, column, header.names[p], value)
+            )
+    codes = np.full((n_rows, len(pat.columns)), -1, dtype=np.int64)
+    k = 0
+    for column, positions in header.known:
+        c = col_index[column]
+        block = codes_by_pos[:, k : k + len(positions)]
+        k += len(positions)
+        if len(positions) == 1:
+            codes[:, c] = block[:, 0]
+            continue
+        merged = block.max(axis=1)
+        seen = np.where(block >= 0, block, merged[:, None])
+        conflict = np.flatnonzero((seen != merged[:, None]).any(axis=1))
+        codes[:, c] = merged
+        states = schema.columns[column].states
+        for r in conflict.tolist():
+            got = ", ".join(
+                f"{header.names[p]!r} (column {p + 1}) says {states[v]!r}"
+                for p, v in zip(positions, block[r].tolist(), strict=True)
+                if v >= 0
+            )
+            problems.setdefault(r, []).append(f"column {column!r} is given twice and {got}")
+            codes[r, c] = -1
+    if chunk.unreadable is not None and chunk.unreadable.any():
+        codes[chunk.unreadable] = -1
+    row_ok = np.ones(n_rows, dtype=bool)
+    if problems:
+        row_ok[list(problems)] = False
+    return Encoded(codes, row_ok, problems)
+
+
+def encode_strings(
+    values: Sequence[str], column: str, *, schema: Schema
+) -> tuple[np.ndarray, list[int]]:
+    """Codes of one column's raw cells, and the indexes of invalid cells (for tests and tools).
+
+    >>> from legnumb.network.schema import load_schema
+    >>> encode_strings([" Yes", "n", "", "maybe"], "diabetes", schema=load_schema())
+    (array([ 0,  1, -1, -1]), [3])
+    """
+    header = parse_header([column], schema=schema)
+    chunk = chunk_from_rows([[v] for v in values], header, first_row=1)
+    enc = encode_chunk(chunk, header, schema=schema)
+    j = list(schema.columns).index(normalize_name(column))
+    return enc.codes[:, j], sorted(enc.problems)
+
+
+def row_error_text(
+    problems: dict[int, list[str]], n_rows: int, *, first_row: int, source: str | None
+) -> list[str]:
+    """The ``error`` cell of each row: blank, or every problem with the file and row number.
+
+    >>> row_error_text({1: ["a", "b"]}, 2, first_row=10, source="x.csv")
+    ['', 'x.csv, row 11: a | b']
+    """
+    out = [""] * n_rows
+    prefix = f"{source}, row " if source else "row "
+    for i, msgs in problems.items():
+        out[i] = f"{prefix}{first_row + i}: " + " | ".join(msgs)
+    return out
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def format_probabilities(p: np.ndarray) -> list[bytes]:
+    """Each row of a probability matrix as CSV cells with ``%.6f`` (blank for NaN).
+
+    Vectorized; the result equals ``",".join("%.6f" % x for x in row)`` for every value
+    (near-ties and values outside [0, 1] are formatted by Python itself).
+
+    >>> format_probabilities(np.array([[0.1234567, 1.0], [np.nan, 1e-9]]))
+    [b'0.123457,1.000000', b',0.000000']
+    """
+    p = np.asarray(p, dtype=float)
+    n_rows, n_cols = p.shape
+    if n_rows == 0:
+        return []
+    if n_cols == 0:
+        return [b""] * n_rows
+    scaled = p * 1e6
+    q = np.rint(scaled)
+    # |scaled - q| is within 1e-6 of 0.5 only near a tie, where rounding the scaled float
+    # might differ from rounding the exact decimal value: leave those to Python
+    odd = ~((p >= 0) & (p <= 1)) | (np.abs(np.abs(scaled - q) - 0.5) < 1e-6) | np.signbit(p)
+    q = np.where(odd, 0, q).astype(np.int32)
+    cells = np.empty((n_rows, n_cols, 9), dtype=np.uint8)
+    cells[:, :, 1] = 46  # "."
+    cells[:, :, 8] = 44  # ","
+    for k in range(7, 1, -1):  # six decimals, last first
+        np.add(q % 10, 48, out=cells[:, :, k], casting="unsafe")
+        q //= 10
+    np.add(q, 48, out=cells[:, :, 0], casting="unsafe")
+    width = 9 * n_cols - 1
+    flat = np.ascontiguousarray(cells.reshape(n_rows, 9 * n_cols)[:, :width])
+    out = flat.view(f"S{width}").ravel().tolist()
+    for r in np.flatnonzero(odd.any(axis=1)).tolist():
+        out[r] = ",".join("" if np.isnan(x) else format(x, ".6f") for x in p[r].tolist()).encode()
+    return out
+
+
+def _text_cells(columns: Sequence[Sequence[object]]) -> tuple[np.ndarray, list[list[bytes]]]:
+    """Text columns with few distinct values: a combination code per row and the cells.
+
+    Returns the code of each row's combination and, per code, the quoted UTF-8 cells;
+    None/NaN are blank.
+    """
+    import pandas as pd
+
+    key = None
+    tables = []
+    for values in columns:
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        tables.append([b""] + [quote_cell(str(u)).encode("utf-8") for u in uniques])
+        key = codes + 1 if key is None else key * len(tables[-1]) + codes + 1
+    combo, seen = pd.factorize(key)
+    cells = []
+    for k in seen.tolist():
+        parts = []
+        for table in reversed(tables):
+            k, i = divmod(k, len(table))
+            parts.append(table[i])
+        cells.append(parts[::-1])
+    return combo, cells
+
+
+def format_chunk(
+    passthrough: Sequence[bytes],
+    probabilities: np.ndarray,
+    top_cause: Sequence[object],
+    triage: Sequence[object],
+    red_flags: Sequence[object],
+    errors: Sequence[str],
+    *,
+    version: str,
+    priors_hash: str,
+) -> bytes:
+    """The output lines of a chunk, as UTF-8 bytes ending with ``\\n``.
+
+    >>> format_chunk([b"A1,one_leg"], np.array([[0.5]]), ["stroke"], ["emergency"], [""],
+    ...              [""], version="0.1.0", priors_hash="ab")
+    b'A1,one_leg,0.500000,stroke,emergency,,,0.1.0,ab\\n'
+    """
+    n = len(passthrough)
+    if n == 0:
+        return b""
+    constant = [quote_cell(version).encode("utf-8"), quote_cell(priors_hash).encode("utf-8")]
+    combo, cells = _text_cells([top_cause, triage, red_flags])
+    # top_cause,triage,red_flags,error,model_version,priors_hash: one piece per combination
+    table = np.array([b",".join([*c, b"", *constant]) for c in cells], dtype=object)
+    last = table[combo].tolist()
+    for i, e in enumerate(errors):
+        if e:
+            c = cells[combo[i]]
+            last[i] = b",".join([*c, quote_cell(e).encode("utf-8"), *constant])
+    pieces = zip(passthrough, format_probabilities(probabilities), last, strict=True)
+    return b"\n".join(map(b",".join, pieces)) + b"\n"
+
+
+def format_header(names: Sequence[str]) -> bytes:
+    """A header line (with its line end).
+
+    >>> format_header(["a,b", "c"])
+    b'"a,b",c\\n'
+    """
+    return (",".join(quote_cell(n) for n in names) + "\n").encode("utf-8")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
+    """Write to a temporary file beside ``path``, renamed over it only on success.
+
+    ``"-"`` writes to standard output instead (not atomic). On any exception, including
+    KeyboardInterrupt, the temporary file is removed and ``path`` is left as it was.
+    """
+    if str(path) == "-":
+        out = sys.stdout.buffer
+        yield out
+        out.flush()
+        return
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"{path}: cannot write the output; no such directory {directory}.")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give a file name for the output.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the output ({exc.strerror}).") from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,732 @@
+"""Priors as reviewed data: read, validate and expand every hand-set number of the network.
+
+A priors directory holds four CSV files (see ``priors/README.md`` for the full format):
+
+``sources.csv``
+    ``source_id, kind, citation, locator, reasoning``; ``kind`` is ``seed``, ``literature``
+    or ``expert_judgement``.
+``history.csv``, ``causes.csv``, ``findings.csv``
+    One row per number: ``node, kind, state, parent, parent_state, value, low, high,
+    source_id, note``.
+
+The ``kind`` of a number row says what it is:
+
+``prior``
+    P(node = state), or P(node = state | parent = parent_state): a plain table (history nodes).
+``leak``
+    Noisy-OR nodes: P(node = on | no parent active). Mixture nodes: P(node = state | no
+    parent cause present); one row per state, summing to 1.
+``link``
+    Noisy-OR nodes: P(node = on | only parent = parent_state active). Mixture nodes:
+    P(node = state | the finding is driven by parent cause); one row per state, summing to 1.
+``leak_weight``
+    Mixture nodes only: the share of the leak when at least one parent cause is present.
+
+Causes and yes/no findings are noisy-OR nodes (``on`` is ``present`` or ``yes``); findings
+with other states are mixture ("noisy-average") nodes; history columns are plain tables.
+Every number is addressed by state label, never by position.
+
+Examples
+--------
+>>> from legnumb.network.priors import load_priors
+>>> priors = load_priors()
+>>> priors.get("findings", node="shooting_pain", kind="link", parent="sciatica").label
+'P(shooting_pain | sciatica)'
+>>> len(priors.expand())  # one CPT per node
+50
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from legnumb.errors import InvalidArgumentError, PriorsError, Problem, UnknownNameError
+from legnumb.network.cpt import CPT
+from legnumb.network.schema import CAUSE_STATES, Schema, closest, load_schema
+
+__all__ = [
+    "NUMBER_FIELDS",
+    "NUMBER_FILES",
+    "SOURCE_FIELDS",
+    "SOURCE_KINDS",
+    "Number",
+    "PriorSet",
+    "Source",
+    "load_priors",
+    "shipped_priors_dir",
+]
+
+NUMBER_FILES: tuple[str, ...] = ("history", "causes", "findings")
+NUMBER_FIELDS: tuple[str, ...] = (
+    "node",
+    "kind",
+    "state",
+    "parent",
+    "parent_state",
+    "value",
+    "low",
+    "high",
+    "source_id",
+    "note",
+)
+SOURCE_FIELDS: tuple[str, ...] = ("source_id", "kind", "citation", "locator", "reasoning")
+SOURCE_KINDS: tuple[str, ...] = ("seed", "literature", "expert_judgement")
+_KINDS = ("prior", "leak", "link", "leak_weight")
+_SUM_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Source:
+    """One row of ``sources.csv``."""
+
+    source_id: str
+    kind: str
+    citation: str
+    locator: str
+    reasoning: str
+
+
+@dataclass(frozen=True)
+class Number:
+    """One hand-set number: one row of a number file.
+
+    ``param_id`` is stable and unique: ``file:node|kind|parent=parent_state|state``.
+    """
+
+    file: str
+    line: int
+    node: str
+    kind: str
+    state: str
+    parent: str
+    parent_state: str
+    value: float
+    low: float
+    high: float
+    source_id: str
+    note: str
+
+    @property
+    def param_id(self) -> str:
+        """Stable identifier of this number."""
+        return f"{self.file}:{self.node}|{self.kind}|{self.parent}={self.parent_state}|{self.state}"
+
+    @property
+    def label(self) -> str:
+        """How a reviewer reads the number, e.g. ``P(shooting_pain | sciatica)``."""
+        on_state = self.state in ("yes", "present")
+        target = self.node if on_state else f"{self.node}={self.state}"
+        if self.kind == "leak_weight":
+            return f"leak share of {self.node}"
+        if self.kind == "leak":
+            return f"P({target} | no cause)"
+        if self.parent:
+            given = (
+                self.parent
+                if self.parent_state in ("yes", "present")
+                else (f"{self.parent}={self.parent_state}")
+            )
+            return f"P({target} | {given})"
+        return f"P({target})"
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    """Every validated number and source of a priors directory.
+
+    Use :func:`load_priors` to build one; :meth:`expand` turns it into CPTs and
+    :meth:`with_value` makes a variant with one number changed.
+    """
+
+    numbers: tuple[Number, ...]
+    sources: dict[str, Source]
+    schema: Schema
+    sha256: str
+    directory: str = ""
+    _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({n.param_id: i for i, n in enumerate(self.numbers)})
+
+    # ----- lookup
+    def __getitem__(self, param_id: str) -> Number:
+        return self.numbers[self._index[param_id]]
+
+    def get(self, file: str, **key: str) -> Number:
+        """The one number of ``file`` whose fields equal ``key`` (unset fields: any value)."""
+        found = [
+            n
+            for n in self.numbers
+            if n.file == file and all(getattr(n, k) == v for k, v in key.items())
+        ]
+        if len(found) != 1:
+            raise UnknownNameError(
+                f"expected one number in {file} matching {key}. Got {len(found)} instead."
+            )
+        return found[0]
+
+    def siblings(self, param_id: str) -> tuple[Number, ...]:
+        """The other numbers of the same distribution (empty for noisy-OR numbers)."""
+        n = self[param_id]
+        if _model_of(self.schema, n.node) == "noisy_or" or n.kind == "leak_weight":
+            return ()
+        return tuple(
+            m
+            for m in self.numbers
+            if m.node == n.node
+            and m.kind == n.kind
+            and m.parent == n.parent
+            and m.parent_state == n.parent_state
+            and m.param_id != param_id
+        )
+
+    @property
+    def expert_only(self) -> tuple[Number, ...]:
+        """Numbers whose source is expert judgement alone."""
+        return tuple(
+            n for n in self.numbers if self.sources[n.source_id].kind == "expert_judgement"
+        )
+
+    def table(self):
+        """Every number as a tidy pandas DataFrame (one row per number, with source details)."""
+        import pandas as pd
+
+        rows = []
+        for n in self.numbers:
+            s = self.sources[n.source_id]
+            rows.append(
+                {
+                    "param_id": n.param_id,
+                    "label": n.label,
+                    "file": n.file,
+                    "node": n.node,
+                    "kind": n.kind,
+                    "state": n.state,
+                    "parent": n.parent,
+                    "parent_state": n.parent_state,
+                    "value": n.value,
+                    "low": n.low,
+                    "high": n.high,
+                    "source_id": n.source_id,
+                    "source_kind": s.kind,
+                    "citation": s.citation,
+                    "note": n.note,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    # ----- variants
+    def with_value(self, param_id: str, value: float) -> PriorSet:
+        """A copy with one number set to ``value`` and its siblings scaled to keep the sum.
+
+        The siblings of a distribution (other states of the same table column) are scaled
+        proportionally so the distribution still sums to 1. Ranges are not enforced here:
+        this is for sensitivity analysis.
+        """
+        return self.with_values({param_id: value})
+
+    def with_values(self, values: Mapping[str, float]) -> PriorSet:
+        """A copy with several numbers changed (siblings rescaled, see :meth:`with_value`)."""
+        numbers = list(self.numbers)
+        for pid, v in values.items():
+            i = self._index[pid]
+            old = numbers[i].value
+            if not 0.0 < v < 1.0:
+                raise InvalidArgumentError(
+                    f"{pid}: a probability must lie in (0, 1). Got {v!r} instead."
+                )
+            sibs = self.siblings(pid)
+            if sibs:
+                rest = sum(numbers[self._index[s.param_id]].value for s in sibs)
+                scale = (1.0 - v) / rest if rest > 0 else 0.0
+                for s in sibs:
+                    j = self._index[s.param_id]
+                    numbers[j] = replace(numbers[j], value=numbers[j].value * scale)
+            numbers[i] = replace(numbers[i], value=float(v))
+            del old
+        return PriorSet(tuple(numbers), self.sources, self.schema, self.sha256, self.directory)
+
+    # ----- expansion
+    def expand(self) -> list[CPT]:
+        """Expand the numbers into one full :class:`CPT` per node (schema node order)."""
+        by_node: dict[str, list[Number]] = defaultdict(list)
+        for n in self.numbers:
+            by_node[n.node].append(n)
+        return [_expand_node(self.schema, node, by_node[node]) for node in self.schema.nodes]
+
+    def expand_node(self, node: str) -> CPT:
+        """The CPT of one node (used to build model variants cheaply)."""
+        return _expand_node(self.schema, node, [n for n in self.numbers if n.node == node])
+
+
+# --------------------------------------------------------------------------- node models
+def _model_of(schema: Schema, node: str) -> str:
+    if node in schema.causes:
+        return "noisy_or"
+    col = schema.columns[node]
+    if col.group == "history":
+        return "table"
+    return "noisy_or" if col.is_yes_no else "mixture"
+
+
+def _on_state(schema: Schema, node: str) -> str:
+    return "present" if node in schema.causes else "yes"
+
+
+def _parent_order(schema: Schema, numbers: Iterable[Number]) -> tuple[str, ...]:
+    parents = {n.parent for n in numbers if n.parent}
+    return tuple(p for p in schema.nodes if p in parents)
+
+
+def _expand_node(schema: Schema, node: str, numbers: list[Number]) -> CPT:
+    model = _model_of(schema, node)
+    states = schema.states_of(node)
+    parents = _parent_order(schema, numbers)
+    st = {node: states, **{p: schema.states_of(p) for p in parents}}
+    shape = tuple(len(st[v]) for v in (node, *parents))
+    if model == "table":
+        values = np.zeros(shape)
+        for n in numbers:
+            idx = [states.index(n.state)]
+            if parents:
+                idx.append(st[parents[0]].index(n.parent_state))
+            values[tuple(idx)] = n.value
+        return CPT(node, parents, st, values)
+    if model == "noisy_or":
+        leak = next(n.value for n in numbers if n.kind == "leak")
+        # q[...] = P(off | parents): (1 - leak) * prod over active links of (1 - link)
+        q = np.full(shape[1:], 1.0 - leak)
+        for n in numbers:
+            if n.kind != "link":
+                continue
+            axis = parents.index(n.parent)
+            factor = np.ones(len(st[n.parent]))
+            factor[st[n.parent].index(n.parent_state)] = 1.0 - n.value
+            q = q * factor.reshape([-1 if a == axis else 1 for a in range(len(parents))])
+        on = states.index(_on_state(schema, node))
+        values = np.empty(shape)
+        values[on] = 1.0 - q
+        values[1 - on] = q
+        return CPT(node, parents, st, values)
+    # mixture ("noisy-average"): leak alone when no parent cause is present; otherwise
+    # (1 - w) * mean of the present causes' distributions + w * leak.
+    leak = np.array([_value(numbers, "leak", "", s) for s in states])
+    weight = next(n.value for n in numbers if n.kind == "leak_weight")
+    dists = np.array([[_value(numbers, "link", p, s) for s in states] for p in parents])
+    k = len(parents)
+    grid = np.array(np.meshgrid(*[[0, 1]] * k, indexing="ij")).reshape(k, -1).T  # (2^k, k)
+    present = CAUSE_STATES.index("present")
+    on = (grid == present).astype(float)
+    count = on.sum(axis=1, keepdims=True)
+    mean = np.divide(on @ dists, count, out=np.zeros((len(grid), len(states))), where=count > 0)
+    mixed = np.where(count > 0, (1.0 - weight) * mean + weight * leak, leak)  # (2^k, k_states)
+    values = mixed.T.reshape(shape)
+    return CPT(node, parents, st, values)
+
+
+def _value(numbers: list[Number], kind: str, parent: str, state: str) -> float:
+    for n in numbers:
+        if n.kind == kind and n.parent == parent and n.state == state:
+            return n.value
+    raise UnknownNameError((kind, parent, state))
+
+
+# --------------------------------------------------------------------------- loading
+def shipped_priors_dir() -> Path:
+    """The priors installed with the package (the repository's ``priors/`` folder)."""
+    return Path(str(resources.files("legnumb.shipped_priors")))
+
+
+def load_priors(directory: str | Path | None = None, *, schema: Schema | None = None) -> PriorSet:
+    """Read and validate a priors directory; report every problem at once.
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        The priors folder; the shipped priors when omitted.
+    schema : Schema, optional
+        The node names and states; the bundled schema when omitted.
+
+    Raises
+    ------
+    PriorsError
+        With one :class:`~legnumb.errors.Problem` per problem found, each naming the file,
+        the row, the key and what was expected.
+    """
+    schema = schema or load_schema()
+    directory = Path(directory) if directory is not None else shipped_priors_dir()
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise PriorsError(f"priors directory {str(directory)!r} does not exist.")
+    digest = hashlib.sha256()
+    raw: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    for name, fields in [("sources", SOURCE_FIELDS)] + [(f, NUMBER_FIELDS) for f in NUMBER_FILES]:
+        path = directory / f"{name}.csv"
+        if not path.is_file():
+            problems.append(Problem(f"{path}", "file", "missing; expected a CSV file"))
+            raw[name] = []
+            continue
+        data = path.read_bytes()
+        digest.update(name.encode() + b"\0" + data + b"\0")
+        raw[name] = _read_rows(path, data, fields, problems)
+    sources = _check_sources(directory, raw["sources"], problems)
+    numbers = []
+    for name in NUMBER_FILES:
+        numbers += _check_numbers(directory, name, raw[name], schema, sources, problems)
+    if not problems:
+        _check_structure(directory, numbers, schema, problems)
+    if problems:
+        raise PriorsError(
+            f"{len(problems)} problem(s) in priors directory {str(directory)!r}:", problems
+        )
+    return PriorSet(tuple(numbers), sources, schema, digest.hexdigest(), str(directory))
+
+
+def _read_rows(path, data, fields, problems):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(str(path), "encoding", f"must be UTF-8: {exc}"))
+        return []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    for col in header:
+        if col not in fields:
+            hint = closest(col, fields)
+            problems.append(
+                Problem(
+                    f"{path}, header",
+                    repr(col),
+                    f"unknown field; allowed: {', '.join(fields)}"
+                    + (f" (did you mean {hint!r}?)" if hint else ""),
+                )
+            )
+    for col in fields:
+        if col not in header:
+            problems.append(Problem(f"{path}, header", repr(col), "required field is missing"))
+    rows = []
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            problems.append(Problem(f"{path}, row {line}", "row", "has more cells than the header"))
+        rows.append((line, {k: (v or "").strip() for k, v in row.items() if k is not None}))
+    return rows
+
+
+def _check_sources(directory, rows, problems):
+    sources = {}
+    path = directory / "sources.csv"
+    for line, r in rows:
+        where = f"{path}, row {line}"
+        sid = r.get("source_id", "")
+        if not sid:
+            problems.append(Problem(where, "source_id", "is empty"))
+            continue
+        if sid in sources:
+            problems.append(Problem(where, sid, "duplicate source_id"))
+        kind = r.get("kind", "")
+        if kind not in SOURCE_KINDS:
+            problems.append(
+                Problem(
+                    where,
+                    f"{sid}.kind",
+                    f"must be one of {', '.join(SOURCE_KINDS)}. Got {kind!r} instead.",
+                )
+            )
+        if not r.get("citation"):
+            problems.append(
+                Problem(where, f"{sid}.citation", "is empty; every source needs a citation")
+            )
+        if kind in ("seed", "literature") and not r.get("locator"):
+            problems.append(
+                Problem(
+                    where,
+                    f"{sid}.locator",
+                    "is empty; a seed needs its file name, literature a DOI, PMID or URL",
+                )
+            )
+        if kind == "expert_judgement" and not r.get("reasoning"):
+            problems.append(
+                Problem(
+                    where, f"{sid}.reasoning", "is empty; expert judgement must give its reasoning"
+                )
+            )
+        sources[sid] = Source(
+            sid, kind, r.get("citation", ""), r.get("locator", ""), r.get("reasoning", "")
+        )
+    return sources
+
+
+def _parse_prob(text, where, key, problems):
+    if text == "":
+        problems.append(Problem(where, key, "is missing; expected a number in (0, 1)"))
+        return None
+    try:
+        x = float(text)
+    except ValueError:
+        problems.append(Problem(where, key, f"expected a number in (0, 1). Got {text!r} instead."))
+        return None
+    if not (math.isfinite(x) and 0.0 < x < 1.0):
+        problems.append(
+            Problem(where, key, f"must lie strictly between 0 and 1. Got {text} instead.")
+        )
+        return None
+    return x
+
+
+def _check_name(name, allowed, where, key, problems, what):
+    if name in allowed:
+        return True
+    hint = closest(name, allowed)
+    problems.append(
+        Problem(
+            where,
+            key,
+            f"unknown {what} {name!r}"
+            + (f"; did you mean {hint!r}?" if hint else f"; allowed: {', '.join(allowed)}"),
+        )
+    )
+    return False
+
+
+def _check_numbers(directory, name, rows, schema, sources, problems):
+    path = directory / f"{name}.csv"
+    nodes_here = {
+        "history": schema.history,
+        "causes": tuple(schema.causes),
+        "findings": schema.symptoms,
+    }[name]
+    out = []
+    for line, r in rows:
+        where = f"{path}, row {line}"
+        node, kind, state = r.get("node", ""), r.get("kind", ""), r.get("state", "")
+        parent, pstate = r.get("parent", ""), r.get("parent_state", "")
+        key = f"{node}|{kind}|{parent}={pstate}|{state}"
+        ok = _check_name(node, nodes_here, where, "node", problems, f"node for {name}.csv")
+        if kind not in _KINDS:
+            problems.append(
+                Problem(
+                    where,
+                    f"{key} kind",
+                    f"must be one of {', '.join(_KINDS)}. Got {kind!r} instead.",
+                )
+            )
+            ok = False
+        if ok:
+            model = _model_of(schema, node)
+            allowed_kinds = {
+                "table": ("prior",),
+                "noisy_or": ("leak", "link"),
+                "mixture": ("leak", "link", "leak_weight"),
+            }[model]
+            if kind not in allowed_kinds:
+                problems.append(
+                    Problem(
+                        where,
+                        f"{key} kind",
+                        f"{node} is a {model} node; kind must be one of {', '.join(allowed_kinds)}. Got {kind!r} instead.",
+                    )
+                )
+                ok = False
+        if ok:
+            states = schema.states_of(node)
+            if kind == "leak_weight":
+                if state:
+                    problems.append(
+                        Problem(
+                            where,
+                            f"{key} state",
+                            f"must be empty for leak_weight. Got {state!r} instead.",
+                        )
+                    )
+            elif _model_of(schema, node) == "noisy_or":
+                on = _on_state(schema, node)
+                if state != on:
+                    problems.append(
+                        Problem(
+                            where,
+                            f"{key} state",
+                            f"noisy-OR numbers give P({node}={on}); state must be {on!r}. Got {state!r} instead.",
+                        )
+                    )
+            else:
+                _check_name(state, states, where, f"{key} state", problems, f"state of {node}")
+            parents_allowed = {
+                "history": ("sex",) if node == "pregnant" else (),
+                "causes": schema.history,
+                "findings": tuple(schema.causes),
+            }[name]
+            if kind == "link" or (kind == "prior" and parent):
+                if _check_name(
+                    parent,
+                    parents_allowed or ("(none)",),
+                    where,
+                    f"{key} parent",
+                    problems,
+                    f"parent of {node}",
+                ):
+                    _check_name(
+                        pstate,
+                        schema.states_of(parent),
+                        where,
+                        f"{key} parent_state",
+                        problems,
+                        f"state of {parent}",
+                    )
+            elif parent or pstate:
+                problems.append(
+                    Problem(
+                        where,
+                        f"{key} parent",
+                        f"must be empty for kind {kind!r}. Got {parent!r}={pstate!r} instead.",
+                    )
+                )
+        value = _parse_prob(r.get("value", ""), where, f"{key} value", problems)
+        low = _parse_prob(r.get("low", ""), where, f"{key} low", problems)
+        high = _parse_prob(r.get("high", ""), where, f"{key} high", problems)
+        if low is not None and high is not None and low > high:
+            problems.append(
+                Problem(
+                    where,
+                    f"{key} range",
+                    f"low must not exceed high. Got low={low} > high={high} instead.",
+                )
+            )
+        elif None not in (value, low, high) and not low <= value <= high:
+            problems.append(
+                Problem(
+                    where,
+                    f"{key} value",
+                    f"must lie in its own range [{low}, {high}]. Got {value} instead.",
+                )
+            )
+        sid = r.get("source_id", "")
+        if not sid:
+            problems.append(
+                Problem(where, f"{key} source_id", "is empty; every number needs a source")
+            )
+        elif sid not in sources:
+            hint = closest(sid, sources)
+            problems.append(
+                Problem(
+                    where,
+                    f"{key} source_id",
+                    f"unknown source {sid!r}"
+                    + (f"; did you mean {hint!r}?" if hint else "; add it to sources.csv"),
+                )
+            )
+        if ok and None not in (value, low, high) and sid in sources:
+            out.append(
+                Number(
+                    name,
+                    line,
+                    node,
+                    kind,
+                    state,
+                    parent,
+                    pstate,
+                    value,
+                    low,
+                    high,
+                    sid,
+                    r.get("note", ""),
+                )
+            )
+        else:
+            ok = False
+    return out
+
+
+def _check_structure(directory, numbers, schema, problems):
+    seen = {}
+    by_node = defaultdict(list)
+    for n in numbers:
+        if n.param_id in seen:
+            problems.append(
+                Problem(
+                    f"{directory / (n.file + '.csv')}, row {n.line}",
+                    n.param_id,
+                    f"duplicate of row {seen[n.param_id]}",
+                )
+            )
+        seen[n.param_id] = n.line
+        by_node[n.node].append(n)
+    for node in schema.nodes:
+        model = _model_of(schema, node)
+        nums = by_node.get(node, [])
+        file = (
+            "history" if model == "table" else ("causes" if node in schema.causes else "findings")
+        )
+        where = f"{directory / (file + '.csv')}"
+        states = schema.states_of(node)
+        if not nums:
+            problems.append(
+                Problem(where, node, "has no numbers; every node needs its distribution")
+            )
+            continue
+        groups = defaultdict(list)
+        for n in nums:
+            groups[(n.kind, n.parent, n.parent_state)].append(n)
+        if model == "noisy_or":
+            if ("leak", "", "") not in groups:
+                problems.append(
+                    Problem(where, f"{node} leak", "is missing; a noisy-OR node needs a leak")
+                )
+            continue
+        if model == "mixture":
+            if ("leak_weight", "", "") not in groups:
+                problems.append(
+                    Problem(
+                        where,
+                        f"{node} leak_weight",
+                        "is missing; a mixture node needs its leak share",
+                    )
+                )
+            if ("leak", "", "") not in groups:
+                problems.append(
+                    Problem(
+                        where,
+                        f"{node} leak",
+                        "is missing; a mixture node needs a leak distribution",
+                    )
+                )
+        if model == "table":
+            parents = {n.parent for n in nums}
+            if parents != {""}:
+                pstates = schema.states_of(next(p for p in parents if p))
+                for ps in pstates:
+                    if ("prior", next(p for p in parents if p), ps) not in groups:
+                        problems.append(Problem(where, f"{node} | {ps}", "distribution is missing"))
+        for (kind, parent, pstate), group in groups.items():
+            if kind == "leak_weight":
+                continue
+            label = f"{node}|{kind}|{parent}={pstate}"
+            missing = [s for s in states if s not in {n.state for n in group}]
+            if missing:
+                problems.append(
+                    Problem(
+                        where,
+                        label,
+                        f"missing state(s) {', '.join(missing)}; expected one row per state of {node}: {', '.join(states)}",
+                    )
+                )
+                continue
+            total = sum(n.value for n in group)
+            if abs(total - 1.0) > _SUM_TOL:
+                problems.append(
+                    Problem(
+                        where,
+                        label,
+                        f"values must sum to 1 within {_SUM_TOL:g}. Got {total:.12g} instead (rows {', '.join(str(n.line) for n in group)}).",
+                    )
+                )
