@@ -149,7 +149,7 @@ def test_bench_whatif_measure_runs():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_whatif.py"
+    path = Path(__file__).resolve().parents[2] / "scripts" / "bench_whatif.py"
     spec = importlib.util.spec_from_file_location("bench_whatif", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

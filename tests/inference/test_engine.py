@@ -18,7 +18,7 @@ from legnumb.inference.engine import Engine, QueryResult
 from legnumb.network.bayesnet import build_network, example_network, extract_tables, reference_query
 from legnumb.network.cpt import CPT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOL = 1e-9
 
 
