@@ -273,8 +273,10 @@ def _no_known_column_message(names: tuple[str, ...], *, schema: Schema, where: s
         if sep in joined and any(
             normalize_name(part) in schema.columns for part in joined.split(sep)
         ):
-            return msg + f" The file seems to separate cells with {label}; save it as CSV "
-            "with commas."
+            return (
+                msg + f" The file seems to separate cells with {label}; save it as CSV "
+                "with commas."
+            )
     guesses = [g for g in (schema.closest_column(n) for n in names) if g]
     if guesses:
         msg += f" Closest known name: {guesses[0]!r}."

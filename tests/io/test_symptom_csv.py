@@ -144,6 +144,15 @@ def test_semicolon_file_gets_a_hint():
         read(b"case_id;laterality\nA;one_leg\n")
 
 
+@pytest.mark.parametrize(("sep", "label"), [(b";", "semicolons"), (b"\t", "tabs")])
+def test_separator_hint_is_printed_in_full(sep, label):
+    with pytest.raises(InputError) as info:
+        read(b"case_id" + sep + b"laterality\nA" + sep + b"one_leg\n")
+    assert str(info.value).endswith(
+        f"The file seems to separate cells with {label}; save it as CSV with commas."
+    )
+
+
 def test_empty_file_is_unusable():
     for data in (b"", b"\xef\xbb\xbf", b"\n\r\n\n"):
         with pytest.raises(InputError, match="the file is empty"):
