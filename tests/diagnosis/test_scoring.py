@@ -1,0 +1,146 @@
+"""Tests for legnumb.diagnosis.scoring: posteriors -> p_<cause>, top_cause, triage, red_flags.
+
+Scored rows are checked against :meth:`legnumb.Model.diagnose` (a separate path: dict evidence,
+``triage_level`` and ``red_flags``); unscored rows against the rules read one by one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from legnumb.diagnosis.scoring import summarize
+from legnumb.diagnosis.triage import LIKELY_THRESHOLD, RULES
+from legnumb.network.schema import TRIAGE_LEVELS
+
+EVIDENCE = [
+    {"laterality": "one_leg", "shooting_pain": "yes", "back_pain": "yes"},  # no rule fires
+    {"onset": "sudden", "weakness": "yes", "progressive": "yes"},  # emergency and urgent rules
+    {"progressive": "yes"},  # a routine rule only (not a red flag)
+    {"calf_swelling": "yes", "recent_immobility": "yes"},  # urgent rule; DVT likely
+    {},
+    {"bladder_bowel_problems": "yes", "back_pain": "yes"},  # emergency rule
+]
+
+
+def _rule_level(ev) -> str:
+    """The most urgent level among the rules that fire on ``ev`` ("" when none)."""
+    levels = [r.level for r in RULES if r.fires(ev)]
+    return min(levels, key=TRIAGE_LEVELS.index) if levels else ""
+
+
+def _flags(ev) -> str:
+    return ";".join(r.words for r in RULES if r.red_flag and r.fires(ev))
+
+
+@pytest.fixture(scope="module")
+def scored(model):
+    codes = model.encode(EVIDENCE)
+    post = model.posterior_matrix(codes)
+    return codes, post
+
+
+def test_columns_and_scored_rows_match_diagnose(model, scored):
+    codes, post = scored
+    out = summarize(model, codes, post, np.ones(len(EVIDENCE), dtype=bool))
+    assert list(out.columns) == [f"p_{c}" for c in model.causes] + [
+        "top_cause",
+        "triage",
+        "red_flags",
+    ]
+    assert len(out) == len(EVIDENCE)
+    for i, ev in enumerate(EVIDENCE):
+        d = model.diagnose(ev)
+        row = out.iloc[i]
+        np.testing.assert_allclose(
+            row[[f"p_{c}" for c in model.causes]].to_numpy(dtype=float),
+            d.posteriors.to_numpy(),
+            atol=1e-12,
+        )
+        assert row["top_cause"] == d.ranked.index[0]
+        assert row["triage"] == d.triage
+        assert row["red_flags"] == ";".join(d.red_flags)
+    # the likely DVT lifts the urgent calf rule to an emergency once the row is scored
+    assert out.at[3, "top_cause"] == "deep_vein_thrombosis"
+    assert out.at[3, "triage"] == "emergency"
+
+
+def test_top_cause_is_the_most_likely_cause(model):
+    rng = np.random.default_rng(5)
+    post = rng.uniform(size=(40, len(model.causes)))
+    codes = model.encode([{}] * len(post))
+    out = summarize(model, codes, post, np.ones(len(post), dtype=bool))
+    assert out["top_cause"].tolist() == [model.causes[k] for k in post.argmax(axis=1)]
+    np.testing.assert_array_equal(out[[f"p_{c}" for c in model.causes]].to_numpy(), post)
+
+
+def test_unscored_rows_keep_only_emergency_and_urgent_rule_levels(model, scored):
+    codes, _ = scored
+    nan = np.full((len(EVIDENCE), len(model.causes)), np.nan)
+    out = summarize(model, codes, nan, np.zeros(len(EVIDENCE), dtype=bool))
+    expected = [lvl if lvl in ("emergency", "urgent") else "" for lvl in map(_rule_level, EVIDENCE)]
+    assert out["triage"].tolist() == expected
+    assert out["triage"].tolist() == ["", "emergency", "", "urgent", "", "emergency"]
+    assert _rule_level(EVIDENCE[2]) == "routine"  # a routine rule fired, and was dropped
+    assert (out["top_cause"] == "").all()
+    assert out[[f"p_{c}" for c in model.causes]].isna().all().all()
+    assert out["red_flags"].tolist() == [_flags(ev) for ev in EVIDENCE]
+
+
+def test_red_flags_are_listed_whatever_the_posteriors(model, scored):
+    codes, post = scored
+    n = len(EVIDENCE)
+    expected = [_flags(ev) for ev in EVIDENCE]
+    assert expected[1] == "sudden leg weakness;leg weakness that is getting worse"
+    assert expected[2] == ""  # "numbness getting worse" is a rule, not a red flag
+    for p, ok in (
+        (post, np.ones(n, dtype=bool)),
+        (np.zeros_like(post), np.ones(n, dtype=bool)),
+        (np.full_like(post, np.nan), np.zeros(n, dtype=bool)),
+    ):
+        assert summarize(model, codes, p, ok)["red_flags"].tolist() == expected
+
+
+def test_a_mixed_batch_scores_each_row_on_its_own(model, scored):
+    codes, post = scored
+    ok = np.array([True, False, True, False, True, False])
+    mixed_post = np.where(ok[:, None], post, np.nan)
+    mixed = summarize(model, codes, mixed_post, ok)
+    every = summarize(model, codes, post, np.ones(len(ok), dtype=bool))
+    none = summarize(model, codes, np.full_like(post, np.nan), np.zeros(len(ok), dtype=bool))
+    pd.testing.assert_frame_equal(mixed[ok], every[ok])
+    pd.testing.assert_frame_equal(mixed[~ok], none[~ok])
+    # score_codes is summarize over the rows it scores
+    pd.testing.assert_frame_equal(model.score_codes(codes, row_ok=ok), mixed, atol=1e-12)
+
+
+@pytest.mark.parametrize("cause", ["stroke", "multiple_sclerosis", "sciatica"])
+def test_a_cause_is_likely_from_its_threshold_on(model, cause):
+    level = model.schema.causes[cause].triage_if_likely
+    threshold = LIKELY_THRESHOLD[level]
+    k = model.causes.index(cause)
+    post = np.zeros((2, len(model.causes)))
+    post[0, k] = threshold
+    post[1, k] = np.nextafter(threshold, 0.0)
+    out = summarize(model, model.encode([{}, {}]), post, np.ones(2, dtype=bool))
+    assert out["triage"].tolist() == [level, "self_care"]
+    assert out["top_cause"].tolist() == [cause, cause]
+
+
+def test_nan_posteriors_never_win_or_make_a_cause_likely(model):
+    post = np.zeros((1, len(model.causes)))
+    post[0, model.causes.index("stroke")] = np.nan
+    post[0, model.causes.index("fibromyalgia")] = 0.01
+    out = summarize(model, model.encode([{}]), post, np.ones(1, dtype=bool))
+    assert out.at[0, "top_cause"] == "fibromyalgia"
+    assert out.at[0, "triage"] == "self_care"
+    assert np.isnan(out.at[0, "p_stroke"])
+
+
+def test_an_empty_batch_gives_the_columns_and_no_rows(model):
+    codes = np.empty((0, len(model.columns)), dtype=np.int64)
+    post = np.empty((0, len(model.causes)))
+    out = summarize(model, codes, post, np.empty(0, dtype=bool))
+    assert out.empty
+    assert list(out.columns)[-3:] == ["top_cause", "triage", "red_flags"]
