@@ -48,6 +48,11 @@ def _edit(path: Path, match: dict[str, str], **changes: str) -> int:
     raise AssertionError(f"no row matches {match}")
 
 
+def _find(path: Path, match: dict[str, str]) -> dict[str, str]:
+    """The first row of ``path`` matching ``match``."""
+    return next(r for r in _rows(path) if all(r[k] == v for k, v in match.items()))
+
+
 SCIATICA_SHOOTING = {"node": "shooting_pain", "kind": "link", "parent": "sciatica"}
 
 
@@ -146,13 +151,14 @@ def test_labels_read_as_a_reviewer_reads_them():
         ({"value": "abc"}, r"expected a number in \(0, 1\). Got 'abc' instead"),
         ({"value": "1.0"}, r"must lie strictly between 0 and 1. Got 1.0 instead"),
         ({"value": "0"}, r"must lie strictly between 0 and 1. Got 0 instead"),
+        ({"value": "nan"}, r"must lie strictly between 0 and 1. Got nan instead"),
         ({"value": "0.99"}, r"must lie in its own range \[0.\d+, 0.\d+\]. Got 0.99 instead"),
         (
             {"low": "0.9", "high": "0.5"},
             r"low must not exceed high. Got low=0.9 > high=0.5 instead",
         ),
         ({"source_id": ""}, r"source_id: is empty; every number needs a source"),
-        ({"source_id": "L00"}, r"unknown source 'L00'; did you mean"),
+        ({"source_id": "NO-SUCH-SOURCE"}, r"unknown source 'NO-SUCH-SOURCE'"),
         (
             {"kind": "lnk"},
             r"kind: must be one of prior, leak, link, leak_weight. Got 'lnk' instead",
@@ -210,19 +216,25 @@ def test_unknown_key_in_header(priors_dir):
     assert "'source_id': required field is missing" in str(info.value)
 
 
+def test_unknown_source_suggests_the_closest(priors_dir):
+    sid = _find(priors_dir / "findings.csv", SCIATICA_SHOOTING)["source_id"]
+    _edit(priors_dir / "findings.csv", SCIATICA_SHOOTING, source_id=sid + "x")
+    with pytest.raises(PriorsError, match=rf"unknown source '{sid}x'; did you mean '{sid}'"):
+        load_priors(priors_dir)
+
+
 def test_empty_citation_and_missing_reasoning(priors_dir):
     path = priors_dir / "sources.csv"
     rows = _rows(path)
-    for r in rows:
-        if r["source_id"] == "L004":
-            r["citation"] = ""
-        if r["source_id"] == "EJ-LEAK":
-            r["reasoning"] = " "
+    lit = next(r for r in rows if r["kind"] == "literature")
+    ej = next(r for r in rows if r["kind"] == "expert_judgement")
+    lit["citation"], ej["reasoning"] = "", " "
     _write(path, rows)
-    with pytest.raises(PriorsError, match=r"L004.citation: is empty") as info:
+    with pytest.raises(PriorsError, match=rf"{lit['source_id']}.citation: is empty") as info:
         load_priors(priors_dir)
-    assert "EJ-LEAK.reasoning: is empty; expert judgement must give its reasoning" in str(
-        info.value
+    assert (
+        f"{ej['source_id']}.reasoning: is empty; expert judgement must give its reasoning"
+        in str(info.value)
     )
 
 
