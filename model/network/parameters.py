@@ -39,7 +39,7 @@ import numpy as np
 
 from legnumb.errors import InvalidArgumentError, UnknownNameError
 from legnumb.network.cpt import CPT
-from legnumb.network.priors import PriorSet
+from legnumb.network.priors import MIN_PROBABILITY, PriorSet
 
 __all__ = ["ParameterSpace"]
 
@@ -170,9 +170,12 @@ class ParameterSpace:
                 f"expected indices and xs as 1-d sequences of one length. "
                 f"Got shapes {indices.shape} and {xs.shape} instead."
             )
-        if xs.size and not ((xs > 0) & (xs < 1)).all():
+        bad = ~((xs >= MIN_PROBABILITY) & (xs <= 1.0 - MIN_PROBABILITY))
+        if bad.any():
             raise InvalidArgumentError(
-                f"a probability must lie in (0, 1). Got {xs[(xs <= 0) | (xs >= 1)][0]!r}."
+                f"a number cannot be set to this value. Got {float(xs[bad][0])!r} instead; "
+                f"probabilities must lie in [{MIN_PROBABILITY:g}, 1 - {MIN_PROBABILITY:g}] "
+                "so that complements are exact enough."
             )
         theta = np.tile(self.values, (len(indices), 1))
         for r, (i, x) in enumerate(zip(indices, xs, strict=True)):

@@ -55,6 +55,7 @@ from legnumb.network.cpt import CPT
 from legnumb.network.schema import CAUSE_STATES, Schema, closest, load_schema
 
 __all__ = [
+    "MIN_PROBABILITY",
     "NUMBER_FIELDS",
     "NUMBER_FILES",
     "SOURCE_FIELDS",
@@ -83,6 +84,10 @@ SOURCE_FIELDS: tuple[str, ...] = ("source_id", "kind", "citation", "locator", "r
 SOURCE_KINDS: tuple[str, ...] = ("seed", "literature", "expert_judgement")
 _KINDS = ("prior", "leak", "link", "leak_weight")
 _SUM_TOL = 1e-9
+#: Every number (value, low and high) must lie in ``[MIN_PROBABILITY, 1 - MIN_PROBABILITY]``:
+#: closer to 0 or 1, ``1 - (1 - x)`` loses most of ``x`` (for 1e-17 it is exactly 0), so
+#: noisy-OR complements and scores downstream would come out wrong or blank.
+MIN_PROBABILITY = 1e-9
 
 
 @dataclass(frozen=True)
@@ -230,8 +235,9 @@ class PriorSet:
         """A copy with one number set to ``value`` and its siblings scaled to keep the sum.
 
         The siblings of a distribution (other states of the same table column) are scaled
-        proportionally so the distribution still sums to 1. Ranges are not enforced here:
-        this is for sensitivity analysis.
+        proportionally so the distribution still sums to 1. Ranges are not enforced here
+        (this is for sensitivity analysis), but ``value`` must lie in
+        ``[MIN_PROBABILITY, 1 - MIN_PROBABILITY]``.
         """
         return self.with_values({param_id: value})
 
@@ -241,9 +247,9 @@ class PriorSet:
         for pid, v in values.items():
             i = self._index[pid]
             old = numbers[i].value
-            if not 0.0 < v < 1.0:
+            if not MIN_PROBABILITY <= v <= 1.0 - MIN_PROBABILITY:
                 raise InvalidArgumentError(
-                    f"{pid}: a probability must lie in (0, 1). Got {v!r} instead."
+                    f"{pid}: cannot be set to this value. Got {v!r} instead; {_BOUNDS_WHY}."
                 )
             sibs = self.siblings(pid)
             if sibs:
@@ -476,12 +482,21 @@ def _parse_prob(text, where, key, problems):
     except ValueError:
         problems.append(Problem(where, key, f"expected a number in (0, 1). Got {text!r} instead."))
         return None
-    if not (math.isfinite(x) and 0.0 < x < 1.0):
-        problems.append(
-            Problem(where, key, f"must lie strictly between 0 and 1. Got {text} instead.")
+    if not MIN_PROBABILITY <= x <= 1.0 - MIN_PROBABILITY:
+        what = (
+            "must lie strictly between 0 and 1"
+            if not (math.isfinite(x) and 0.0 < x < 1.0)
+            else f"is too close to {0 if x < 0.5 else 1}"
         )
+        problems.append(Problem(where, key, f"{what}. Got {text} instead; {_BOUNDS_WHY}."))
         return None
     return x
+
+
+_BOUNDS_WHY = (
+    f"probabilities must lie in [{MIN_PROBABILITY:g}, 1 - {MIN_PROBABILITY:g}] "
+    "so that complements are exact enough"
+)
 
 
 def _check_name(name, allowed, where, key, problems, what):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from legnumb.errors import PriorsError
+from legnumb.errors import InvalidArgumentError, PriorsError
 from legnumb.network.priors import NUMBER_FIELDS, load_priors, shipped_priors_dir
 from legnumb.network.schema import load_schema
 
@@ -262,3 +262,37 @@ def test_hash_changes_with_a_number(priors_dir):
     before = load_priors(priors_dir).sha256
     _edit(priors_dir / "findings.csv", SCIATICA_SHOOTING, value="0.8")
     assert load_priors(priors_dir).sha256 != before
+
+
+# --------------------------------------------------------------------------- D4: bounds
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [("value", "1e-17"), ("low", "1e-17"), ("value", "0.9999999999"), ("high", "0.9999999999")],
+)
+def test_probabilities_too_close_to_0_or_1_are_rejected(priors_dir, field, text):
+    """1 - (1 - 1e-17) is 0 in floating point: such a number would vanish downstream."""
+    changes = {field: text}
+    if field == "value":  # keep the range around the value so only the bound is at fault
+        changes.update(low=text, high=text)
+    line = _edit(priors_dir / "findings.csv", SCIATICA_SHOOTING, **changes)
+    with pytest.raises(
+        PriorsError,
+        match=rf"findings.csv, row {line}: .* {field}: .*Got {text} instead; "
+        r"probabilities must lie in \[1e-09, 1 - 1e-09\] so that complements are exact enough",
+    ):
+        load_priors(priors_dir)
+
+
+def test_the_bounds_themselves_are_accepted(priors_dir):
+    _edit(priors_dir / "findings.csv", SCIATICA_SHOOTING, low="1e-09")
+    assert load_priors(priors_dir).get("findings", **SCIATICA_SHOOTING).low == 1e-9
+
+
+@pytest.mark.parametrize("x", [1e-17, 0.0, 1.0, 1 - 1e-12, float("nan")])
+def test_with_value_rejects_unrepresentable_probabilities(x):
+    ps = load_priors()
+    pid = ps.get("findings", **SCIATICA_SHOOTING).param_id
+    with pytest.raises(
+        InvalidArgumentError, match=r"probabilities must lie in \[1e-09, 1 - 1e-09\]"
+    ):
+        ps.with_value(pid, x)
