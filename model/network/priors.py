@@ -55,6 +55,7 @@ from legnumb.network.cpt import CPT
 from legnumb.network.schema import CAUSE_STATES, Schema, closest, load_schema
 
 __all__ = [
+    "MAX_FIELD_BYTES",
     "MIN_PROBABILITY",
     "NUMBER_FIELDS",
     "NUMBER_FILES",
@@ -84,6 +85,9 @@ SOURCE_FIELDS: tuple[str, ...] = ("source_id", "kind", "citation", "locator", "r
 SOURCE_KINDS: tuple[str, ...] = ("seed", "literature", "expert_judgement")
 _KINDS = ("prior", "leak", "link", "leak_weight")
 _SUM_TOL = 1e-9
+#: Longest field a priors CSV may hold, in UTF-8 bytes (the csv module's default limit).
+MAX_FIELD_BYTES = 128 * 1024
+_SHOWN_CHARS = 4096  # how much of a broken line is read back for its names
 #: Every number (value, low and high) must lie in ``[MIN_PROBABILITY, 1 - MIN_PROBABILITY]``:
 #: closer to 0 or 1, ``1 - (1 - x)`` loses most of ``x`` (for 1e-17 it is exactly 0), so
 #: noisy-OR complements and scores downstream would come out wrong or blank.
@@ -399,13 +403,18 @@ def load_priors(directory: str | Path | None = None, *, schema: Schema | None = 
 
 
 def _read_rows(path, data, fields, problems):
+    """The rows of one CSV file as ``(line, {field: text}, readable)``; header problems noted.
+
+    ``line`` is the line the row starts on. A row that is not ``readable`` (see
+    :func:`_records`) was reported already; its fields are what its first line holds.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), "encoding", f"must be UTF-8: {exc}"))
         return []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    records = _records(path, text, problems)
+    header = next(records, (0, [], True))[1]
     for col in header:
         if col not in fields:
             hint = closest(col, fields)
@@ -421,18 +430,112 @@ def _read_rows(path, data, fields, problems):
         if col not in header:
             problems.append(Problem(f"{path}, header", repr(col), "required field is missing"))
     rows = []
-    for row in reader:
-        line = reader.line_num
-        if None in row:
+    for line, cells, readable in records:
+        if readable and len(cells) > len(header):
             problems.append(Problem(f"{path}, row {line}", "row", "has more cells than the header"))
-        rows.append((line, {k: (v or "").strip() for k, v in row.items() if k is not None}))
+        row = dict(zip(header, (c.strip() for c in cells), strict=False))
+        rows.append((line, {col: row.get(col, "") for col in header}, readable))
     return rows
+
+
+def _records(path, text, problems):
+    """Yield ``(line, cells, readable)`` for every non-blank record of ``text``, read strictly.
+
+    ``line`` is the 1-based line where the record starts. A record that cannot be read (a
+    quote left open or followed by text, a field longer than :data:`MAX_FIELD_BYTES`) is
+    a problem naming its line; it is yielded with ``readable`` false and the cells its first
+    line holds, and reading resumes on the line after the fault, so that the rest of the
+    file is still checked.
+    """
+    lines = io.StringIO(text, newline="").readlines()
+    first = 0  # index of the line the next record starts on
+    while first < len(lines):
+        resumed = first
+        reader = csv.reader(lines[resumed:], strict=True)
+        try:
+            for cells in reader:
+                line, first = first + 1, resumed + reader.line_num
+                if not cells:
+                    continue
+                longest = max(len(c.encode()) for c in cells)
+                if longest > MAX_FIELD_BYTES:
+                    problems.append(_too_long(path, line, MAX_FIELD_BYTES))
+                yield line, cells, longest <= MAX_FIELD_BYTES
+            return
+        except csv.Error as exc:
+            line, failed = first + 1, resumed + reader.line_num  # failed: 1-based
+            problem, resume = _unreadable(path, lines, first, failed, exc)
+            problems.append(problem)
+            yield line, next(csv.reader([lines[first][:_SHOWN_CHARS]]), []), False
+            first = max(resume, first + 1)
+
+
+def _unreadable(path, lines, first, failed, exc):
+    """The problem of a record (from line index ``first``) that failed on line ``failed``.
+
+    Returns the problem and the index of the line to resume reading on. A quote still open
+    when the reader stopped, or open at the end of the line before (and closed, wrongly, by
+    a quote on the failing line), is an unterminated quote: the problem names the line it
+    opened on, and reading resumes on the line after it.
+    """
+    opened = _open_quote(lines, first, failed)
+    if opened is None and failed - 1 > first:
+        opened = _open_quote(lines, first, failed - 1)
+    if opened is not None:
+        runs_on = (
+            "is never closed"
+            if failed == len(lines) and "end of data" in str(exc)
+            else f"is not closed on that line and runs on to line {failed} ({exc})"
+        )
+        message = f"unterminated quote: the quoted field opened on line {opened + 1} {runs_on}"
+        return Problem(f"{path}, row {opened + 1}", "quote", message), opened + 1
+    if "field limit" in str(exc):
+        return _too_long(path, first + 1, csv.field_size_limit()), failed
+    if "expected after" in str(exc):
+        message = f"malformed quoting ({exc}): a quoted field must end at its closing quote"
+        return Problem(f"{path}, row {failed}", "quote", message), failed
+    return Problem(f"{path}, row {failed}", "csv", f"not readable as CSV: {exc}"), failed
+
+
+def _too_long(path, line, limit):
+    return Problem(
+        f"{path}, row {line}",
+        "field",
+        f"field longer than {limit} bytes; a priors field holds a number, a name or a note",
+    )
+
+
+def _open_quote(lines, first, stop):
+    """Index of the line where the quote left open after ``lines[first:stop]`` opened, or None.
+
+    Reads as the csv module does: a quote opens a field only at the field's start, and
+    ``""`` inside a quoted field is a literal quote.
+    """
+    quoted, at_start, opened = False, True, None
+    for i in range(first, stop):
+        text = lines[i]
+        j = 0
+        while j < len(text):
+            c = text[j]
+            if quoted:
+                if c == '"':
+                    if text[j + 1 : j + 2] == '"':
+                        j += 1
+                    else:
+                        quoted = False
+            elif c == '"' and at_start:
+                quoted, opened = True, i
+            at_start = not quoted and c in ",\r\n"
+            j += 1
+    return opened if quoted else None
 
 
 def _check_sources(directory, rows, problems):
     sources = {}
     path = directory / "sources.csv"
-    for line, r in rows:
+    for line, r, readable in rows:
+        if not readable:
+            continue
         where = f"{path}, row {line}"
         sid = r.get("source_id", "")
         if not sid:
@@ -522,7 +625,9 @@ def _check_numbers(directory, name, rows, schema, sources, problems):
         "findings": schema.symptoms,
     }[name]
     out = []
-    for line, r in rows:
+    for line, r, readable in rows:
+        if not readable:
+            continue
         where = f"{path}, row {line}"
         node, kind, state = r.get("node", ""), r.get("kind", ""), r.get("state", "")
         parent, pstate = r.get("parent", ""), r.get("parent_state", "")

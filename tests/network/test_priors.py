@@ -296,3 +296,74 @@ def test_with_value_rejects_unrepresentable_probabilities(x):
         InvalidArgumentError, match=r"probabilities must lie in \[1e-09, 1 - 1e-09\]"
     ):
         ps.with_value(pid, x)
+
+
+# --------------------------------------------------------------------------- D3, D5: CSV
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def _line_of(path: Path, match: dict[str, str]) -> int:
+    """1-based line of the first row matching ``match`` (rows of the shipped files are one line)."""
+    for i, r in enumerate(_rows(path)):
+        if all(r[k] == v for k, v in match.items()):
+            return i + 2
+    raise AssertionError(f"no row matches {match}")
+
+
+def _set_note_raw(path: Path, line: int, raw_note: str) -> None:
+    """Replace the note of the row on ``line`` by ``raw_note``, written as is (no quoting)."""
+    lines = _lines(path)
+    cells = next(csv.reader([lines[line - 1]]))
+    lines[line - 1] = ",".join(cells[:-1]) + "," + raw_note + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+@pytest.mark.parametrize("where", ["middle", "second_to_last"])
+def test_unterminated_quote_names_the_line_where_it_opened(priors_dir, where):
+    path = priors_dir / "findings.csv"
+    n_lines = len(_lines(path))
+    line = _line_of(path, SCIATICA_SHOOTING) if where == "middle" else n_lines - 1
+    _set_note_raw(path, line, '"a note whose quote is never closed')
+    with pytest.raises(
+        PriorsError,
+        match=rf"findings.csv, row {line}: quote: unterminated quote: the quoted field opened "
+        rf"on line {line} (is never closed|is not closed on that line and runs on to line)",
+    ) as info:
+        load_priors(priors_dir)
+    # reading resumes after the broken line: only the quote is reported
+    assert len(info.value.problems) == 1, str(info.value)
+
+
+def test_malformed_quote_is_reported(priors_dir):
+    path = priors_dir / "causes.csv"
+    _set_note_raw(path, 3, '"quoted" then more')
+    with pytest.raises(PriorsError, match=r"causes.csv, row 3: quote: malformed quoting") as info:
+        load_priors(priors_dir)
+    assert len(info.value.problems) == 1, str(info.value)
+
+
+def test_quoted_note_over_several_lines_is_one_row(priors_dir):
+    path = priors_dir / "findings.csv"
+    line = _line_of(path, SCIATICA_SHOOTING)
+    _set_note_raw(path, line, '"first line\nsecond, line"')
+    ps = load_priors(priors_dir)
+    assert ps.get("findings", **SCIATICA_SHOOTING).note == "first line\nsecond, line"
+    assert ps.get("findings", **SCIATICA_SHOOTING).line == line
+
+
+@pytest.mark.parametrize("csv_limit", [None, 1 << 20])
+def test_field_over_128_kib_is_a_problem_not_a_crash(priors_dir, csv_limit):
+    path = priors_dir / "findings.csv"
+    line = _line_of(path, SCIATICA_SHOOTING)
+    _set_note_raw(path, line, "x" * (128 * 1024 + 1))
+    old = csv.field_size_limit(csv_limit) if csv_limit else None
+    try:
+        with pytest.raises(
+            PriorsError, match=rf"findings.csv, row {line}: .*field longer than 131072 bytes"
+        ) as info:
+            load_priors(priors_dir)
+    finally:
+        if old is not None:
+            csv.field_size_limit(old)
+    assert len(info.value.problems) == 1, str(info.value)
