@@ -5,7 +5,10 @@ This module is the IO layer of ``legnumb score``; it needs only the schema, neve
 Reading
     A file is read in blocks of bytes (``block_bytes``, 4 MiB by default), so memory does not
     grow with the file. A UTF-8 byte-order mark is dropped, CRLF, LF and lone CR line ends are
-    all accepted, quoted fields may hold commas, quotes and line breaks (RFC 4180). Blank
+    all accepted, quoted fields may hold commas, quotes and line breaks (RFC 4180). A quote
+    that is never closed (still open at the end of the file, or not closed within
+    ``FIELD_LIMIT`` characters) stops the run with an :class:`~legnumb.errors.InputError` that
+    names the line where it opened; it is never read as one long cell. Blank
     lines (empty, or only spaces and tabs) are skipped. The first record is the header.
     Blocks whose records all have as many cells as the header and whose quoting is plain
     RFC 4180 are split with numpy (the fast path); every other block goes through Python's
@@ -16,7 +19,8 @@ Encoding
     example ``cp1252`` for files from Excel on Windows). The first invalid byte stops the run
     with an :class:`~legnumb.errors.InputError` that names the file line and byte offset; there
     is no silent fallback, because guessing an encoding could change a value. Files in UTF-16
-    or that are not text at all are refused up front. Output is always UTF-8 without a BOM.
+    or that are not text at all are refused up front, and a NUL byte anywhere in the file
+    stops the run naming its line and byte offset. Output is always UTF-8 without a BOM.
 
 Rows and numbering
     "row N" always means the N-th data record, 1-based, header not counted: row 1 is the record
@@ -72,6 +76,7 @@ import csv
 import gc
 import io
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -274,8 +279,7 @@ def _no_known_column_message(names: tuple[str, ...], *, schema: Schema, where: s
             normalize_name(part) in schema.columns for part in joined.split(sep)
         ):
             return (
-                msg + f" The file seems to separate cells with {label}; save it as CSV "
-                "with commas."
+                msg + f" The file seems to separate cells with {label}; save it as CSV with commas."
             )
     guesses = [g for g in (schema.closest_column(n) for n in names) if g]
     if guesses:
@@ -367,6 +371,7 @@ class _Blocks:
         self._carry = b""
         self._eof = False
         self._first = True
+        self._hint = ""
 
     def _read(self) -> bytes:
         data = self.stream.read(self.block_bytes)
@@ -383,15 +388,25 @@ class _Blocks:
         if data.startswith(_BOM):
             data = data[len(_BOM) :]
             self.bytes_before += len(_BOM)
-        head = data[:65536]
-        if b"\x00" in head:
-            hint = ""
-            if data.startswith(b"PK\x03\x04"):
-                hint = " It looks like an Excel workbook or a zip file; export it as CSV first."
-            elif data.startswith(b"\x1f\x8b"):
-                hint = " It looks gzip-compressed; decompress it first."
-            raise InputError(f"{self.name}: not a CSV text file (it holds NUL bytes).{hint}")
+        if data.startswith(b"PK\x03\x04"):
+            self._hint = " It looks like an Excel workbook or a zip file; export it as CSV first."
+        elif data.startswith(b"\x1f\x8b"):
+            self._hint = " It looks gzip-compressed; decompress it first."
         return data
+
+    def _check_nul(self, before: bytes, data: bytes) -> None:
+        """Refuse a NUL byte anywhere in the file, naming its line and byte offset.
+
+        ``before`` is what was read, but not handed out, ahead of the new ``data``.
+        """
+        at = data.find(b"\x00")
+        if at >= 0:
+            head = before + data[:at]
+            line = self.lines_before + _count_lines(head) + 1
+            raise InputError(
+                f"{self.name}: line {line} (byte offset {self.bytes_before + len(head)}) holds "
+                f"a NUL byte, so it is not a CSV text file.{self._hint}"
+            )
 
     def __iter__(self) -> Iterator[bytes]:
         while True:
@@ -402,6 +417,7 @@ class _Blocks:
                 if self._first:
                     self._first = False
                     data = self._sniff(data)
+                self._check_nul(buf, data)
                 buf += data
                 cut = max(buf.rfind(b"\n"), buf.rfind(b"\r", 0, len(buf) - 1))
                 if cut >= 0 and len(buf) >= self.block_bytes:
@@ -440,18 +456,42 @@ class _Blocks:
 
 
 class _LineFeed:
-    """Lines (with their line ends) of one block after another, for :func:`csv.reader`."""
+    """Lines (with their line ends) of one block after another, for :func:`csv.reader`.
+
+    After the last line it hands out :data:`_END` once, a line no CSV file holds (NUL bytes
+    are refused), so that a quote still open at the end of the file shows as ``_END`` at the
+    end of the last cell instead of being closed silently by the csv module. It also keeps
+    the lines of the record being read (from :meth:`mark`), to find where a quote opened.
+    """
 
     def __init__(self, blocks: Iterator[bytes]) -> None:
         self._blocks = blocks
         self._lines: list[str] = []
         self._i = 0
         self.line_no = 0  # physical lines handed out so far
+        self.ended = False  # _END was handed out
+        self.record_line = 0  # physical lines before the current record
+        self._record_i = 0  # where the current record starts in _lines
+        self._spill: list[str] = []  # its lines from earlier blocks
 
-    def load(self, block: bytes) -> None:
-        """Start on ``block``."""
+    def load(self, block: bytes, line_no: int | None = None) -> None:
+        """Start on ``block``, whose first line follows file line ``line_no`` (if given)."""
         self._lines = io.StringIO(block.decode("utf-8"), newline="").readlines()
         self._i = 0
+        self._record_i = 0
+        if line_no is not None:
+            self.line_no = line_no
+
+    def mark(self) -> None:
+        """A new record starts at the next line."""
+        self.record_line = self.line_no
+        self._record_i = self._i
+        if self._spill:
+            self._spill = []
+
+    def record_text(self) -> str:
+        """The lines of the current record handed out so far (without :data:`_END`)."""
+        return "".join(self._spill + self._lines[self._record_i : self._i])
 
     @property
     def exhausted(self) -> bool:
@@ -469,7 +509,13 @@ class _LineFeed:
 
     def __next__(self) -> str:
         while self._i >= len(self._lines):
-            block = next(self._blocks)  # StopIteration ends the csv reader
+            if self.ended:
+                raise StopIteration  # ends the csv reader
+            block = next(self._blocks, None)
+            if block is None:
+                self.ended = True
+                return _END
+            self._spill.extend(self._lines[self._record_i :])
             self.load(block)
         line = self._lines[self._i]
         self._i += 1
@@ -555,21 +601,52 @@ class CsvReader:
 
     def _records(self, *, until_block_end: bool) -> Iterator[list[str]]:
         """Non-blank records from the csv module (to the end of the current block if asked)."""
+        feed = self._feed
         old = csv.field_size_limit(FIELD_LIMIT)
         try:
-            while not (until_block_end and self._feed.exhausted):
+            while not (until_block_end and feed.exhausted):
+                feed.mark()
                 row = next(self._csv, None)
                 if row is None:
                     return
+                if feed.ended:
+                    if row == [_END]:
+                        return
+                    if row[-1].endswith(_END):
+                        raise InputError(self._quote_message(at_end=True))
                 if row and not (len(row) == 1 and row[0] and not row[0].strip(" \t")):
                     yield row  # a line of only spaces or tabs is blank too (as for pandas)
         except csv.Error as exc:
-            raise InputError(
-                f"{self.name}: line {self._feed.line_no}: not readable as CSV ({exc}); "
-                "is a quote left open?"
+            if "field limit" in str(exc):
+                raise InputError(self._quote_message(at_end=False)) from exc
+            raise InputError(  # pragma: no cover - the default dialect raises nothing else
+                f"{self.name}: line {feed.line_no}: not readable as CSV ({exc})."
             ) from exc
         finally:
             csv.field_size_limit(old)
+
+    def _quote_message(self, *, at_end: bool) -> str:
+        """Why the current record cannot be read: a quote left open, or an endless cell."""
+        feed = self._feed
+        text = feed.record_text()
+        at = _open_quote(text)
+        if at is None:  # an unquoted cell over the limit
+            return (
+                f"{self.name}: line {feed.record_line + 1}: not readable as CSV: a cell of this "
+                f"record is longer than {FIELD_LIMIT >> 20} MiB; this does not look like a "
+                "CSV file."
+            )
+        line = feed.record_line + _count_lines(text[:at].encode("utf-8")) + 1
+        how = (
+            "is never closed (it runs to the end of the file)"
+            if at_end
+            else f"is not closed within {FIELD_LIMIT >> 20} MiB"
+        )
+        return (
+            f"{self.name}: line {line}: not readable as CSV: a quote opened on this line {how}, "
+            "so the rows after it would be read as one cell. Close the quote (a quote inside "
+            'a quoted cell is written "") or remove it.'
+        )
 
     def _read_header(self) -> tuple[str, ...]:
         records = self._records(until_block_end=False)
@@ -590,12 +667,17 @@ class CsvReader:
         pending = [rest] if rest else []
         done = self._blocks.bytes_before - len(rest)
         while True:
-            block = pending.pop() if pending else next(self._block_iter, None)
+            if pending:
+                block, line_no = pending.pop(), self._feed.line_no
+            else:
+                block, line_no = next(self._block_iter, None), None
             if block is None:
                 return
             chunk = _fast_chunk(block, header, self._next_row) if fast else None
             if chunk is None:
-                self._feed.load(block)
+                if line_no is None:  # a block of _Blocks ends where it stopped counting
+                    line_no = self._blocks.lines_before - _count_lines(block)
+                self._feed.load(block, line_no)
                 with _no_gc():
                     rows = list(self._records(until_block_end=True))
                     chunk = chunk_from_rows(rows, header, first_row=self._next_row)
@@ -605,6 +687,34 @@ class CsvReader:
             if chunk.n_rows:
                 self._next_row += chunk.n_rows
                 yield chunk
+
+
+#: Handed to the csv module after the last line (see :class:`_LineFeed`).
+_END = "\x00"
+_QUOTED = re.compile(r'"(?:[^"]+|"")*')
+_UNQUOTED = re.compile(r"[^,\r\n]*")
+
+
+def _open_quote(text: str) -> int | None:
+    """Offset of a quote still open at the end of ``text``, read as :mod:`csv` reads it.
+
+    A quote opens a cell only at the start of a cell; inside an unquoted cell it is an
+    ordinary character; ``""`` inside a quoted cell is a quote.
+
+    >>> _open_quote('A,"x""y\nB,C')
+    2
+    >>> _open_quote('A,x"y,"z",w\n') is None
+    True
+    """
+    pos, n = 0, len(text)
+    while pos < n:
+        if text[pos] == '"':
+            end = _QUOTED.match(text, pos).end()
+            if end >= n:
+                return pos
+            pos = end + 1  # after the closing quote; csv keeps what follows it
+        pos = _UNQUOTED.match(text, pos).end() + 1  # past the comma or line end
+    return None
 
 
 def _head_first(blocks: Iterator[bytes], head: int = 1 << 16) -> Iterator[bytes]:

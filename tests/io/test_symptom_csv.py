@@ -289,6 +289,75 @@ def test_unclosed_quote_is_unusable_with_line():
         read(data)
 
 
+_UNCLOSED = (
+    b'case_id,note,laterality,bladder_bowel_problems\nA1,"5 ft 10,one_leg,no\nA2,ok,both_legs,yes\n'
+)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("block_bytes", [16, 1 << 20])
+def test_quote_open_at_end_of_file_is_unusable(fast, block_bytes):
+    with pytest.raises(InputError) as info:
+        read(_UNCLOSED, fast=fast, block_bytes=block_bytes)
+    msg = str(info.value)
+    assert msg.startswith("t.csv: line 2: not readable as CSV: a quote opened on this line")
+    assert "never closed" in msg
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b'"case_id,onset\nA,sudden\n', 1),  # in the header
+        (b'id,note,onset\nA,"x\r\ny","open\nrest\n', 3),  # on a later line of a record
+        (b'id,onset\nA,x\nB,"y""\n', 3),  # an escaped quote does not close it
+        (b'id,onset\rA,x\rB,"y\r', 3),  # lone CR line ends
+        (b"id,onset\n" + b"A,x\n" * 3000 + b'B,"y\n' + b"C,z\n" * 3000, 3002),  # many blocks
+    ],
+)
+def test_unclosed_quote_names_the_line_it_opened_on(data, line):
+    for block_bytes in (64, 1 << 20):
+        with pytest.raises(InputError, match=rf"^t\.csv: line {line}: not readable as CSV"):
+            read(data, block_bytes=block_bytes)
+
+
+def test_quote_over_the_field_limit_names_the_line_it_opened_on():
+    data = b"id,onset\n" + b"A,sudden\n" * 10 + b'B,"x\n' + b"C,yyyyyyyy\n" * 200_000
+    with pytest.raises(InputError) as info:
+        read(data, block_bytes=1 << 16)
+    msg = str(info.value)
+    assert msg.startswith("t.csv: line 12: not readable as CSV: a quote opened on this line")
+    assert "1 MiB" in msg
+
+
+def test_unquoted_cell_over_the_field_limit():
+    data = b"id,onset\nA,sudden\nB," + b"x" * 1_100_000 + b"\nC,sudden\n"
+    with pytest.raises(InputError, match=r"^t\.csv: line 3: .* longer than 1 MiB"):
+        read(data, fast=False)  # the numpy fast path has no field limit
+
+
+def test_closed_quotes_at_end_of_file_are_fine():
+    for data in (
+        b'id,onset\nA,"x"\n',
+        b'id,onset\nA,"x"',
+        b'id,onset\nA,"x\n"',
+        b'id,onset\nA,x"y\n',
+    ):
+        _, chunks, _ = read(data)
+        assert sum(c.n_rows for c in chunks) == 1
+
+
+@pytest.mark.parametrize("where", [0, 10, 100_000])
+def test_nul_anywhere_is_unusable_with_line(where):
+    rows = b"".join(b"A%06d,sudden\n" % i for i in range(20_000))
+    cut = rows.index(b"\n", where) + 1 if where else 0
+    line = 2 + rows[:cut].count(b"\n")
+    data = b"id,onset\n" + rows[:cut] + b"B,\x00x\n" + rows[cut:]
+    for block_bytes in (1 << 12, 1 << 20):
+        with pytest.raises(InputError, match=rf"t\.csv: line {line} \(byte offset \d+\)"):
+            read(data, block_bytes=block_bytes)
+
+
 def test_endless_line_is_refused(monkeypatch):
     monkeypatch.setattr("legnumb.io.symptom_csv.MAX_LINE", 10_000)
     with pytest.raises(InputError, match="line 2 is longer than"):
