@@ -22,6 +22,8 @@ EVIDENCE = [
     {},
     {"bladder_bowel_problems": "yes", "back_pain": "yes"},  # emergency rule
 ]
+# brief numbness from a posture, cleared by moving: self-care when no cause is likely
+BENIGN = {"duration": "minutes", "position_trigger": "sitting", "relieved_by": "moving_or_shifting"}
 
 
 def _rule_level(ev) -> str:
@@ -81,8 +83,9 @@ def test_unscored_rows_keep_only_emergency_and_urgent_rule_levels(model, scored)
     out = summarize(model, codes, nan, np.zeros(len(EVIDENCE), dtype=bool))
     expected = [lvl if lvl in ("emergency", "urgent") else "" for lvl in map(_rule_level, EVIDENCE)]
     assert out["triage"].tolist() == expected
-    assert out["triage"].tolist() == ["", "emergency", "", "urgent", "", "emergency"]
+    assert out.at[1, "triage"] == out.at[5, "triage"] == "emergency"
     assert _rule_level(EVIDENCE[2]) == "routine"  # a routine rule fired, and was dropped
+    assert out.at[2, "triage"] == ""
     assert (out["top_cause"] == "").all()
     assert out[[f"p_{c}" for c in model.causes]].isna().all().all()
     assert out["red_flags"].tolist() == [_flags(ev) for ev in EVIDENCE]
@@ -92,7 +95,7 @@ def test_red_flags_are_listed_whatever_the_posteriors(model, scored):
     codes, post = scored
     n = len(EVIDENCE)
     expected = [_flags(ev) for ev in EVIDENCE]
-    assert expected[1] == "sudden leg weakness;leg weakness that is getting worse"
+    assert "sudden leg weakness" in expected[1].split(";")
     assert expected[2] == ""  # "numbness getting worse" is a rule, not a red flag
     for p, ok in (
         (post, np.ones(n, dtype=bool)),
@@ -123,7 +126,9 @@ def test_a_cause_is_likely_from_its_threshold_on(model, cause):
     post = np.zeros((2, len(model.causes)))
     post[0, k] = threshold
     post[1, k] = np.nextafter(threshold, 0.0)
-    out = summarize(model, model.encode([{}, {}]), post, np.ones(2, dtype=bool))
+    base = summarize(model, model.encode([BENIGN]), np.zeros((1, len(model.causes))), [True])
+    assert base.at[0, "triage"] == "self_care"
+    out = summarize(model, model.encode([BENIGN, BENIGN]), post, np.ones(2, dtype=bool))
     assert out["triage"].tolist() == [level, "self_care"]
     assert out["top_cause"].tolist() == [cause, cause]
 
@@ -132,7 +137,7 @@ def test_nan_posteriors_never_win_or_make_a_cause_likely(model):
     post = np.zeros((1, len(model.causes)))
     post[0, model.causes.index("stroke")] = np.nan
     post[0, model.causes.index("fibromyalgia")] = 0.01
-    out = summarize(model, model.encode([{}]), post, np.ones(1, dtype=bool))
+    out = summarize(model, model.encode([BENIGN]), post, np.ones(1, dtype=bool))
     assert out.at[0, "top_cause"] == "fibromyalgia"
     assert out.at[0, "triage"] == "self_care"
     assert np.isnan(out.at[0, "p_stroke"])
