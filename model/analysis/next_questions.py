@@ -79,7 +79,12 @@ def _question_frames(ctx: _Context, row: np.ndarray, ba: dict) -> tuple[pd.DataF
     codes = np.repeat(row[None, :], n_ans, axis=0)
     codes[np.arange(n_ans), a_col] = a_state
     safe_after = np.where(np.isnan(after), post[None, :], after)
-    levels, flags = triage_codes(np.vstack([codes, row[None, :]]), np.vstack([safe_after, post]))
+    model = ctx.model_ref()
+    levels, flags = triage_codes(
+        np.vstack([codes, row[None, :]]),
+        np.vstack([safe_after, post]),
+        policy=None if model is None else model.policy,
+    )
     level_now, flags_now = str(levels[-1]), set(flags[-1])
     levels, flags = levels[:-1].astype(str), flags[:-1]
     w = np.where(np.isnan(after).any(axis=1), 0.0, p_ans)  # impossible answers weigh 0

@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ import pandas as pd
 
 from legnumb import __version__
 from legnumb.diagnosis.evidence import normalize_evidence
-from legnumb.diagnosis.triage import red_flags, triage_level
+from legnumb.diagnosis.policy import Policy, load_policy
+from legnumb.diagnosis.triage import red_flags, triage_reason
 from legnumb.inference.engine import Engine
 from legnumb.network.bayesnet import DiscreteBayesianNetwork, build_network
 from legnumb.network.priors import PriorSet, load_priors
@@ -45,12 +47,15 @@ class Diagnosis:
         ``"emergency"``, ``"urgent"``, ``"routine"`` or ``"self_care"``.
     red_flags : tuple of str
         The warning signs found, in plain words (always reported).
+    triage_reason : str
+        The rule or the likely cause that set the level, in plain words.
     """
 
     evidence: dict[str, str]
     posteriors: pd.Series
     triage: str
     red_flags: tuple[str, ...]
+    triage_reason: str = ""
 
     @property
     def ranked(self) -> pd.Series:
@@ -70,11 +75,14 @@ class Model:
         The network; ``check_model()`` passes.
     engine : Engine
         The exact batch engine compiled from ``network``.
+    policy : Policy
+        The triage rules and thresholds of the same priors folder.
     """
 
     priors: PriorSet
     network: DiscreteBayesianNetwork
     engine: Engine
+    policy: Policy | None = None
     version: str = __version__
 
     @property
@@ -94,8 +102,11 @@ class Model:
 
     @property
     def priors_hash(self) -> str:
-        """First 16 hex digits of the sha256 of the priors files."""
-        return self.priors.sha256[:16]
+        """First 16 hex digits of the sha256 of the priors files (numbers and triage policy)."""
+        if self.policy is None:
+            return self.priors.sha256[:16]
+        both = f"{self.priors.sha256}:{self.policy.sha256}".encode()
+        return hashlib.sha256(both).hexdigest()[:16]
 
     # ------------------------------------------------------------------ encoding
     def encode(self, evidences: Sequence[Mapping[str, str]]) -> np.ndarray:
@@ -131,7 +142,8 @@ class Model:
         post = pd.Series(
             self.posterior_matrix(self.encode([ev]))[0], index=list(self.causes), name="posterior"
         )
-        return Diagnosis(ev, post, triage_level(ev, post), red_flags(ev))
+        level, reason = triage_reason(ev, post, policy=self.policy)
+        return Diagnosis(ev, post, level, red_flags(ev, policy=self.policy), reason)
 
     def score_codes(
         self, codes: np.ndarray, *, row_ok: np.ndarray | None = None, n_threads: int = 1
@@ -168,6 +180,11 @@ def load_model(priors: str | Path | None = None) -> Model:
         A priors directory; the shipped priors when omitted.
     """
     ps: PriorSet = load_priors(priors)
+    policy = load_policy(ps.directory, schema=ps.schema, sources=_source_kinds(ps))
     cpts = ps.expand()
     network = build_network(cpts)
-    return Model(priors=ps, network=network, engine=Engine.from_cpts(cpts))
+    return Model(priors=ps, network=network, engine=Engine.from_cpts(cpts), policy=policy)
+
+
+def _source_kinds(ps: PriorSet) -> dict[str, str]:
+    return {sid: getattr(src, "kind", "") for sid, src in ps.sources.items()}

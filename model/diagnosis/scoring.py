@@ -17,7 +17,7 @@ def summarize(model, codes: np.ndarray, post: np.ndarray, ok: np.ndarray) -> pd.
     red-flag rules alone, and red flags are always listed.
     """
     causes = list(model.causes)
-    levels, flags = triage_codes(codes, post)
+    levels, flags = triage_codes(codes, post, policy=model.policy)
     out = pd.DataFrame(post, columns=[f"p_{c}" for c in causes])
     top = np.array(causes, dtype=object)[np.argmax(np.nan_to_num(post, nan=-1.0), axis=1)]
     out["top_cause"] = np.where(ok, top, "")
