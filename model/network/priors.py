@@ -379,22 +379,29 @@ def load_priors(directory: str | Path | None = None, *, schema: Schema | None = 
     if not directory.is_dir():
         raise PriorsError(f"priors directory {str(directory)!r} does not exist.")
     digest = hashlib.sha256()
-    raw: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    raw: dict[str, list[tuple[int, dict[str, str], bool]] | None] = {}
     for name, fields in [("sources", SOURCE_FIELDS)] + [(f, NUMBER_FIELDS) for f in NUMBER_FILES]:
         path = directory / f"{name}.csv"
         if not path.is_file():
             problems.append(Problem(f"{path}", "file", "missing; expected a CSV file"))
-            raw[name] = []
+            raw[name] = None
             continue
         data = path.read_bytes()
         digest.update(name.encode() + b"\0" + data + b"\0")
         raw[name] = _read_rows(path, data, fields, problems)
-    sources = _check_sources(directory, raw["sources"], problems)
-    numbers = []
+    sources, unsure = _check_sources(directory, raw["sources"], problems)
+    # Every check runs in one pass; a row that failed only hides the checks that need it:
+    # its distribution (or its node, or its whole file) goes into ``unchecked``.
+    numbers: list[Number] = []
+    unchecked: set[tuple[str, ...]] = set()
     for name in NUMBER_FILES:
-        numbers += _check_numbers(directory, name, raw[name], schema, sources, problems)
-    if not problems:
-        _check_structure(directory, numbers, schema, problems)
+        if raw[name] is None:
+            unchecked.add((f"{name}.csv",))
+            continue
+        numbers += _check_numbers(
+            directory, name, raw[name], schema, sources, unsure, problems, unchecked
+        )
+    _check_structure(directory, numbers, schema, problems, unchecked)
     if problems:
         raise PriorsError(
             f"{len(problems)} problem(s) in priors directory {str(directory)!r}:", problems
@@ -406,13 +413,14 @@ def _read_rows(path, data, fields, problems):
     """The rows of one CSV file as ``(line, {field: text}, readable)``; header problems noted.
 
     ``line`` is the line the row starts on. A row that is not ``readable`` (see
-    :func:`_records`) was reported already; its fields are what its first line holds.
+    :func:`_records`) was reported already; its fields are what its first line holds. None
+    when the file is not UTF-8.
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), "encoding", f"must be UTF-8: {exc}"))
-        return []
+        return None
     records = _records(path, text, problems)
     header = next(records, (0, [], True))[1]
     for col in header:
@@ -531,10 +539,19 @@ def _open_quote(lines, first, stop):
 
 
 def _check_sources(directory, rows, problems):
+    """Check ``sources.csv``; return the sources and the ids that cannot be checked.
+
+    The second item is None when the file could not be read at all (then no source id of a
+    number can be checked), else the ids of rows that could not be read.
+    """
     sources = {}
+    if rows is None:
+        return sources, None
+    unsure = set()
     path = directory / "sources.csv"
     for line, r, readable in rows:
         if not readable:
+            unsure.add(r.get("source_id", ""))
             continue
         where = f"{path}, row {line}"
         sid = r.get("source_id", "")
@@ -573,7 +590,7 @@ def _check_sources(directory, rows, problems):
         sources[sid] = Source(
             sid, kind, r.get("citation", ""), r.get("locator", ""), r.get("reasoning", "")
         )
-    return sources
+    return sources, unsure
 
 
 def _parse_prob(text, where, key, problems):
@@ -617,7 +634,15 @@ def _check_name(name, allowed, where, key, problems, what):
     return False
 
 
-def _check_numbers(directory, name, rows, schema, sources, problems):
+def _check_numbers(directory, name, rows, schema, sources, unsure, problems, unchecked):
+    """Check the rows of one number file; return those that can enter the structure checks.
+
+    A row enters the structure checks (duplicates, sums, missing states and leaks) when its
+    node, kind, parent and state are valid and its value parses, even if its range or source
+    is wrong. A row that does not is added to ``unchecked``: its distribution
+    ``(node, kind, parent, parent_state)`` when that much is valid, else its node ``(node,)``
+    when the node is valid (a row naming no valid node hides nothing).
+    """
     path = directory / f"{name}.csv"
     nodes_here = {
         "history": schema.history,
@@ -626,23 +651,23 @@ def _check_numbers(directory, name, rows, schema, sources, problems):
     }[name]
     out = []
     for line, r, readable in rows:
-        if not readable:
-            continue
         where = f"{path}, row {line}"
+        found = problems if readable else []  # an unreadable row is reported already
         node, kind, state = r.get("node", ""), r.get("kind", ""), r.get("state", "")
         parent, pstate = r.get("parent", ""), r.get("parent_state", "")
         key = f"{node}|{kind}|{parent}={pstate}|{state}"
-        ok = _check_name(node, nodes_here, where, "node", problems, f"node for {name}.csv")
-        if kind not in _KINDS:
-            problems.append(
+        node_ok = _check_name(node, nodes_here, where, "node", found, f"node for {name}.csv")
+        kind_ok = kind in _KINDS
+        if not kind_ok:
+            found.append(
                 Problem(
                     where,
                     f"{key} kind",
                     f"must be one of {', '.join(_KINDS)}. Got {kind!r} instead.",
                 )
             )
-            ok = False
-        if ok:
+        parent_ok = state_ok = False
+        if node_ok and kind_ok:
             model = _model_of(schema, node)
             allowed_kinds = {
                 "table": ("prior",),
@@ -650,72 +675,22 @@ def _check_numbers(directory, name, rows, schema, sources, problems):
                 "mixture": ("leak", "link", "leak_weight"),
             }[model]
             if kind not in allowed_kinds:
-                problems.append(
+                found.append(
                     Problem(
                         where,
                         f"{key} kind",
                         f"{node} is a {model} node; kind must be one of {', '.join(allowed_kinds)}. Got {kind!r} instead.",
                     )
                 )
-                ok = False
-        if ok:
-            states = schema.states_of(node)
-            if kind == "leak_weight":
-                if state:
-                    problems.append(
-                        Problem(
-                            where,
-                            f"{key} state",
-                            f"must be empty for leak_weight. Got {state!r} instead.",
-                        )
-                    )
-            elif _model_of(schema, node) == "noisy_or":
-                on = _on_state(schema, node)
-                if state != on:
-                    problems.append(
-                        Problem(
-                            where,
-                            f"{key} state",
-                            f"noisy-OR numbers give P({node}={on}); state must be {on!r}. Got {state!r} instead.",
-                        )
-                    )
-            else:
-                _check_name(state, states, where, f"{key} state", problems, f"state of {node}")
-            parents_allowed = {
-                "history": ("sex",) if node == "pregnant" else (),
-                "causes": schema.history,
-                "findings": tuple(schema.causes),
-            }[name]
-            if kind == "link" or (kind == "prior" and parent):
-                if _check_name(
-                    parent,
-                    parents_allowed or ("(none)",),
-                    where,
-                    f"{key} parent",
-                    problems,
-                    f"parent of {node}",
-                ):
-                    _check_name(
-                        pstate,
-                        schema.states_of(parent),
-                        where,
-                        f"{key} parent_state",
-                        problems,
-                        f"state of {parent}",
-                    )
-            elif parent or pstate:
-                problems.append(
-                    Problem(
-                        where,
-                        f"{key} parent",
-                        f"must be empty for kind {kind!r}. Got {parent!r}={pstate!r} instead.",
-                    )
-                )
-        value = _parse_prob(r.get("value", ""), where, f"{key} value", problems)
-        low = _parse_prob(r.get("low", ""), where, f"{key} low", problems)
-        high = _parse_prob(r.get("high", ""), where, f"{key} high", problems)
+                kind_ok = False
+        if node_ok and kind_ok:
+            state_ok = _check_state(schema, node, kind, state, where, key, found)
+            parent_ok = _check_parent(schema, name, node, kind, parent, pstate, where, key, found)
+        value = _parse_prob(r.get("value", ""), where, f"{key} value", found)
+        low = _parse_prob(r.get("low", ""), where, f"{key} low", found)
+        high = _parse_prob(r.get("high", ""), where, f"{key} high", found)
         if low is not None and high is not None and low > high:
-            problems.append(
+            found.append(
                 Problem(
                     where,
                     f"{key} range",
@@ -723,7 +698,7 @@ def _check_numbers(directory, name, rows, schema, sources, problems):
                 )
             )
         elif None not in (value, low, high) and not low <= value <= high:
-            problems.append(
+            found.append(
                 Problem(
                     where,
                     f"{key} value",
@@ -732,12 +707,12 @@ def _check_numbers(directory, name, rows, schema, sources, problems):
             )
         sid = r.get("source_id", "")
         if not sid:
-            problems.append(
+            found.append(
                 Problem(where, f"{key} source_id", "is empty; every number needs a source")
             )
-        elif sid not in sources:
+        elif sid not in sources and unsure is not None and sid not in unsure:
             hint = closest(sid, sources)
-            problems.append(
+            found.append(
                 Problem(
                     where,
                     f"{key} source_id",
@@ -745,7 +720,8 @@ def _check_numbers(directory, name, rows, schema, sources, problems):
                     + (f"; did you mean {hint!r}?" if hint else "; add it to sources.csv"),
                 )
             )
-        if ok and None not in (value, low, high) and sid in sources:
+        if readable and node_ok and kind_ok and parent_ok and state_ok and value is not None:
+            low, high = (math.nan, math.nan) if None in (low, high) else (low, high)
             out.append(
                 Number(
                     name,
@@ -762,12 +738,84 @@ def _check_numbers(directory, name, rows, schema, sources, problems):
                     r.get("note", ""),
                 )
             )
-        else:
-            ok = False
+        elif node_ok and kind_ok and parent_ok:
+            unchecked.add((node, kind, parent, pstate))
+        elif node_ok:
+            unchecked.add((node,))
     return out
 
 
-def _check_structure(directory, numbers, schema, problems):
+def _check_state(schema, node, kind, state, where, key, problems):
+    """Whether ``state`` is right for a ``kind`` number of ``node`` (noting a problem if not)."""
+    if kind == "leak_weight":
+        if state:
+            problems.append(
+                Problem(
+                    where,
+                    f"{key} state",
+                    f"must be empty for leak_weight. Got {state!r} instead.",
+                )
+            )
+            return False
+        return True
+    if _model_of(schema, node) == "noisy_or":
+        on = _on_state(schema, node)
+        if state != on:
+            problems.append(
+                Problem(
+                    where,
+                    f"{key} state",
+                    f"noisy-OR numbers give P({node}={on}); state must be {on!r}. Got {state!r} instead.",
+                )
+            )
+            return False
+        return True
+    return _check_name(
+        state, schema.states_of(node), where, f"{key} state", problems, f"state of {node}"
+    )
+
+
+def _check_parent(schema, name, node, kind, parent, pstate, where, key, problems):
+    """Whether ``parent`` and ``pstate`` are right for the number (noting a problem if not)."""
+    parents_allowed = {
+        "history": ("sex",) if node == "pregnant" else (),
+        "causes": schema.history,
+        "findings": tuple(schema.causes),
+    }[name]
+    if kind == "link" or (kind == "prior" and parent):
+        return _check_name(
+            parent,
+            parents_allowed or ("(none)",),
+            where,
+            f"{key} parent",
+            problems,
+            f"parent of {node}",
+        ) and _check_name(
+            pstate,
+            schema.states_of(parent),
+            where,
+            f"{key} parent_state",
+            problems,
+            f"state of {parent}",
+        )
+    if parent or pstate:
+        problems.append(
+            Problem(
+                where,
+                f"{key} parent",
+                f"must be empty for kind {kind!r}. Got {parent!r}={pstate!r} instead.",
+            )
+        )
+        return False
+    return True
+
+
+def _check_structure(directory, numbers, schema, problems, unchecked):
+    """Duplicates, and every node's distributions complete and summing to 1.
+
+    Skips what ``unchecked`` holds (see :func:`_check_numbers`): a distribution, a node, or
+    every node of a file.
+    """
     seen = {}
     by_node = defaultdict(list)
     for n in numbers:
@@ -779,56 +827,52 @@ def _check_structure(directory, numbers, schema, problems):
                     f"duplicate of row {seen[n.param_id]}",
                 )
             )
-        seen[n.param_id] = n.line
+        seen.setdefault(n.param_id, n.line)
         by_node[n.node].append(n)
     for node in schema.nodes:
         model = _model_of(schema, node)
-        nums = by_node.get(node, [])
         file = (
             "history" if model == "table" else ("causes" if node in schema.causes else "findings")
         )
+        if (f"{file}.csv",) in unchecked or (node,) in unchecked:
+            continue
+        nums = by_node.get(node, [])
         where = f"{directory / (file + '.csv')}"
         states = schema.states_of(node)
-        if not nums:
+        groups = defaultdict(list)
+        for n in nums:
+            groups[(n.kind, n.parent, n.parent_state)].append(n)
+        known = set(groups) | {g[1:] for g in unchecked if len(g) == 4 and g[0] == node}
+        if not known:
             problems.append(
                 Problem(where, node, "has no numbers; every node needs its distribution")
             )
             continue
-        groups = defaultdict(list)
-        for n in nums:
-            groups[(n.kind, n.parent, n.parent_state)].append(n)
+        if model in ("noisy_or", "mixture") and ("leak", "", "") not in known:
+            what = (
+                "a noisy-OR node needs a leak"
+                if model == "noisy_or"
+                else ("a mixture node needs a leak distribution")
+            )
+            problems.append(Problem(where, f"{node} leak", f"is missing; {what}"))
+        if model == "mixture" and ("leak_weight", "", "") not in known:
+            problems.append(
+                Problem(
+                    where,
+                    f"{node} leak_weight",
+                    "is missing; a mixture node needs its leak share",
+                )
+            )
         if model == "noisy_or":
-            if ("leak", "", "") not in groups:
-                problems.append(
-                    Problem(where, f"{node} leak", "is missing; a noisy-OR node needs a leak")
-                )
             continue
-        if model == "mixture":
-            if ("leak_weight", "", "") not in groups:
-                problems.append(
-                    Problem(
-                        where,
-                        f"{node} leak_weight",
-                        "is missing; a mixture node needs its leak share",
-                    )
-                )
-            if ("leak", "", "") not in groups:
-                problems.append(
-                    Problem(
-                        where,
-                        f"{node} leak",
-                        "is missing; a mixture node needs a leak distribution",
-                    )
-                )
         if model == "table":
-            parents = {n.parent for n in nums}
-            if parents != {""}:
-                pstates = schema.states_of(next(p for p in parents if p))
-                for ps in pstates:
-                    if ("prior", next(p for p in parents if p), ps) not in groups:
+            parent = next((g[1] for g in known if g[1]), "")
+            if parent:
+                for ps in schema.states_of(parent):
+                    if ("prior", parent, ps) not in known:
                         problems.append(Problem(where, f"{node} | {ps}", "distribution is missing"))
         for (kind, parent, pstate), group in groups.items():
-            if kind == "leak_weight":
+            if kind == "leak_weight" or (node, kind, parent, pstate) in unchecked:
                 continue
             label = f"{node}|{kind}|{parent}={pstate}"
             missing = [s for s in states if s not in {n.state for n in group}]

@@ -245,9 +245,11 @@ def test_every_problem_is_reported_at_once(priors_dir):
     with pytest.raises(PriorsError) as info:
         load_priors(priors_dir)
     text = str(info.value)
-    assert len(info.value.problems) == 3, text
+    assert len(info.value.problems) == 4, text
     for where in ("findings.csv, row", "causes.csv, row", "history.csv, row"):
         assert where in text
+    # a row naming no valid node hides no check: sex has lost its male row
+    assert "history.csv: sex|prior|=: missing state(s) male" in text
 
 
 def test_missing_directory_and_file(tmp_path, priors_dir):
@@ -366,4 +368,60 @@ def test_field_over_128_kib_is_a_problem_not_a_crash(priors_dir, csv_limit):
     finally:
         if old is not None:
             csv.field_size_limit(old)
+    assert len(info.value.problems) == 1, str(info.value)
+
+
+# --------------------------------------------------------------------------- D12: one pass
+def test_row_level_and_structural_problems_are_reported_in_one_pass(priors_dir):
+    findings, causes = priors_dir / "findings.csv", priors_dir / "causes.csv"
+    bad_value = _edit(findings, SCIATICA_SHOOTING, value="abc")
+    lat = {"node": "laterality", "kind": "link", "parent": "sciatica", "state": "one_leg"}
+    _edit(findings, lat, value="0.95")  # the distribution now sums to 1.05
+    rows = _rows(causes)
+    leak = next(i for i, r in enumerate(rows) if r["node"] == "stroke" and r["kind"] == "leak")
+    del rows[leak]  # stroke loses its leak
+    rows.append(dict(rows[0]))  # a duplicate of the first number
+    _write(causes, rows)
+    with pytest.raises(PriorsError) as info:
+        load_priors(priors_dir)
+    text = str(info.value)
+    assert len(info.value.problems) == 4, text
+    assert f"findings.csv, row {bad_value}: " in text
+    assert "expected a number in (0, 1). Got 'abc' instead" in text
+    assert "laterality|link|sciatica=present: values must sum to 1 within 1e-09" in text
+    assert "stroke leak: is missing; a noisy-OR node needs a leak" in text
+    first = rows[0]
+    pid = f"causes:{first['node']}|{first['kind']}|{first['parent']}={first['parent_state']}|"
+    assert f"causes.csv, row {len(rows) + 1}: {pid}{first['state']}: duplicate of row 2" in text
+
+
+def test_a_row_that_failed_hides_only_the_checks_that_need_it(priors_dir):
+    findings = priors_dir / "findings.csv"
+    one_leg = {"node": "laterality", "kind": "link", "parent": "sciatica", "state": "one_leg"}
+    _edit(findings, one_leg, value="")  # its distribution cannot be summed
+    both = {"node": "laterality", "kind": "link", "parent": "stroke", "state": "both_legs"}
+    _edit(findings, both, value="0.5", high="0.6")  # another one of the same node can
+    with pytest.raises(PriorsError) as info:
+        load_priors(priors_dir)
+    text = str(info.value)
+    assert len(info.value.problems) == 2, text
+    assert "laterality|link|sciatica=present|one_leg value: is missing" in text
+    assert "laterality|link|stroke=present: values must sum to 1" in text
+
+
+@pytest.mark.parametrize("name", ["sources", "history", "causes", "findings"])
+def test_a_missing_file_hides_only_the_checks_that_need_it(priors_dir, name):
+    (priors_dir / f"{name}.csv").unlink()
+    with pytest.raises(PriorsError, match=rf"{name}.csv: file: missing") as info:
+        load_priors(priors_dir)
+    assert len(info.value.problems) == 1, str(info.value)
+
+
+def test_an_unreadable_source_row_hides_the_checks_of_its_id(priors_dir):
+    path = priors_dir / "sources.csv"
+    sid = _find(priors_dir / "findings.csv", SCIATICA_SHOOTING)["source_id"]
+    line = next(i for i, r in enumerate(_rows(path)) if r["source_id"] == sid) + 2
+    _set_note_raw(path, line, '"reasoning left open')
+    with pytest.raises(PriorsError, match=rf"sources.csv, row {line}: quote: ") as info:
+        load_priors(priors_dir)
     assert len(info.value.problems) == 1, str(info.value)
