@@ -75,6 +75,10 @@ class Summary:
         Rows that had fewer cells than the header (missing cells read as blank).
     first_short_row : int
         The first of them (0 when none).
+    blank_rows : int
+        Rows that were blank lines, kept and scored as rows with nothing known.
+    first_blank_row : int
+        The first of them (0 when none).
     warnings : list of str
         Messages about the header (likely typos, replaced or repeated columns).
     first_errors : list of str
@@ -86,18 +90,26 @@ class Summary:
     error_rows: int = 0
     short_rows: int = 0
     first_short_row: int = 0
+    blank_rows: int = 0
+    first_blank_row: int = 0
     warnings: list[str] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
 
     @property
     def row_warnings(self) -> list[str]:
-        """Messages about the rows that are not errors (short rows)."""
-        if not self.short_rows:
-            return []
-        return [
-            f"{self.source}: {self.short_rows} row(s) had fewer cells than the header "
-            f"(first: row {self.first_short_row}); the missing cells were read as blank."
-        ]
+        """Messages about the rows that are not errors (short rows, blank lines)."""
+        out = []
+        if self.short_rows:
+            out.append(
+                f"{self.source}: {self.short_rows} row(s) had fewer cells than the header "
+                f"(first: row {self.first_short_row}); the missing cells were read as blank."
+            )
+        if self.blank_rows:
+            out.append(
+                f"{self.source}: {self.blank_rows} blank line(s) were kept as rows with nothing "
+                f"known (first: row {self.first_blank_row})."
+            )
+        return out
 
     @property
     def exit_code(self) -> int:
@@ -118,6 +130,8 @@ class _Part:
     problems: dict[int, list[str]]
     short_rows: int = 0
     first_short_row: int = 0
+    blank_rows: int = 0
+    first_blank_row: int = 0
     source: str | None = None
 
 
@@ -140,6 +154,8 @@ def _score_chunk(model, chunk: Chunk, header: Header, n_threads: int = 1) -> _Pa
         problems=enc.problems,
         short_rows=chunk.short_rows,
         first_short_row=chunk.first_short_row,
+        blank_rows=chunk.blank_rows,
+        first_blank_row=chunk.first_blank_row,
         source=header.source,
     )
 
@@ -182,6 +198,10 @@ def _note(summary: Summary, errors: Sequence[str], part: _Part) -> None:
         if not summary.short_rows:
             summary.first_short_row = part.first_short_row
         summary.short_rows += part.short_rows
+    if part.blank_rows:
+        if not summary.blank_rows:
+            summary.first_blank_row = part.first_blank_row
+        summary.blank_rows += part.blank_rows
 
 
 # --------------------------------------------------------------------------- DataFrame
@@ -447,6 +467,7 @@ def score_dask(
                 dtype=object,
                 keep_default_na=False,
                 na_filter=False,
+                skip_blank_lines=False,  # a blank line is a row with nothing known
                 encoding=encoding,
                 blocksize=blocksize,
                 include_path_column=_PATH_COLUMN,

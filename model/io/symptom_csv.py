@@ -8,8 +8,10 @@ Reading
     all accepted, quoted fields may hold commas, quotes and line breaks (RFC 4180). A quote
     that is never closed (still open at the end of the file, or not closed within
     ``FIELD_LIMIT`` characters) stops the run with an :class:`~legnumb.errors.InputError` that
-    names the line where it opened; it is never read as one long cell. Blank
-    lines (empty, or only spaces and tabs) are skipped. The first record is the header.
+    names the line where it opened; it is never read as one long cell. The first record that
+    is not blank is the header. After it, every record is a row: a blank line is a person with
+    nothing known (all cells blank; kept in order and scored, and a note counts them), a line
+    of only spaces is a row whose first cell holds those spaces.
     Blocks whose records all have as many cells as the header and whose quoting is plain
     RFC 4180 are split with numpy (the fast path); every other block goes through Python's
     :mod:`csv` module (the reference). Both give the same cells, which property tests check.
@@ -310,8 +312,12 @@ class Chunk:
     unreadable : numpy.ndarray
         bool per row: the row is not interpreted at all (it has more cells than the header).
     short_rows : int
-        Rows that had fewer cells than the header.
+        Rows that had fewer cells than the header (blank lines not counted).
     first_short_row : int
+        Row number of the first of them (0 when none).
+    blank_rows : int
+        Rows that were blank lines (kept as rows with nothing known).
+    first_blank_row : int
         Row number of the first of them (0 when none).
     n_bytes : int
         Input bytes this chunk consumed (for progress).
@@ -327,6 +333,8 @@ class Chunk:
     unreadable: np.ndarray | None = None
     short_rows: int = 0
     first_short_row: int = 0
+    blank_rows: int = 0
+    first_blank_row: int = 0
     n_bytes: int = 0
 
 
@@ -599,8 +607,12 @@ class CsvReader:
         """Input bytes handed to the parser so far."""
         return self._blocks.bytes_before
 
-    def _records(self, *, until_block_end: bool) -> Iterator[list[str]]:
-        """Non-blank records from the csv module (to the end of the current block if asked)."""
+    def _records(self, *, until_block_end: bool, header: bool = False) -> Iterator[list[str]]:
+        """Records from the csv module (to the end of the current block if asked).
+
+        A blank line is the record ``[]``; before the header (``header=True``), blank lines
+        and lines of only spaces or tabs are skipped.
+        """
         feed = self._feed
         old = csv.field_size_limit(FIELD_LIMIT)
         try:
@@ -614,8 +626,8 @@ class CsvReader:
                         return
                     if row[-1].endswith(_END):
                         raise InputError(self._quote_message(at_end=True))
-                if row and not (len(row) == 1 and row[0] and not row[0].strip(" \t")):
-                    yield row  # a line of only spaces or tabs is blank too (as for pandas)
+                if not header or (row and (len(row) > 1 or row[0].strip(" \t"))):
+                    yield row
         except csv.Error as exc:
             if "field limit" in str(exc):
                 raise InputError(self._quote_message(at_end=False)) from exc
@@ -649,7 +661,7 @@ class CsvReader:
         )
 
     def _read_header(self) -> tuple[str, ...]:
-        records = self._records(until_block_end=False)
+        records = self._records(until_block_end=False, header=True)
         try:
             row = next(records, None)
         finally:
@@ -780,7 +792,7 @@ _PAD = 24  # zero bytes after a buffer, so 8-byte loads past a cell's end stay i
 def _fast_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
     """Split a block with numpy; None when it needs the csv module (odd quoting, ragged rows)."""
     if header.width == 1:
-        return None  # one column: a line of spaces is a blank line, left to the csv module
+        return None  # one column: every line is a row; the csv module is fast enough
     if b'"' in block:
         return _fast_quoted_chunk(block, header, first_row)
     if b"\r" in block:
@@ -811,15 +823,27 @@ def _fast_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
     lines = block.split(b"\n")
     lines.pop()  # after the last line end
     if blank.any():
-        lines = [line for line in lines if line]
-    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row)
+        starts, ends = _with_blank_rows(starts, ends, line_start, blank)
+        empty = b"," * (width - 1)
+        lines = [line or empty for line in lines]
+    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row, blank)
 
 
-def _chunk_from_bounds(arr, lines, starts, ends, pos, first_row: int) -> Chunk:
+def _with_blank_rows(starts, ends, line_start, blank) -> tuple[np.ndarray, np.ndarray]:
+    """Cell bounds of every line: those of the other lines, and empty cells for blank ones."""
+    full_starts = np.repeat(line_start[:, None], starts.shape[1], axis=1)
+    full_ends = full_starts.copy()
+    full_starts[~blank] = starts
+    full_ends[~blank] = ends
+    return full_starts, full_ends
+
+
+def _chunk_from_bounds(arr, lines, starts, ends, pos, first_row: int, blank) -> Chunk:
     """A chunk from the cell boundaries found by one of the vectorized splitters."""
     buffer = np.zeros(len(arr) + _PAD, dtype=np.uint8)
     buffer[: len(arr)] = arr
     n_rows = ends.shape[0]
+    blank_at = np.flatnonzero(blank)
     return Chunk(
         first_row=first_row,
         n_rows=n_rows,
@@ -828,6 +852,8 @@ def _chunk_from_bounds(arr, lines, starts, ends, pos, first_row: int) -> Chunk:
         starts=starts[:, pos],
         lengths=(ends - starts)[:, pos],
         unreadable=np.zeros(n_rows, dtype=bool),
+        blank_rows=len(blank_at),
+        first_blank_row=first_row + int(blank_at[0]) if len(blank_at) else 0,
     )
 
 
@@ -893,15 +919,21 @@ def _fast_quoted_chunk(block: bytes, header: Header, first_row: int) -> Chunk | 
         s, e = starts[quoted], ends[quoted]
         if np.any(count[e - 2] - count[s] <= 0):
             return None  # quotes that CSV does not need: writing back would differ
-    lines = [block[a:b] for a, b in zip(starts[:, 0].tolist(), ends[:, -1].tolist(), strict=True)]
-    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row)
+    if blank.any():
+        starts, ends = _with_blank_rows(starts, ends, line_start, blank)
+    empty = b"," * (width - 1)
+    lines = [
+        block[a:b] if b > a else empty
+        for a, b in zip(starts[:, 0].tolist(), ends[:, -1].tolist(), strict=True)
+    ]
+    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row, blank)
 
 
 def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) -> Chunk:
     """Build a :class:`Chunk` from rows of cells (lists of str), as the csv module gives them.
 
-    Rows with fewer cells than the header get blank cells; rows with more are errors whose
-    extra cells are dropped from the output.
+    Rows with fewer cells than the header get blank cells (an empty row, a blank line, is
+    counted apart); rows with more are errors whose extra cells are dropped from the output.
 
     >>> from legnumb.network.schema import load_schema
     >>> h = parse_header(["id", "sex"], schema=load_schema())
@@ -917,10 +949,16 @@ def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) ->
     unreadable = np.zeros(n_rows, dtype=bool)
     short = 0
     first_short = 0
+    blank = 0
+    first_blank = 0
     lens = np.fromiter(map(len, rows), dtype=np.int64, count=n_rows)
     for i in np.flatnonzero(lens != width).tolist():
         row = rows[i]
-        if len(row) < width:
+        if not row:
+            blank += 1
+            first_blank = first_blank or first_row + i
+            rows[i] = [""] * width
+        elif len(row) < width:
             short += 1
             first_short = first_short or first_row + i
             rows[i] = row + [""] * (width - len(row))
@@ -949,6 +987,8 @@ def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) ->
         unreadable=unreadable,
         short_rows=short,
         first_short_row=first_short,
+        blank_rows=blank,
+        first_blank_row=first_blank,
     )
 
 

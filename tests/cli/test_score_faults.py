@@ -71,3 +71,32 @@ def test_d16_nul_late_in_the_file_is_exit_2_naming_the_line(tmp_path, capsys):
     line = one_error_line(capsys)
     assert "n.csv: line 20002 (byte offset 180016) holds a NUL byte" in line
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- D11
+def test_d11_one_column_file_keeps_its_blank_rows(tmp_path, capsys):
+    src = tmp_path / "b.csv"
+    src.write_bytes(b"laterality\none_leg\n\nboth_legs\n")
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 4
+    assert [line.split(",")[0] for line in lines[1:]] == ["one_leg", "", "both_legs"]
+    blank = lines[2].split(",")
+    assert blank[1].startswith("0.")  # scored, with nothing known
+    err = capsys.readouterr().err
+    assert "3 row(s) written" in err
+    assert "b.csv: 1 blank line(s) were kept as rows with nothing known (first: row 2)" in err
+
+
+def test_d11_blank_line_in_a_wide_file_is_counted(tmp_path):
+    src = tmp_path / "b.csv"
+    src.write_bytes(b"case_id,onset,laterality\r\nA,sudden,one_leg\r\n\r\nB,,both_legs\r\n")
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out, "-q") == 0
+    rows = out.read_text().splitlines()[1:]
+    assert [r.split(",")[:3] for r in rows] == [
+        ["A", "sudden", "one_leg"],
+        ["", "", ""],
+        ["B", "", "both_legs"],
+    ]

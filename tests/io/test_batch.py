@@ -261,3 +261,19 @@ def test_dask_ragged_csv_is_unusable(model, cluster, tmp_path):
     with pytest.raises(InputError, match="run without --engine dask"):
         score_dask(model, src, out, scheduler=cluster.scheduler_address)
     assert not out.exists()
+
+
+def test_dask_keeps_blank_lines_like_local(model, cluster, tmp_path):
+    from legnumb.io.batch import score_dask
+
+    src = tmp_path / "blank.csv"
+    body = b"".join(
+        b"A%d,sudden,one_leg\n" % i + (b"\n" if i % 7 == 0 else b"") for i in range(300)
+    )
+    src.write_bytes(b"case_id,onset,laterality\n\n" + body + b"\n")
+    local, dask_out = tmp_path / "local.csv", tmp_path / "dask.csv"
+    a = score_file(model, src, local)
+    b = score_dask(model, src, dask_out, scheduler=cluster.scheduler_address, blocksize=1000)
+    assert a.rows == b.rows == 300 + 43 + 1 + 1
+    assert a.blank_rows == 45
+    assert dask_out.read_bytes() == local.read_bytes()

@@ -165,14 +165,38 @@ def test_header_only_gives_no_rows():
     assert chunks == []
 
 
-def test_blank_lines_are_skipped_and_rows_count_records():
+def test_blank_lines_are_rows_with_nothing_known():
+    """A blank line after the header is a person with nothing known: kept, in order (D11)."""
     data = b"id,onset\n\nA,sudden\n\n  \t\n\r\nB,gradual\n"
+    expected = [b",", b"A,sudden", b",", b"  \t,", b",", b"B,gradual"]
     for fast in (True, False):
-        _, chunks, _ = read(data, fast=fast)
-        rows, _, _ = flat(chunks, [encode_chunk(c, read(data)[0], schema=SCHEMA) for c in chunks])
-        assert rows == [b"A,sudden", b"B,gradual"]
-        assert chunks[0].first_row == 1
-        assert chunks[0].n_rows == 2
+        for block_bytes in (8, 1 << 20):
+            _, chunks, encs = read(data, fast=fast, block_bytes=block_bytes)
+            rows, codes, problems = flat(chunks, encs)
+            assert rows == expected
+            assert chunks[0].first_row == 1
+            assert sum(c.n_rows for c in chunks) == 6
+            assert sum(c.blank_rows for c in chunks) == 3
+            assert next(c.first_blank_row for c in chunks if c.blank_rows) == 1
+            assert sum(c.short_rows for c in chunks) == 1  # the line of spaces
+            assert problems == {}
+            onset = COLUMNS.index("onset")
+            assert [r[onset] for r in codes] == [-1, 0, -1, -1, -1, 1]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    ("data", "rows"),
+    [
+        (b"laterality\none_leg\n\nboth_legs\n", [b"one_leg", b"", b"both_legs"]),
+        (b"\n\r\nid,onset\nA,sudden\n", [b"A,sudden"]),  # blank lines before the header
+        (b"onset\nsudden\n\n", [b"sudden", b""]),  # a blank last line
+        (b'id,onset,note\n"a,b",sudden,x\r\n\r\nB,,y\r\n', [b'"a,b",sudden,x', b",,", b"B,,y"]),
+    ],
+)
+def test_blank_rows_are_kept(data, rows, fast):
+    _, chunks, _ = read(data, fast=fast)
+    assert [p for c in chunks for p in c.passthrough] == rows
 
 
 def test_short_rows_read_as_blank():
