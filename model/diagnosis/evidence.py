@@ -16,6 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import numpy as np
+import pandas as pd
+
 from legnumb.errors import EvidenceError, Problem
 from legnumb.network.schema import Schema, invalid_state, normalize_name
 
@@ -23,11 +26,19 @@ __all__ = ["normalize_evidence"]
 
 
 def _blank(value: object) -> bool:
-    if value is None:
+    """None, NaN of any float type, pandas' NA/NaT, or only spaces: "not known"."""
+    if value is None or value is pd.NA or value is pd.NaT:
         return True
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float | np.floating) and math.isnan(float(value)):
         return True
     return str(value).strip() == ""
+
+
+def _text(value: object) -> str:
+    """A cell as text; a whole float (1.0, as pandas reads a 1/0 column with blanks) as 1."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def normalize_evidence(
@@ -69,16 +80,16 @@ def normalize_evidence(
                     where,
                     repr(raw_name),
                     "unknown column"
-                    + (f"; did you mean {hint!r}?" if hint else "")
+                    + (f"; did you mean {hint!r}?" if hint else ".")
                     + f" Known columns: {', '.join(schema.columns)}",
                 )
             )
             continue
         if _blank(raw_value):
             continue
-        state = schema.normalize_state(name, str(raw_value))
+        state = schema.normalize_state(name, _text(raw_value))
         if state is None:
-            problems.append(Problem(where, *invalid_state(schema, name, str(raw_value))))
+            problems.append(Problem(where, *invalid_state(schema, name, _text(raw_value))))
             continue
         if name in out and out[name] != state:
             problems.append(

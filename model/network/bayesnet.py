@@ -53,12 +53,18 @@ def build_network(cpts: Iterable[CPT]) -> DiscreteBayesianNetwork:
 
     Raises
     ------
-    LegnumbError
-        When pgmpy rejects the network; pgmpy's own error is kept as the cause.
+    NetworkError
+        When pgmpy rejects the network (a cycle, a bad table); pgmpy's or networkx's own
+        error is kept as the cause.
     """
+    import networkx as nx
+
     cpts = list(cpts)
     edges = [(p, c.variable) for c in cpts for p in c.parents]
-    bn = DiscreteBayesianNetwork(edges)
+    try:
+        bn = DiscreteBayesianNetwork(edges)
+    except (ValueError, nx.NetworkXError) as exc:
+        raise NetworkError(f"pgmpy rejected the network: {exc}") from exc
     bn.add_nodes_from(c.variable for c in cpts)
     tabular = []
     for c in cpts:

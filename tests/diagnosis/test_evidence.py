@@ -73,11 +73,6 @@ def test_blanks_none_and_nan_mean_not_known():
     assert normalize_evidence(SCHEMA, {}) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: pandas' missing values pd.NA (nullable/string dtypes) and a float32 NaN are "
-    "not treated as blank; they are reported as the states '<NA>' and 'nan'",
-)
 @pytest.mark.parametrize("missing", [pd.NA, np.float32("nan")], ids=["pd.NA", "float32-nan"])
 def test_pandas_missing_values_mean_not_known(missing):
     assert normalize_evidence(SCHEMA, {"diabetes": missing, "sex": "male"}) == {"sex": "male"}
@@ -230,3 +225,11 @@ def test_any_spelling_of_valid_evidence_normalizes_to_the_same_dict(case):
     assert once == ev
     assert normalize_evidence(SCHEMA, once) == once
     assert list(once) == [k.strip().lower() for k in raw]  # input order kept
+
+
+def test_whole_floats_read_as_integers_for_yes_no_columns():
+    # pandas reads a 1/0 column with blanks as floats
+    assert normalize_evidence(SCHEMA, {"diabetes": 1.0, "smoker": np.float64(0.0)}) == {
+        "diabetes": "yes",
+        "smoker": "no",
+    }

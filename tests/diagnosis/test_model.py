@@ -132,7 +132,9 @@ def test_evidence_errors_are_reported_together(model):
 
 
 def test_evidence_error_without_close_name_lists_columns(model):
-    with pytest.raises(EvidenceError, match=r"'zzz': unknown column Known columns: age_group, sex"):
+    with pytest.raises(
+        EvidenceError, match=r"'zzz': unknown column\. Known columns: age_group, sex"
+    ):
         model.diagnose({"zzz": "1"})
 
 

@@ -93,11 +93,6 @@ def test_build_network_rejects_bad_tables_with_a_network_error():
         build_network([orphan])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a cycle is rejected by networkx while the graph is built, outside the "
-    "try block, so a NetworkXError escapes instead of a NetworkError",
-)
 def test_a_cycle_is_a_network_error():
     states = {"a": ("x", "y"), "b": ("x", "y")}
     with pytest.raises(NetworkError, match="pgmpy rejected the network"):
