@@ -4,46 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 
 from legnumb import InputError
 from legnumb import analysis as x
 from legnumb.network.bayesnet import reference_query
-from legnumb.network.schema import load_schema
-
-SCHEMA = load_schema()
-COLUMNS = list(SCHEMA.columns)
-CAUSES = list(SCHEMA.causes)
+from tests.analysis.support import CASE, CAUSES, COLUMNS, EVIDENCE, SETTINGS, full_codes
 
 
-CASE = {
-    "age_group": "65_plus",
-    "diabetes": "yes",
-    "laterality": "both_legs",
-    "distribution": "feet_and_toes",
-    "burning_pain": "yes",
-    "back_pain": "no",
-}
-
-
-_EVIDENCE = st.dictionaries(
-    st.sampled_from(COLUMNS), st.integers(min_value=0, max_value=4), max_size=9
-).map(
-    lambda d: {c: SCHEMA.columns[c].states[i % len(SCHEMA.columns[c].states)] for c, i in d.items()}
-)
-_SETTINGS = settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-
-
-def _full_codes(model, evidences):
-    """Engine codes for a list of {node: state} dicts (columns or causes)."""
-    return model.engine.encode(evidences)
-
-
-@_SETTINGS
-@given(ev=_EVIDENCE)
+@SETTINGS
+@given(ev=EVIDENCE)
 def test_conflict_two_ways(model, ev):
     """conf from prior marginals + joint log P agrees with one engine query per finding."""
     c = x.conflict(model, ev, n_sim=50)
@@ -52,7 +22,7 @@ def test_conflict_two_ways(model, ev):
         assert not c.warn
         return
     rows = [{k: v} for k, v in ev.items()] + [ev]
-    logp = model.engine.query(_full_codes(model, rows), targets=CAUSES[:1]).log_evidence
+    logp = model.engine.query(full_codes(model, rows), targets=CAUSES[:1]).log_evidence
     assert c.conf == pytest.approx(logp[:-1].sum() - logp[-1], abs=1e-9)
     a = x.analyse(model, ev)
     assert x.conflict(model, a, n_sim=50).conf == pytest.approx(c.conf, abs=1e-12)

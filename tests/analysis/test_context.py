@@ -7,15 +7,7 @@ import pytest
 
 from legnumb import InputError
 from legnumb.analysis import context as ctx_mod
-
-CASE = {
-    "age_group": "65_plus",
-    "diabetes": "yes",
-    "laterality": "both_legs",
-    "distribution": "feet_and_toes",
-    "burning_pain": "yes",
-    "back_pain": "no",
-}
+from tests.analysis.support import CASE
 
 
 def test_both_batch_layouts_agree(model):

@@ -7,46 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 
 from legnumb import analysis as x
 from legnumb.network.bayesnet import reference_query
-from legnumb.network.schema import load_schema
-
-SCHEMA = load_schema()
-COLUMNS = list(SCHEMA.columns)
-CAUSES = list(SCHEMA.causes)
-
-
-CASE = {
-    "age_group": "65_plus",
-    "diabetes": "yes",
-    "laterality": "both_legs",
-    "distribution": "feet_and_toes",
-    "burning_pain": "yes",
-    "back_pain": "no",
-}
-
-
-def _h2(p):
-    p = np.clip(np.asarray(p, dtype=float), 1e-300, 1 - 1e-16)
-    return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
-
-
-_EVIDENCE = st.dictionaries(
-    st.sampled_from(COLUMNS), st.integers(min_value=0, max_value=4), max_size=9
-).map(
-    lambda d: {c: SCHEMA.columns[c].states[i % len(SCHEMA.columns[c].states)] for c, i in d.items()}
-)
-_SETTINGS = settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-
-
-def _full_codes(model, evidences):
-    """Engine codes for a list of {node: state} dicts (columns or causes)."""
-    return model.engine.encode(evidences)
+from tests.analysis.support import CASE, CAUSES, COLUMNS, EVIDENCE, SCHEMA, SETTINGS, full_codes, h2
 
 
 def test_answer_outcomes_match_pgmpy(model):
@@ -73,9 +38,9 @@ def test_expected_info_matches_pgmpy(model):
     for k, state in enumerate(SCHEMA.columns[col].states):
         after = reference_query(model.network, CAUSES, {**CASE, col: state})
         p_after = np.array([after[c][1] for c in CAUSES])
-        h_after += p_ans[k] * _h2(p_after).sum()
+        h_after += p_ans[k] * h2(p_after).sum()
         top_change += p_ans[k] * abs(p_after[top] - p_now[top])
-    assert row["expected_info"] == pytest.approx(_h2(p_now).sum() - h_after, abs=1e-9)
+    assert row["expected_info"] == pytest.approx(h2(p_now).sum() - h_after, abs=1e-9)
     assert row["expected_top_change"] == pytest.approx(top_change, abs=1e-10)
     assert row["top_cause"] == CAUSES[top]
 
@@ -110,8 +75,8 @@ def test_fully_observed_case_has_no_questions(model):
     assert x.answer_outcomes(model, ev).empty
 
 
-@_SETTINGS
-@given(ev=_EVIDENCE)
+@SETTINGS
+@given(ev=EVIDENCE)
 def test_expected_info_is_a_nonnegative_mutual_information(model, ev):
     """Recompute sum_c I(C_c; Q | e) from one engine row per answer (entropy form)."""
     q = x.next_questions(model, ev)
@@ -126,12 +91,12 @@ def test_expected_info_is_a_nonnegative_mutual_information(model, ev):
     np.testing.assert_allclose(mean_top.to_numpy(), p_now[top], atol=1e-10)
     col = q["column"].iloc[0]
     states = SCHEMA.columns[col].states
-    res = model.engine.query(_full_codes(model, [{**ev, col: s} for s in states]), targets=CAUSES)
+    res = model.engine.query(full_codes(model, [{**ev, col: s} for s in states]), targets=CAUSES)
     p_after = np.column_stack([res.marginals[c][:, 1] for c in CAUSES])
     p_s = np.exp(
         res.log_evidence
-        - model.engine.query(_full_codes(model, [ev]), targets=CAUSES[:1]).log_evidence[0]
+        - model.engine.query(full_codes(model, [ev]), targets=CAUSES[:1]).log_evidence[0]
     )
-    info = _h2(p_now.to_numpy()).sum() - (p_s * _h2(p_after).sum(axis=1)).sum()
+    info = h2(p_now.to_numpy()).sum() - (p_s * h2(p_after).sum(axis=1)).sum()
     assert info >= -1e-12
     assert q["expected_info"].iloc[0] == pytest.approx(info, abs=1e-9)

@@ -8,45 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 
 from legnumb import EvidenceError, InputError
 from legnumb import analysis as x
 from legnumb.network.bayesnet import reference_query
 from legnumb.network.schema import load_schema
+from tests.analysis.support import CASE, EVIDENCE, SETTINGS, full_codes
 
 SCHEMA = load_schema()
 COLUMNS = list(SCHEMA.columns)
 
 
-CASE = {
-    "age_group": "65_plus",
-    "diabetes": "yes",
-    "laterality": "both_legs",
-    "distribution": "feet_and_toes",
-    "burning_pain": "yes",
-    "back_pain": "no",
-}
-
-
 def _state_index(col, state):
     return SCHEMA.columns[col].states.index(state)
-
-
-_EVIDENCE = st.dictionaries(
-    st.sampled_from(COLUMNS), st.integers(min_value=0, max_value=4), max_size=9
-).map(
-    lambda d: {c: SCHEMA.columns[c].states[i % len(SCHEMA.columns[c].states)] for c, i in d.items()}
-)
-_SETTINGS = settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-
-
-def _full_codes(model, evidences):
-    """Engine codes for a list of {node: state} dicts (columns or causes)."""
-    return model.engine.encode(evidences)
 
 
 def test_woe_matches_pgmpy(model):
@@ -125,8 +100,8 @@ def test_no_findings_sentence(model):
     assert a.sentences["stroke"].startswith("No findings yet: stroke is at")
 
 
-@_SETTINGS
-@given(ev=_EVIDENCE)
+@SETTINGS
+@given(ev=EVIDENCE)
 def test_woe_is_the_log_odds_step_computed_from_clamped_evidence(model, ev):
     """logit P(c | e) = logit P(c | e \\ f) + WoE(f); WoE from independent clamped queries."""
     if not ev:
@@ -140,7 +115,7 @@ def test_woe_is_the_log_odds_step_computed_from_clamped_evidence(model, ev):
         for s in ("present", "absent")
         for e in (ev, rest)
     ]
-    logp = model.engine.query(_full_codes(model, rows), targets=["sciatica"]).log_evidence
+    logp = model.engine.query(full_codes(model, rows), targets=["sciatica"]).log_evidence
     for i, cause in enumerate(("sciatica", "stroke")):
         lp_pe, lp_pr, lp_ae, lp_ar = logp[4 * i : 4 * i + 4]
         woe = (lp_pe - lp_pr) - (lp_ae - lp_ar)

@@ -12,21 +12,7 @@ import pytest
 
 from legnumb import EvidenceError, InputError
 from legnumb import analysis as x
-from legnumb.network.schema import load_schema
-
-SCHEMA = load_schema()
-COLUMNS = list(SCHEMA.columns)
-CAUSES = list(SCHEMA.causes)
-
-
-CASE = {
-    "age_group": "65_plus",
-    "diabetes": "yes",
-    "laterality": "both_legs",
-    "distribution": "feet_and_toes",
-    "burning_pain": "yes",
-    "back_pain": "no",
-}
+from tests.analysis.support import CASE, CAUSES, COLUMNS, SCHEMA
 
 
 def test_analyse_matches_the_single_functions(model):
