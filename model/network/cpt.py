@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from legnumb.errors import InvalidArgumentError
+from legnumb.errors import InvalidArgumentError, InvalidTypeError, UnknownNameError
 
 __all__ = ["CPT"]
 
@@ -46,7 +46,23 @@ class CPT:
     values: np.ndarray
 
     def __post_init__(self) -> None:
-        expected = tuple(len(self.states[v]) for v in (self.variable, *self.parents))
+        if not isinstance(self.values, np.ndarray):
+            raise InvalidTypeError(
+                f"CPT of {self.variable!r}: values must be a numpy array. "
+                f"Got {type(self.values).__name__} instead."
+            )
+        scope = (self.variable, *self.parents)
+        if len(set(scope)) != len(scope):
+            raise InvalidArgumentError(
+                f"CPT of {self.variable!r}: every axis needs its own name. Got {scope} instead."
+            )
+        missing = [v for v in scope if v not in self.states]
+        if missing:
+            raise InvalidArgumentError(
+                f"CPT of {self.variable!r}: states must name the states of every axis; "
+                f"missing for {', '.join(missing)}."
+            )
+        expected = tuple(len(self.states[v]) for v in scope)
         if self.values.shape != expected:
             raise InvalidArgumentError(
                 f"CPT of {self.variable!r} must have shape {expected} "
@@ -59,7 +75,35 @@ class CPT:
         return (self.variable, *self.parents)
 
     def prob(self, state: str, **parent_states: str) -> float:
-        """P(variable = state | parents = parent_states), addressed by state names."""
-        index = [self.states[self.variable].index(state)]
-        index += [self.states[p].index(parent_states[p]) for p in self.parents]
+        """P(variable = state | parents = parent_states), addressed by state names.
+
+        Raises
+        ------
+        UnknownNameError
+            For a state or parent that does not exist.
+        InvalidArgumentError
+            When the state of a parent is not given.
+        """
+        unknown = [p for p in parent_states if p not in self.parents]
+        if unknown:
+            raise UnknownNameError(
+                f"{', '.join(unknown)}: not a parent of {self.variable}; "
+                f"parents: {', '.join(self.parents) or '(none)'}"
+            )
+        missing = [p for p in self.parents if p not in parent_states]
+        if missing:
+            raise InvalidArgumentError(
+                f"P({self.variable} | ...) needs the state of every parent; "
+                f"missing: {', '.join(missing)}."
+            )
+        index = [self._code(self.variable, state)]
+        index += [self._code(p, parent_states[p]) for p in self.parents]
         return float(self.values[tuple(index)])
+
+    def _code(self, axis: str, state: str) -> int:
+        try:
+            return self.states[axis].index(state)
+        except ValueError:
+            raise UnknownNameError(
+                f"unknown state {state!r} of {axis}; expected one of {', '.join(self.states[axis])}"
+            ) from None
