@@ -105,7 +105,7 @@ class Analysis:
         >>> a = analyse(load_model(), {"calf_swelling": "yes", "recent_immobility": "yes"},
         ...             explain_causes=1)
         >>> print(a.describe())  # doctest: +ELLIPSIS
-        Triage: emergency. Red flags: swollen calf after immobility (possible blood clot).
+        Triage: emergency. Red flags: swollen calf after immobility (possible blood clot); ...
         - deep vein thrombosis (...%): A swollen calf and recent immobility raise deep vein ...
         """
         flags = "; ".join(self.diagnosis.red_flags) or "none"
@@ -304,7 +304,7 @@ def compare(
     >>> c = compare(load_model(), {"now": {"onset": "sudden"},
     ...                             "with weakness": {"onset": "sudden", "weakness": "yes"}})
     >>> c.triage.tolist(), c.changed
-    (['self_care', 'emergency'], ('weakness',))
+    (['routine', 'emergency'], ('weakness',))
     """
     if isinstance(scenarios, Mapping):
         items = list(scenarios.items())
