@@ -39,7 +39,7 @@ import numpy as np
 
 from legnumb.errors import InvalidArgumentError, UnknownNameError
 from legnumb.network.cpt import CPT
-from legnumb.network.priors import MIN_PROBABILITY, PriorSet
+from legnumb.network.priors import PriorSet, probability_problem
 
 __all__ = ["ParameterSpace"]
 
@@ -170,13 +170,10 @@ class ParameterSpace:
                 f"expected indices and xs as 1-d sequences of one length. "
                 f"Got shapes {indices.shape} and {xs.shape} instead."
             )
-        bad = ~((xs >= MIN_PROBABILITY) & (xs <= 1.0 - MIN_PROBABILITY))
-        if bad.any():
-            raise InvalidArgumentError(
-                f"a number cannot be set to this value. Got {float(xs[bad][0])!r} instead; "
-                f"probabilities must lie in [{MIN_PROBABILITY:g}, 1 - {MIN_PROBABILITY:g}] "
-                "so that complements are exact enough."
-            )
+        for x in xs:
+            message = probability_problem(float(x), outside="must lie in (0, 1)")
+            if message:
+                raise InvalidArgumentError(f"a probability {message}")
         theta = np.tile(self.values, (len(indices), 1))
         for r, (i, x) in enumerate(zip(indices, xs, strict=True)):
             sib = self.siblings_of(int(i))

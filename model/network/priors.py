@@ -65,6 +65,7 @@ __all__ = [
     "PriorSet",
     "Source",
     "load_priors",
+    "probability_problem",
     "shipped_priors_dir",
 ]
 
@@ -251,10 +252,9 @@ class PriorSet:
         for pid, v in values.items():
             i = self._index[pid]
             old = numbers[i].value
-            if not MIN_PROBABILITY <= v <= 1.0 - MIN_PROBABILITY:
-                raise InvalidArgumentError(
-                    f"{pid}: cannot be set to this value. Got {v!r} instead; {_BOUNDS_WHY}."
-                )
+            message = probability_problem(v, outside="must lie in (0, 1)")
+            if message:
+                raise InvalidArgumentError(f"{pid}: a probability {message}")
             sibs = self.siblings(pid)
             if sibs:
                 rest = sum(numbers[self._index[s.param_id]].value for s in sibs)
@@ -602,21 +602,38 @@ def _parse_prob(text, where, key, problems):
     except ValueError:
         problems.append(Problem(where, key, f"expected a number in (0, 1). Got {text!r} instead."))
         return None
-    if not MIN_PROBABILITY <= x <= 1.0 - MIN_PROBABILITY:
-        what = (
-            "must lie strictly between 0 and 1"
-            if not (math.isfinite(x) and 0.0 < x < 1.0)
-            else f"is too close to {0 if x < 0.5 else 1}"
-        )
-        problems.append(Problem(where, key, f"{what}. Got {text} instead; {_BOUNDS_WHY}."))
+    message = probability_problem(x, text)
+    if message:
+        problems.append(Problem(where, key, message))
         return None
     return x
 
 
-_BOUNDS_WHY = (
-    f"probabilities must lie in [{MIN_PROBABILITY:g}, 1 - {MIN_PROBABILITY:g}] "
-    "so that complements are exact enough"
-)
+def probability_problem(
+    x: float, shown: str | None = None, *, outside: str = "must lie strictly between 0 and 1"
+) -> str | None:
+    """What is wrong with ``x`` as a probability of the network, or None if nothing is.
+
+    A probability must lie in ``[MIN_PROBABILITY, 1 - MIN_PROBABILITY]``. ``shown`` is how
+    the value is quoted (default ``repr(x)``); ``outside`` opens the message for a value
+    outside (0, 1).
+
+    >>> probability_problem(0.3) is None
+    True
+    >>> probability_problem(1e-17)
+    'is too close to 0. Got 1e-17 instead; probabilities must lie in [1e-09, 1 - 1e-09] so that complements are exact enough.'
+    """
+    if MIN_PROBABILITY <= x <= 1.0 - MIN_PROBABILITY:
+        return None
+    what = (
+        outside
+        if not (math.isfinite(x) and 0.0 < x < 1.0)
+        else f"is too close to {0 if x < 0.5 else 1}"
+    )
+    return (
+        f"{what}. Got {repr(x) if shown is None else shown} instead; probabilities must lie "
+        f"in [{MIN_PROBABILITY:g}, 1 - {MIN_PROBABILITY:g}] so that complements are exact enough."
+    )
 
 
 def _check_name(name, allowed, where, key, problems, what):
