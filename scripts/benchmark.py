@@ -6,6 +6,9 @@ Measures on this machine, in one run:
 * pyAgrum ``LazyPropagation`` (if installed: ``pip install -e ".[bench]"``), same queries;
 * ``legnumb score`` end to end (CSV in, CSV out, through the CLI in a subprocess) on 200,000
   random rows with ~60% of cells filled, with 1 and 2 threads; ratios to pgmpy per row;
+* the pyarrow I/O floor: pyarrow's CSV reader and writer reading the same file and writing an
+  output of the same shape (every input cell plus the scored columns), and the ratio of
+  ``legnumb score`` to it;
 * peak memory (max RSS) of ``legnumb score`` on 1,000,000 rows;
 * ``diagnose`` latency; the what-if widget update and the sensitivity timings when their
   benchmark modules are present (``scripts/bench_whatif.py``, ``scripts/bench_sensitivity.py``).
@@ -150,6 +153,39 @@ def run_cli(inp: Path, out: Path, *, threads: int) -> tuple[float, float]:
     return seconds, int(proc.stdout.strip().splitlines()[-1]) / 1024
 
 
+def bench_io_floor(inp: Path, out: Path, model, *, repeat: int = 3) -> float | None:
+    """Seconds for pyarrow to read ``inp`` as text and write an output of the scored shape.
+
+    The output has every input cell, one six-decimal column per cause and the text columns
+    of ``legnumb score`` (``top_cause``, ``triage``, ``red_flags``, ``error``,
+    ``model_version``, ``priors_hash``), like the real output. Best of ``repeat`` runs.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    best = float("inf")
+    rng = np.random.default_rng(0)
+    for _ in range(repeat):
+        start = time.perf_counter()
+        with open(inp, "rb") as f:
+            header = f.readline().decode().strip().split(",")
+        table = pacsv.read_csv(
+            inp,
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string())),
+        )
+        n = table.num_rows
+        for cause in model.causes:
+            probs = np.round(rng.random(n), 6)
+            table = table.append_column(f"p_{cause}", pa.array(probs))
+        for name in ("top_cause", "triage", "red_flags", "error", "model_version", "priors_hash"):
+            table = table.append_column(name, pa.array(np.full(n, "sciatica", dtype=object)))
+        pacsv.write_csv(table, out, pacsv.WriteOptions(quoting_style="needed"))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def bench_diagnose(model, evidences) -> float:
     """Median seconds of one ``diagnose`` call."""
     times = []
@@ -210,6 +246,7 @@ def main(argv=None) -> int:
             res[f"cli_{threads}t_rows_per_s"] = args.rows / sec
             res[f"cli_{threads}t_seconds"] = sec
         same = (tmp / "out1.csv").read_bytes() == (tmp / "out2.csv").read_bytes()
+        res["io_floor_seconds"] = bench_io_floor(inp, tmp / "floor.csv", model)
         res["threads_identical_output"] = same
         if args.big_rows:
             big = tmp / "big.csv"
@@ -223,6 +260,10 @@ def main(argv=None) -> int:
     res["ratio_cli_vs_pgmpy"] = best / res["pgmpy_rows_per_s"]
     if res["pyagrum_rows_per_s"]:
         res["ratio_cli_vs_pyagrum"] = best / res["pyagrum_rows_per_s"]
+    if res.get("io_floor_seconds"):
+        res["ratio_cli_vs_io_floor"] = (
+            min(res["cli_1t_seconds"], res["cli_2t_seconds"]) / res["io_floor_seconds"]
+        )
     res.update({f"whatif_{k}": v for k, v in optional("bench_whatif").items()})
     res.update({f"sensitivity_{k}": v for k, v in optional("bench_sensitivity").items()})
     print(markdown(res))
@@ -252,6 +293,12 @@ def markdown(r: dict) -> str:
     if r.get("ratio_cli_vs_pyagrum"):
         lines.append(
             f"| speed-up over pyAgrum per row, end to end | {r['ratio_cli_vs_pyagrum']:,.0f}× |"
+        )
+    if r.get("io_floor_seconds"):
+        lines.append(
+            f"| pyarrow I/O floor: read the same file, write the same output shape | "
+            f"{r['io_floor_seconds']:.2f} s; `legnumb score` takes "
+            f"**{r['ratio_cli_vs_io_floor']:.0f}×** as long |"
         )
     if r.get("big_rows"):
         lines.append(
