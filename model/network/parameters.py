@@ -1,13 +1,14 @@
 """Many variants of the priors at once: numbers as a matrix, CPTs as batched arrays.
 
-:class:`~legnumb.network.priors.PriorSet` changes one number at a time and expands one variant at a
-time, which is what a reviewer reads but far too slow for sensitivity analysis, where a
+:meth:`PriorSet.with_value <legnumb.network.priors.PriorSet.with_value>` changes one number
+at a time, which is what a reviewer reads but far too slow for sensitivity analysis, where a
 case is rescored under hundreds or thousands of variants. A :class:`ParameterSpace` holds
 every hand-set number as one position of a vector ``theta`` (``priors.numbers`` order) and
 turns a matrix of variants ``(B, n_numbers)`` into one batched CPT array ``(B, *cpt.shape)``
 per node, ready for :meth:`legnumb.inference.engine.Engine.query` (``cpt_values``). The
-expansion is the same as :meth:`PriorSet.expand` (plain tables, noisy-OR, noisy-average mixtures), vectorized
-over the batch axis.
+expansion is :meth:`PriorSet.expand_batch <legnumb.network.priors.PriorSet.expand_batch>`,
+the one implementation of the plain tables, noisy-OR and noisy-average mixtures, of which
+:meth:`PriorSet.expand` is the batch of one.
 
 It also makes the two kinds of variants the sensitivity analysis needs:
 
@@ -33,7 +34,6 @@ array([[0.5, 0.5]])
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,31 +42,6 @@ from legnumb.network.cpt import CPT
 from legnumb.network.priors import PriorSet, probability_problem
 
 __all__ = ["ParameterSpace"]
-
-_ON_STATES = ("present", "yes")
-
-
-@dataclass(frozen=True)
-class _Table:
-    flat: np.ndarray  # flat CPT position of each number
-    pidx: np.ndarray  # position of each number in theta
-
-
-@dataclass(frozen=True)
-class _NoisyOr:
-    on: int
-    leak: int
-    links: tuple[tuple[int, int, int], ...]  # (theta position, parent axis, parent state)
-
-
-@dataclass(frozen=True)
-class _Mixture:
-    leak: np.ndarray  # (S,) theta positions
-    weight: int
-    dists: np.ndarray  # (k, S) theta positions
-    present: np.ndarray  # (k,) code of "present" of each parent
-    inv_count: np.ndarray  # (2^k,) 1 / number of present causes (0 where none)
-    none: np.ndarray  # (2^k,) True where no parent cause is present
 
 
 class ParameterSpace:
@@ -106,7 +81,6 @@ class ParameterSpace:
                 group[i] = keys.setdefault(key, len(keys))
         self.group = group
         self.base_cpts: dict[str, CPT] = {c.variable: c for c in priors.expand()}
-        self._recipes = {node: self._recipe(node) for node in self.base_cpts}
 
     @classmethod
     def from_priors(cls, priors: PriorSet) -> ParameterSpace:
@@ -250,6 +224,9 @@ class ParameterSpace:
     ) -> dict[str, np.ndarray]:
         """Batched CPT arrays of ``nodes`` (default: all) for the variants ``theta``.
 
+        This is :meth:`PriorSet.expand_batch <legnumb.network.priors.PriorSet.expand_batch>`,
+        the one expansion of numbers into CPTs; see there for ``observed``.
+
         Parameters
         ----------
         theta : numpy.ndarray
@@ -257,129 +234,14 @@ class ParameterSpace:
         nodes : iterable of str, optional
             The nodes to expand.
         observed : mapping of str to str, optional
-            Evidence ``{node: state}``. The CPT of an observed node enters every query with
-            that evidence only through its row ``P(node = state | parents)``, so for the
-            noisy-average mixture nodes listed here only that row is computed; the other
-            rows are filled to keep every column a distribution (the complement on one
-            other state). Posteriors given this evidence are unchanged; the tables are not
-            the node's true CPT.
+            Evidence ``{node: state}``: for mixture nodes, only the observed row is right.
 
         Returns
         -------
         dict of str to numpy.ndarray
             ``node -> (B, *base_cpts[node].values.shape)``, axes as in the base CPT.
         """
-        theta = np.atleast_2d(np.asarray(theta, dtype=float))
-        if theta.ndim != 2 or theta.shape[1] != self.n_numbers:
-            raise InvalidArgumentError(
-                f"expected theta of shape (B, {self.n_numbers}). Got {theta.shape} instead."
-            )
-        observed = observed or {}
-        out = {}
-        for node in self.nodes if nodes is None else nodes:
-            if node not in self._recipes:
-                raise UnknownNameError(f"unknown node {node!r}")
-            obs = observed.get(node)
-            code = None if obs is None else self.base_cpts[node].states[node].index(obs)
-            out[node] = self._expand_node(node, theta, code)
-        return out
-
-    def _recipe(self, node: str):
-        cpt = self.base_cpts[node]
-        idx = self.numbers_of(node)
-        nums = [self.priors.numbers[i] for i in idx]
-        kinds = {n.kind for n in nums}
-        states = cpt.states[node]
-        if "prior" in kinds:
-            flat = []
-            for n in nums:
-                pos = [states.index(n.state)]
-                if cpt.parents:
-                    pos.append(cpt.states[cpt.parents[0]].index(n.parent_state))
-                flat.append(np.ravel_multi_index(tuple(pos), cpt.values.shape))
-            return _Table(np.array(flat, dtype=np.int64), idx)
-        if "leak_weight" in kinds:
-            pos = {(n.kind, n.parent, n.state): i for n, i in zip(nums, idx, strict=True)}
-            k = len(cpt.parents)
-            grid = np.array(np.meshgrid(*[[0, 1]] * k, indexing="ij")).reshape(k, -1).T
-            present = np.array([cpt.states[p].index("present") for p in cpt.parents])
-            on = (grid == present).astype(float)
-            count = on.sum(axis=1)
-            return _Mixture(
-                leak=np.array([pos[("leak", "", s)] for s in states]),
-                weight=pos[("leak_weight", "", "")],
-                dists=np.array([[pos[("link", p, s)] for s in states] for p in cpt.parents]),
-                present=present,
-                inv_count=np.divide(1.0, count, out=np.zeros_like(count), where=count > 0),
-                none=count == 0,
-            )
-        on_state = next(s for s in states if s in _ON_STATES)
-        leak = next(i for n, i in zip(nums, idx, strict=True) if n.kind == "leak")
-        links = tuple(
-            (int(i), cpt.parents.index(n.parent), cpt.states[n.parent].index(n.parent_state))
-            for n, i in zip(nums, idx, strict=True)
-            if n.kind == "link"
-        )
-        return _NoisyOr(states.index(on_state), int(leak), links)
-
-    def _expand_node(self, node: str, theta: np.ndarray, obs: int | None = None) -> np.ndarray:
-        cpt = self.base_cpts[node]
-        shape = cpt.values.shape
-        b = theta.shape[0]
-        r = self._recipes[node]
-        if isinstance(r, _Table):
-            out = np.zeros((b, int(np.prod(shape))))
-            out[:, r.flat] = theta[:, r.pidx]
-            return out.reshape((b, *shape))
-        if isinstance(r, _NoisyOr):
-            pshape = shape[1:]
-            q = np.broadcast_to(
-                (1.0 - theta[:, r.leak]).reshape((b,) + (1,) * len(pshape)), (b, *pshape)
-            )
-            for i, axis, state in r.links:
-                factor = np.ones((b, pshape[axis]))
-                factor[:, state] = 1.0 - theta[:, i]
-                q = q * factor.reshape([b] + [-1 if a == axis else 1 for a in range(len(pshape))])
-            out = np.empty((b, *shape))
-            out[:, r.on] = 1.0 - q
-            out[:, 1 - r.on] = q
-            return out
-        weight = theta[:, r.weight]  # (B,)
-        if obs is not None:  # only the observed row: P(node = obs | parents), (B, G)
-            lik = _subset_sums(theta[:, r.dists[:, obs]], r.present)
-            lik *= (1.0 - weight)[:, None] * r.inv_count[None, :]
-            lik += (weight * theta[:, r.leak[obs]])[:, None]
-            lik[:, r.none] = theta[:, r.leak[obs]][:, None]
-            out = np.zeros((b, shape[0], lik.shape[1]))
-            out[:, obs] = lik
-            out[:, (obs + 1) % shape[0]] = 1.0 - lik
-            return out.reshape((b, *shape))
-        leak = theta[:, r.leak]  # (B, S)
-        dists = theta[:, r.dists].transpose(0, 2, 1)  # (B, S, k)
-        # (1 - w) * mean of the present causes' distributions + w * leak, laid out (B, S, G)
-        out = _subset_sums(dists, r.present)
-        out *= (1.0 - weight)[:, None, None] * r.inv_count[None, None, :]
-        out += (weight[:, None] * leak)[:, :, None]
-        out[:, :, r.none] = leak[:, :, None]
-        return out.reshape((b, *shape))
-
-
-def _subset_sums(d: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Sums of ``d[..., p]`` over the present parents, for every parent configuration.
-
-    ``d`` is ``(..., k)``; the result is ``(..., 2^k)`` with configurations in C order
-    (first parent slowest) and parent ``p`` present at code ``present[p]``. Built by
-    doubling, without BLAS (tiny matrix products are slow when BLAS threads compete).
-
-    >>> _subset_sums(np.array([[1.0, 10.0]]), np.array([1, 1]))
-    array([[ 0., 10.,  1., 11.]])
-    """
-    out = np.zeros((*d.shape[:-1], 1))
-    for p in range(d.shape[-1]):
-        step = d[..., p, None]
-        pair = (out + step, out) if present[p] == 0 else (out, out + step)
-        out = np.stack(pair, axis=-1).reshape(*d.shape[:-1], -1)
-    return out
+        return self.priors.expand_batch(theta, nodes=nodes, observed=observed)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

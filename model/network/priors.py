@@ -41,6 +41,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -52,7 +53,7 @@ import numpy as np
 
 from legnumb.errors import InvalidArgumentError, PriorsError, Problem, UnknownNameError
 from legnumb.network.cpt import CPT
-from legnumb.network.schema import CAUSE_STATES, Schema, closest, load_schema
+from legnumb.network.schema import Schema, closest, load_schema
 
 __all__ = [
     "MAX_FIELD_BYTES",
@@ -155,7 +156,9 @@ class PriorSet:
     """Every validated number and source of a priors directory.
 
     Use :func:`load_priors` to build one; :meth:`expand` turns it into CPTs and
-    :meth:`with_value` makes a variant with one number changed.
+    :meth:`with_value` makes a variant with one number changed. :meth:`expand_batch` is the
+    one implementation of the expansion (tables, noisy-OR, mixtures), over a batch of
+    variants; :meth:`expand` is its batch of one.
     """
 
     numbers: tuple[Number, ...]
@@ -163,6 +166,7 @@ class PriorSet:
     schema: Schema
     sha256: str
     directory: str = ""
+    _layouts: dict[str, _Layout] = field(default_factory=dict, compare=False, repr=False)
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -251,7 +255,6 @@ class PriorSet:
         numbers = list(self.numbers)
         for pid, v in values.items():
             i = self._index[pid]
-            old = numbers[i].value
             message = probability_problem(v, outside="must lie in (0, 1)")
             if message:
                 raise InvalidArgumentError(f"{pid}: a probability {message}")
@@ -263,20 +266,94 @@ class PriorSet:
                     j = self._index[s.param_id]
                     numbers[j] = replace(numbers[j], value=numbers[j].value * scale)
             numbers[i] = replace(numbers[i], value=float(v))
-            del old
-        return PriorSet(tuple(numbers), self.sources, self.schema, self.sha256, self.directory)
+        # same numbers in the same places: the layouts of the CPTs carry over
+        return PriorSet(
+            tuple(numbers), self.sources, self.schema, self.sha256, self.directory, self._layouts
+        )
 
     # ----- expansion
     def expand(self) -> list[CPT]:
         """Expand the numbers into one full :class:`CPT` per node (schema node order)."""
-        by_node: dict[str, list[Number]] = defaultdict(list)
-        for n in self.numbers:
-            by_node[n.node].append(n)
-        return [_expand_node(self.schema, node, by_node[node]) for node in self.schema.nodes]
+        theta = np.array([[n.value for n in self.numbers]])
+        return [self._cpt(node, theta) for node in self.schema.nodes]
 
     def expand_node(self, node: str) -> CPT:
         """The CPT of one node (used to build model variants cheaply)."""
-        return _expand_node(self.schema, node, [n for n in self.numbers if n.node == node])
+        return self._cpt(node, np.array([[n.value for n in self.numbers]]))
+
+    def _cpt(self, node: str, theta: np.ndarray) -> CPT:
+        layout = self._layout(node)
+        values = _expand_layout(layout, theta)[0]
+        return CPT(node, layout.parents, dict(layout.states), values)
+
+    def expand_batch(
+        self,
+        theta: np.ndarray,
+        *,
+        nodes: Iterable[str] | None = None,
+        observed: Mapping[str, str] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """CPT arrays of ``nodes`` (default: all) for a batch of variants of the numbers.
+
+        This is the one expansion of numbers into CPTs: :meth:`expand` is this with a batch of
+        one (the numbers' own values), and :class:`~legnumb.network.parameters.ParameterSpace`
+        uses it for sensitivity analysis.
+
+        Parameters
+        ----------
+        theta : numpy.ndarray
+            ``(B, len(numbers))`` (or ``(len(numbers),)`` for one variant): row ``b`` holds a
+            value for every number, in ``numbers`` order.
+        nodes : iterable of str, optional
+            The nodes to expand.
+        observed : mapping of str to str, optional
+            Evidence ``{node: state}``. The CPT of an observed node enters every query with
+            that evidence only through its row ``P(node = state | parents)``, so for the
+            noisy-average mixture nodes listed here only that row is computed; the other
+            rows are filled to keep every column a distribution (the complement on one
+            other state). Posteriors given this evidence are unchanged; the tables are not
+            the node's true CPT.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``node -> (B, *cpt.values.shape)``, axes as in the node's :class:`CPT`.
+
+        Raises
+        ------
+        InvalidArgumentError
+            When ``theta`` does not have one column per number.
+        UnknownNameError
+            For an unknown node or observed state.
+        """
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        if theta.ndim != 2 or theta.shape[1] != len(self.numbers):
+            raise InvalidArgumentError(
+                f"expected theta of shape (B, {len(self.numbers)}). Got {theta.shape} instead."
+            )
+        observed = observed or {}
+        out = {}
+        for node in self.schema.nodes if nodes is None else nodes:
+            layout = self._layout(node)
+            obs = observed.get(node)
+            if obs is not None and obs not in layout.states[node]:
+                raise UnknownNameError(
+                    f"unknown state {obs!r} of {node}; "
+                    f"expected one of {', '.join(layout.states[node])}"
+                )
+            code = None if obs is None else layout.states[node].index(obs)
+            out[node] = _expand_layout(layout, theta, code)
+        return out
+
+    def _layout(self, node: str) -> _Layout:
+        layout = self._layouts.get(node)
+        if layout is None:
+            if node not in self.schema.nodes:
+                raise UnknownNameError(f"unknown node {node!r}")
+            positions = [i for i, n in enumerate(self.numbers) if n.node == node]
+            layout = _node_layout(self.schema, node, self.numbers, positions)
+            self._layouts[node] = layout
+        return layout
 
 
 # --------------------------------------------------------------------------- node models
@@ -298,57 +375,148 @@ def _parent_order(schema: Schema, numbers: Iterable[Number]) -> tuple[str, ...]:
     return tuple(p for p in schema.nodes if p in parents)
 
 
-def _expand_node(schema: Schema, node: str, numbers: list[Number]) -> CPT:
+@dataclass(frozen=True)
+class _Table:
+    """A plain table: number ``pidx[j]`` goes to flat cell ``flat[j]``."""
+
+    flat: np.ndarray
+    pidx: np.ndarray
+
+
+@dataclass(frozen=True)
+class _NoisyOr:
+    """Noisy-OR: P(off | parents) = (1 - leak) * prod over active links of (1 - link)."""
+
+    on: int  # code of the "on" state
+    leak: int  # position of the leak in theta
+    links: tuple[tuple[int, int, int], ...]  # (position in theta, parent axis, parent state)
+
+
+@dataclass(frozen=True)
+class _Mixture:
+    """Noisy-average: (1 - w) * mean of the present causes' distributions + w * leak."""
+
+    leak: np.ndarray  # (S,) positions in theta, one per state
+    weight: int  # position of the leak share w
+    dists: np.ndarray  # (k, S) positions of each parent cause's distribution
+    present: np.ndarray  # (k,) code of "present" of each parent
+    count: np.ndarray  # (2^k,) number of present causes per configuration (1 where none)
+    none: np.ndarray  # (2^k,) True where no parent cause is present
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the numbers of one node fill its CPT (axes, states and formula)."""
+
+    node: str
+    parents: tuple[str, ...]
+    states: dict[str, tuple[str, ...]]
+    shape: tuple[int, ...]
+    recipe: _Table | _NoisyOr | _Mixture
+
+
+def _node_layout(schema: Schema, node: str, numbers, positions) -> _Layout:
+    """The layout of ``node``, whose numbers are ``numbers[i]`` for ``i`` in ``positions``."""
+    nums = [numbers[i] for i in positions]
     model = _model_of(schema, node)
     states = schema.states_of(node)
-    parents = _parent_order(schema, numbers)
+    parents = _parent_order(schema, nums)
     st = {node: states, **{p: schema.states_of(p) for p in parents}}
     shape = tuple(len(st[v]) for v in (node, *parents))
     if model == "table":
-        values = np.zeros(shape)
-        for n in numbers:
-            idx = [states.index(n.state)]
+        flat = []
+        for n in nums:
+            cell = [states.index(n.state)]
             if parents:
-                idx.append(st[parents[0]].index(n.parent_state))
-            values[tuple(idx)] = n.value
-        return CPT(node, parents, st, values)
-    if model == "noisy_or":
-        leak = next(n.value for n in numbers if n.kind == "leak")
-        # q[...] = P(off | parents): (1 - leak) * prod over active links of (1 - link)
-        q = np.full(shape[1:], 1.0 - leak)
-        for n in numbers:
-            if n.kind != "link":
-                continue
-            axis = parents.index(n.parent)
-            factor = np.ones(len(st[n.parent]))
-            factor[st[n.parent].index(n.parent_state)] = 1.0 - n.value
-            q = q * factor.reshape([-1 if a == axis else 1 for a in range(len(parents))])
-        on = states.index(_on_state(schema, node))
-        values = np.empty(shape)
-        values[on] = 1.0 - q
-        values[1 - on] = q
-        return CPT(node, parents, st, values)
-    # mixture ("noisy-average"): leak alone when no parent cause is present; otherwise
-    # (1 - w) * mean of the present causes' distributions + w * leak.
-    leak = np.array([_value(numbers, "leak", "", s) for s in states])
-    weight = next(n.value for n in numbers if n.kind == "leak_weight")
-    dists = np.array([[_value(numbers, "link", p, s) for s in states] for p in parents])
-    k = len(parents)
-    grid = np.array(np.meshgrid(*[[0, 1]] * k, indexing="ij")).reshape(k, -1).T  # (2^k, k)
-    present = CAUSE_STATES.index("present")
-    on = (grid == present).astype(float)
-    count = on.sum(axis=1, keepdims=True)
-    mean = np.divide(on @ dists, count, out=np.zeros((len(grid), len(states))), where=count > 0)
-    mixed = np.where(count > 0, (1.0 - weight) * mean + weight * leak, leak)  # (2^k, k_states)
-    values = mixed.T.reshape(shape)
-    return CPT(node, parents, st, values)
+                cell.append(st[parents[0]].index(n.parent_state))
+            flat.append(np.ravel_multi_index(tuple(cell), shape))
+        recipe = _Table(np.array(flat, dtype=np.int64), np.array(positions, dtype=np.int64))
+    elif model == "noisy_or":
+        links = tuple(
+            (i, parents.index(n.parent), st[n.parent].index(n.parent_state))
+            for n, i in zip(nums, positions, strict=True)
+            if n.kind == "link"
+        )
+        leak = next(i for n, i in zip(nums, positions, strict=True) if n.kind == "leak")
+        recipe = _NoisyOr(states.index(_on_state(schema, node)), leak, links)
+    else:
+        pos = {(n.kind, n.parent, n.state): i for n, i in zip(nums, positions, strict=True)}
+        k = len(parents)
+        grid = np.array(list(itertools.product((0, 1), repeat=k))).reshape(2**k, k)  # C order
+        present = np.array([st[p].index("present") for p in parents], dtype=np.int64)
+        count = (grid == present).sum(axis=1).astype(float)
+        recipe = _Mixture(
+            leak=np.array([pos[("leak", "", s)] for s in states], dtype=np.int64),
+            weight=pos[("leak_weight", "", "")],
+            dists=np.array(
+                [[pos[("link", p, s)] for s in states] for p in parents], dtype=np.int64
+            ).reshape(k, len(states)),
+            present=present,
+            count=np.where(count > 0, count, 1.0),
+            none=count == 0,
+        )
+    return _Layout(node, parents, st, shape, recipe)
 
 
-def _value(numbers: list[Number], kind: str, parent: str, state: str) -> float:
-    for n in numbers:
-        if n.kind == kind and n.parent == parent and n.state == state:
-            return n.value
-    raise UnknownNameError((kind, parent, state))
+def _expand_layout(layout: _Layout, theta: np.ndarray, obs: int | None = None) -> np.ndarray:
+    """CPT arrays ``(B, *layout.shape)`` of one node for the variants ``theta`` ``(B, n)``.
+
+    With ``obs`` (a state code), a mixture node gets only its row ``obs`` right, and the
+    complement on the next state (see :meth:`PriorSet.expand_batch`).
+    """
+    shape, b, r = layout.shape, theta.shape[0], layout.recipe
+    if isinstance(r, _Table):
+        out = np.zeros((b, int(np.prod(shape))))
+        out[:, r.flat] = theta[:, r.pidx]
+        return out.reshape((b, *shape))
+    if isinstance(r, _NoisyOr):
+        pshape = shape[1:]
+        q = np.broadcast_to(
+            (1.0 - theta[:, r.leak]).reshape((b,) + (1,) * len(pshape)), (b, *pshape)
+        )
+        for i, axis, state in r.links:
+            factor = np.ones((b, pshape[axis]))
+            factor[:, state] = 1.0 - theta[:, i]
+            q = q * factor.reshape([b] + [-1 if a == axis else 1 for a in range(len(pshape))])
+        out = np.empty((b, *shape))
+        out[:, r.on] = 1.0 - q
+        out[:, 1 - r.on] = q
+        return out
+    # Mixture: (1 - w) * (sum of the present causes' distributions / their count) + w * leak,
+    # and the leak alone where no cause is present; configurations in C order (axis 1 first).
+    # With ``obs``, only the state ``obs`` is computed (the rows are then filled, see above).
+    states = slice(None) if obs is None else [obs]
+    weight = theta[:, r.weight]  # (B,)
+    leak = theta[:, r.leak[states]]  # (B, S)
+    out = _subset_sums(theta[:, r.dists[:, states]].transpose(0, 2, 1), r.present)  # (B, S, G)
+    out /= r.count
+    out *= (1.0 - weight)[:, None, None]
+    out += (weight[:, None] * leak)[:, :, None]
+    out[:, :, r.none] = leak[:, :, None]
+    if obs is not None:
+        row, out = out[:, 0], np.zeros((b, shape[0], out.shape[2]))
+        out[:, obs] = row
+        out[:, (obs + 1) % shape[0]] = 1.0 - row
+    return out.reshape((b, *shape))
+
+
+def _subset_sums(d: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Sums of ``d[..., p]`` over the present parents, for every parent configuration.
+
+    ``d`` is ``(..., k)``; the result is ``(..., 2^k)`` with configurations in C order
+    (first parent slowest) and parent ``p`` present at code ``present[p]``. Each sum adds
+    the present parents in parent order. Built by doubling, without BLAS (tiny matrix
+    products are slow when BLAS threads compete).
+
+    >>> _subset_sums(np.array([[1.0, 10.0]]), np.array([1, 1]))
+    array([[ 0., 10.,  1., 11.]])
+    """
+    out = np.zeros((*d.shape[:-1], 1))
+    for p in range(d.shape[-1]):
+        step = d[..., p, None]
+        pair = (out + step, out) if present[p] == 0 else (out, out + step)
+        out = np.stack(pair, axis=-1).reshape(*d.shape[:-1], -1)
+    return out
 
 
 # --------------------------------------------------------------------------- loading
