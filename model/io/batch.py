@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import glob as globmod
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -37,13 +38,14 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from legnumb.errors import InputError, InvalidArgumentError
+from legnumb.errors import InputError, InvalidArgumentError, LegnumbError
 from legnumb.io.symptom_csv import (
     BLOCK_BYTES,
     Chunk,
     CsvReader,
     Header,
     atomic_output,
+    check_not_input,
     chunk_from_columns,
     encode_chunk,
     format_chunk,
@@ -53,10 +55,74 @@ from legnumb.io.symptom_csv import (
     row_error_text,
 )
 
-__all__ = ["Summary", "score_dask", "score_file", "score_frame"]
+__all__ = [
+    "BLOCKSIZE_EXPECTED",
+    "ClusterError",
+    "Summary",
+    "parse_blocksize",
+    "score_dask",
+    "score_file",
+    "score_frame",
+]
 
 #: Row errors repeated on standard error at the end of a run (all are in the output).
 SHOWN_ERRORS = 5
+
+#: Smallest CSV partition for the dask engine, in bytes (smaller ones only add overhead).
+MIN_BLOCKSIZE = 1000
+#: What ``blocksize`` accepts, in words (for messages).
+BLOCKSIZE_EXPECTED = (
+    "a size of at least 1kB such as 64MB, 500kB, 1MiB or 1000000, or 'none' for one "
+    "partition per file"
+)
+#: Byte-size units as dask writes them: kB = 1000 bytes, KiB = 1024 bytes; case is ignored.
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    **{p + "b": 1000**k for k, p in enumerate("kmgt", 1)},
+    **{p: 1000**k for k, p in enumerate("kmgt", 1)},
+    **{p + "ib": 1024**k for k, p in enumerate("kmgt", 1)},
+    **{p + "i": 1024**k for k, p in enumerate("kmgt", 1)},
+}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*", re.IGNORECASE)
+
+
+class ClusterError(LegnumbError):
+    """The Dask cluster cannot be reached or used."""
+
+
+def parse_blocksize(value: int | str | None) -> int | None:
+    """Bytes per CSV partition for the dask engine, from a number or a size like ``64MB``.
+
+    ``None`` or ``"none"`` means one partition per file.
+
+    Raises
+    ------
+    InvalidArgumentError
+        When the value is not a size of at least ``MIN_BLOCKSIZE`` bytes (or none).
+
+    Examples
+    --------
+    >>> parse_blocksize("64MB"), parse_blocksize("1 KiB"), parse_blocksize(3000)
+    (64000000, 1024, 3000)
+    >>> parse_blocksize("none") is None
+    True
+    """
+    if value is None or (isinstance(value, str) and value.strip().lower() == "none"):
+        return None
+    size = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str):
+        found = _SIZE.fullmatch(value)
+        unit = _SIZE_UNITS.get(found.group(2).lower()) if found else None
+        if unit is not None:
+            size = int(float(found.group(1)) * unit)
+    if size is None or size < MIN_BLOCKSIZE:
+        raise InvalidArgumentError(
+            f"blocksize: expected {BLOCKSIZE_EXPECTED}. Got {value!r} instead."
+        )
+    return size
 
 
 @dataclass
@@ -312,10 +378,13 @@ def score_file(
     Raises
     ------
     InputError
-        When the input cannot be used (missing, empty, not text, no known column); no
-        output file is written then.
+        When the input cannot be used (missing, empty, not text, no known column) or the
+        output cannot be written (:class:`~legnumb.io.symptom_csv.OutputError`: the input
+        itself, not a regular file, a full disk); no output file is written then.
     """
     _check_model(model)
+    if isinstance(source, (str, Path)):
+        check_not_input(output, [source])
     with CsvReader(source, encoding=encoding, block_bytes=block_bytes, name=name) as reader:
         header = _header_for(model, reader.names, reader.name)
         summary = Summary(reader.name, warnings=list(header.warnings))
@@ -427,7 +496,8 @@ def score_dask(
     encoding : str
         Text encoding of CSV inputs.
     blocksize : int or str or None
-        Bytes per CSV partition (dask's ``read_csv``); None means one partition per file,
+        Bytes per CSV partition (dask's ``read_csv``), at least 1000, as a number or a size
+        such as ``"64MB"`` (see :func:`parse_blocksize`); None means one partition per file,
         which is needed when quoted cells contain line breaks.
     progress : bool
         Progress bar on standard error.
@@ -435,6 +505,20 @@ def score_dask(
         Called with the header's warnings before any row is read.
     window : int
         Partitions in flight at once (bounds the memory used for results).
+
+    Returns
+    -------
+    Summary
+        Row counts and messages; ``summary.exit_code`` is 0 or 1.
+
+    Raises
+    ------
+    InputError
+        When the input cannot be read or the output cannot be written; nothing is written.
+    InvalidArgumentError
+        When ``blocksize`` is not a size of at least 1000 bytes (or None).
+    ClusterError
+        When the scheduler at ``scheduler`` cannot be reached.
 
     Notes
     -----
@@ -452,7 +536,9 @@ def score_dask(
             "the dask engine needs the 'dask' extra: pip install 'legnumb[dask]'."
         ) from exc
     _check_model(model)
+    blocksize = parse_blocksize(blocksize)
     paths = _expand(inputs)
+    check_not_input(output, paths)
     parquet = _is_parquet(paths)
     many = len(paths) > 1
     source = Path(paths[0]).name if not many else str(inputs)
@@ -482,7 +568,7 @@ def score_dask(
     client = None
     try:
         if scheduler:
-            client = Client(scheduler, set_as_default=False)
+            client = _connect(Client, scheduler)
         else:
             cluster = LocalCluster(
                 n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
@@ -515,6 +601,19 @@ def score_dask(
         if cluster is not None:
             cluster.close()
     return summary
+
+
+def _connect(client_class, scheduler: str):
+    """A client of the scheduler at ``scheduler``; a clear error when it cannot be reached."""
+    try:
+        return client_class(scheduler, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {scheduler} ({reason}). Check the address and "
+            "that 'dask scheduler' runs there, or leave out --scheduler to start a local "
+            "cluster."
+        ) from exc
 
 
 def _in_order(client, dask, parts, model_future, header, parquet, window) -> Iterator[_Part]:

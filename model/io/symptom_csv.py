@@ -75,10 +75,12 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import errno
 import gc
 import io
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -97,7 +99,10 @@ __all__ = [
     "CsvReader",
     "Encoded",
     "Header",
+    "OutputError",
     "atomic_output",
+    "check_encoding",
+    "check_not_input",
     "chunk_from_columns",
     "chunk_from_rows",
     "encode_chunk",
@@ -106,9 +111,11 @@ __all__ = [
     "format_header",
     "format_probabilities",
     "output_columns",
+    "output_target",
     "parse_header",
     "quote_cell",
     "row_error_text",
+    "same_file",
 ]
 
 #: Bytes read at a time; a block is cut at its last line end.
@@ -338,7 +345,15 @@ class Chunk:
     n_bytes: int = 0
 
 
-def _check_encoding(encoding: str) -> str:
+def check_encoding(encoding: str) -> str:
+    """The codec name of ``encoding`` if legnumb can read files in it.
+
+    Raises
+    ------
+    InputError
+        When the encoding is unknown, or does not write commas, quotes and line ends as
+        ASCII (UTF-16, say).
+    """
     try:
         name = codecs.lookup(encoding).name
     except LookupError as exc:
@@ -346,7 +361,7 @@ def _check_encoding(encoding: str) -> str:
     probe = ',"\r\n'
     try:
         ascii_safe = probe.encode(name) == probe.encode("ascii") and name != "utf-8-sig"
-    except UnicodeError:
+    except (UnicodeError, LookupError):  # LookupError: not a text encoding (rot13, hex)
         ascii_safe = False
     if name == "utf-8-sig":
         return "utf-8"  # the BOM is always dropped anyway
@@ -577,7 +592,7 @@ class CsvReader:
         self.size = _size_of(stream)
         self.fast = fast
         try:
-            encoding = _check_encoding(encoding)
+            encoding = check_encoding(encoding)
             self._blocks = _Blocks(
                 stream, encoding=encoding, block_bytes=block_bytes, name=self.name
             )
@@ -1439,36 +1454,214 @@ def format_header(names: Sequence[str]) -> bytes:
     return (",".join(quote_cell(n) for n in names) + "\n").encode("utf-8")
 
 
+class OutputError(InputError):
+    """The output cannot be written: not a regular file, the input itself, a full disk..."""
+
+
+#: What a path is, for messages, by the file type bits of its mode.
+_FILE_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _output_stat(path: str | Path) -> os.stat_result:
+    """``os.stat`` of an output path, following symlinks (a seam for tests)."""
+    return os.stat(path)
+
+
+def _open_temp(fd: int) -> BinaryIO:
+    """The temporary output file opened for writing (a seam for tests)."""
+    return os.fdopen(fd, "wb")
+
+
+def output_target(path: str | Path) -> tuple[Path, os.stat_result | None]:
+    """The file that writing to ``path`` replaces, and its stat (None for a new file).
+
+    A symlink is followed to its target (which may not exist yet). Anything else than a
+    regular file or a new name in an existing directory is refused, so a FIFO, a device or a
+    socket is never replaced by a regular file.
+
+    Raises
+    ------
+    OutputError
+        When the directory is missing, or ``path`` is a directory, a FIFO, a device, a
+        socket, or cannot be looked at.
+    """
+    path = Path(path)
+    target = Path(os.path.realpath(path))
+    try:
+        st = _output_stat(path)  # the kernel follows links (also /dev/stdout and the like)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the output ({exc.strerror or exc}).") from exc
+    if st is None:
+        if not target.parent.is_dir():
+            directory = target.parent if path.is_symlink() else path.parent
+            raise OutputError(f"{path}: cannot write the output; no such directory {directory}.")
+    elif stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{path}: is a directory; give a file name for the output.")
+    elif not stat.S_ISREG(st.st_mode):
+        kind = _FILE_KINDS.get(stat.S_IFMT(st.st_mode), "a special file")
+        raise OutputError(
+            f"{path}: is {kind}, not a regular file; legnumb writes its output only to a "
+            "regular file or a new name and will not replace it. Give a file name, or "
+            "'-o -' for standard output."
+        )
+    return target, st
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """True when ``a`` and ``b`` name one file: same path after symlinks, or same inode.
+
+    ``"-"`` (standard input or output) is never the same file as anything.
+    """
+    if str(a) == "-" or str(b) == "-":
+        return False
+    real_a, real_b = os.path.realpath(a), os.path.realpath(b)
+    if real_a == real_b:
+        return True
+    try:
+        return os.path.samefile(real_a, real_b)
+    except OSError:
+        return False
+
+
+def check_not_input(output: str | Path, inputs: Sequence[str | Path]) -> None:
+    """Refuse an output path that is one of the inputs (it would be overwritten).
+
+    Raises
+    ------
+    OutputError
+        When ``output`` names the same file as one of ``inputs``.
+    """
+    for source in inputs:
+        if same_file(source, output):
+            raise OutputError(
+                f"{output}: is the input file {source} itself; scoring into it would "
+                "overwrite the input. Give another output path."
+            )
+
+
+class _Output:
+    """A binary output whose write errors become one :class:`OutputError`."""
+
+    def __init__(self, raw: BinaryIO, name: str) -> None:
+        self._raw = raw
+        self.name = name
+
+    def write(self, data: bytes) -> int:
+        """Write ``data``; a failure (a full disk, say) raises :class:`OutputError`."""
+        try:
+            return self._raw.write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _write_error(self.name, exc) from exc
+
+    def flush(self) -> None:
+        """Flush the underlying file."""
+        try:
+            self._raw.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _write_error(self.name, exc) from exc
+
+
+def _write_error(name: str, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason += " (the disk is full; free some space or write elsewhere)"
+    return OutputError(
+        f"{name}: cannot write the output: {reason}. Nothing was written; an existing file "
+        "is left as it was."
+    )
+
+
+#: Temporary files are named ``.NAME.legnumb-PID-XXXXXXXX.tmp`` beside the output.
+_TEMP_INFIX = "legnumb-"
+
+
+def _remove_stale_temps(directory: Path, name: str) -> None:
+    """Remove temporary files of ``name`` left by legnumb runs that no longer exist.
+
+    Only files of our own naming whose process is gone (killed, say) are removed, and only
+    regular files owned by the current user; a run still going keeps its file.
+    """
+    if os.name != "posix":  # pragma: no cover - os.kill(pid, 0) is a liveness probe on POSIX
+        return
+    pattern = re.compile(rf"\.{re.escape(name)}\.{_TEMP_INFIX}(\d+)-[A-Za-z0-9_]+\.tmp")
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if found is None or _process_exists(int(found.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+                os.unlink(entry.path)
+
+
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
 @contextlib.contextmanager
-def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
+def atomic_output(path: str | Path) -> Iterator[_Output]:
     """Write to a temporary file beside ``path``, renamed over it only on success.
 
-    ``"-"`` writes to standard output instead (not atomic). On any exception, including
-    KeyboardInterrupt, the temporary file is removed and ``path`` is left as it was.
+    ``"-"`` writes to standard output instead (not atomic). A symlink is written through to
+    its target; a FIFO, a device or anything else that is not a regular file is refused (see
+    :func:`output_target`). An existing file keeps its permission bits. Temporary files left
+    by runs that were killed are removed first. On any exception, including
+    KeyboardInterrupt, the temporary file is removed and ``path`` is left as it was; a write
+    that fails (a full disk, say) raises :class:`OutputError`.
     """
     if str(path) == "-":
-        out = sys.stdout.buffer
+        out = _Output(sys.stdout.buffer, "<standard output>")
         yield out
         out.flush()
         return
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError(f"{path}: cannot write the output; no such directory {directory}.")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory; give a file name for the output.")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write the output ({exc.strerror}).") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
+    target, st = output_target(path)
+    if st is not None:
+        mode = stat.S_IMODE(st.st_mode)
+    else:
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
+        mode = 0o666 & ~umask
+    _remove_stale_temps(target.parent, target.name)
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.{_TEMP_INFIX}{os.getpid()}-", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the output ({exc.strerror or exc}).") from exc
+    ours = False  # True once the caller is done: an OSError after that is the output's
+    try:
+        with _open_temp(fd) as raw:
+            yield _Output(raw, str(path))
+            ours = True
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if ours and isinstance(exc, OSError):
+            raise _write_error(str(path), exc) from exc
         raise

@@ -122,13 +122,14 @@ def test_exit_2_output_is_a_directory(tmp_path, capsys):
     assert "is a directory" in capsys.readouterr().err
 
 
-def test_in_place(tmp_path):
+def test_in_place_is_refused(tmp_path, capsys):
+    """Scoring a file into itself would overwrite the input: exit 2, input untouched (D16)."""
     src = tmp_path / "cases.csv"
     src.write_bytes(EXAMPLES.read_bytes())
-    expected = tmp_path / "expected.csv"
-    assert run(src, "-o", expected, "-q") == 0
-    assert run(src, "-o", src, "-q") == 0
-    assert src.read_bytes() == expected.read_bytes()
+    assert run(src, "-o", src, "-q") == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert src.read_bytes() == EXAMPLES.read_bytes()
+    assert os.listdir(tmp_path) == ["cases.csv"]
 
 
 def test_ctrl_c_leaves_no_file(tmp_path, monkeypatch, capsys):
