@@ -50,8 +50,26 @@ class Evaluation:
     misses: pd.DataFrame
 
 
-def evaluate(model, cases: pd.DataFrame, *, path: str = "cases") -> Evaluation:
+def evaluate(
+    model, cases: pd.DataFrame, *, path: str | None = None, id_column: str = "case_id"
+) -> Evaluation:
     """Score ``cases`` (raw strings, as read from CSV) and compare with the expected answers.
+
+    Rows are numbered as ``legnumb score`` numbers them (1 = first data row). A row that
+    :func:`legnumb.io.cases.load_cases` found unusable (an invalid value, more cells than the
+    header) is not scored: it counts as a miss, with its error in the ``error`` column.
+
+    Parameters
+    ----------
+    model : legnumb.diagnosis.model.Model
+        The loaded model.
+    cases : pandas.DataFrame
+        Raw case rows with ``expected_cause`` and ``expected_triage``.
+    path : str, optional
+        The file name in messages (default: the file ``cases`` was read from).
+    id_column : str, optional
+        The column that names the cases (default ``case_id``); a case without an id is
+        named ``row N``.
 
     Raises
     ------
@@ -59,6 +77,9 @@ def evaluate(model, cases: pd.DataFrame, *, path: str = "cases") -> Evaluation:
         When ``expected_cause`` or ``expected_triage`` is missing, or names an unknown cause
         or triage level.
     """
+    from legnumb.io.cases import case_label, row_errors, row_number, source_name
+
+    path = path or source_name(cases)
     cols = {c.strip().lower(): c for c in cases.columns}
     missing = [c for c in _REQUIRED if c not in cols]
     if missing:
@@ -67,8 +88,12 @@ def evaluate(model, cases: pd.DataFrame, *, path: str = "cases") -> Evaluation:
         )
     expected = cases[cols["expected_cause"]].str.strip().str.lower()
     expected_triage = cases[cols["expected_triage"]].str.strip().str.lower()
+    read_errors = row_errors(cases)
     problems = []
-    for i, (c, t) in enumerate(zip(expected, expected_triage, strict=True), start=2):
+    for label, c, t in zip(cases.index, expected, expected_triage, strict=True):
+        if label in read_errors:
+            continue  # reported with the row's error
+        i = row_number(cases, label)
         if c not in model.causes:
             problems.append(
                 f"row {i}: expected_cause {c!r} is not a cause; allowed: {', '.join(model.causes)}"
@@ -78,36 +103,42 @@ def evaluate(model, cases: pd.DataFrame, *, path: str = "cases") -> Evaluation:
     if problems:
         raise InputError(f"{path}: " + "; ".join(problems))
     scored = model.score(cases)
-    post = scored[[f"p_{c}" for c in model.causes]].to_numpy(dtype=float)
-    ok = scored["error"].fillna("").eq("").to_numpy()
+    post = scored[[f"p_{c}" for c in model.causes]].to_numpy(dtype=float, copy=True)
+    error = scored["error"].fillna("").to_numpy(dtype=object)
+    for k, label in enumerate(cases.index):
+        if label in read_errors:
+            error[k] = read_errors[label]
+    ok = error == ""
+    post[~ok] = np.nan
     order = np.argsort(-np.nan_to_num(post, nan=-1.0), axis=1, kind="stable")
-    causes = np.array(model.causes, dtype=object)
-    exp_idx = np.array([model.causes.index(c) for c in expected])
+    # rows not scored may hold any expected value: they count as misses
+    exp_idx = np.array([model.causes.index(c) if c in model.causes else -1 for c in expected])
     rank = np.argmax(order == exp_idx[:, None], axis=1) + 1
-    rank = np.where(ok, rank, -1)
+    rank = np.where(ok & (exp_idx >= 0), rank, -1)
     level = {t: i for i, t in enumerate(TRIAGE_LEVELS)}
-    got_t = scored["triage"].fillna("").to_numpy()
+    got_t = np.where(ok, scored["triage"].fillna("").to_numpy(dtype=object), "")
     got_rank = np.array([level.get(t, len(TRIAGE_LEVELS)) for t in got_t])
-    exp_rank = np.array([level[t] for t in expected_triage])
+    exp_rank = np.array([level.get(t, -1) for t in expected_triage])
+    p_top = np.full(len(cases), np.nan)
+    p_top[ok] = post[ok].max(axis=1)
+    p_expected = np.where(exp_idx >= 0, post[np.arange(len(cases)), np.maximum(exp_idx, 0)], np.nan)
     table = pd.DataFrame(
         {
-            "case_id": cases[cols["case_id"]]
-            if "case_id" in cols
-            else pd.RangeIndex(1, len(cases) + 1),
+            "case_id": [case_label(cases, lab, id_column=id_column) for lab in cases.index],
             "expected_cause": expected.to_numpy(),
-            "top_cause": scored["top_cause"].to_numpy(),
-            "p_top": np.nanmax(post, axis=1) if ok.any() else np.nan,
-            "p_expected": post[np.arange(len(cases)), exp_idx],
+            "top_cause": np.where(ok, scored["top_cause"].fillna("").to_numpy(dtype=object), ""),
+            "p_top": p_top,
+            "p_expected": p_expected,
             "rank_expected": rank,
             "expected_triage": expected_triage.to_numpy(),
             "triage": got_t,
-            "error": scored["error"].to_numpy(),
+            "error": error,
         }
     )
     table["top1"] = rank == 1
     table["top3"] = (rank >= 1) & (rank <= 3)
-    table["triage_ok"] = got_rank == exp_rank
-    table["under_triaged"] = got_rank > exp_rank
+    table["triage_ok"] = ok & (got_rank == exp_rank)
+    table["under_triaged"] = (exp_rank >= 0) & (got_rank > exp_rank)  # unscored counts
     n = len(table)
     summary = {
         "n": n,
@@ -128,15 +159,15 @@ def evaluate(model, cases: pd.DataFrame, *, path: str = "cases") -> Evaluation:
         )
         .reindex([c for c in model.causes if c in set(expected)])
     )
+    known = table[exp_idx >= 0]  # rows not scored may hold any expected value
     confusion = pd.crosstab(
-        pd.Categorical(table["expected_cause"], categories=list(model.causes)),
+        pd.Categorical(known["expected_cause"], categories=list(model.causes)),
         pd.Categorical(
-            table["top_cause"].replace("", "(unscored)"), categories=[*model.causes, "(unscored)"]
+            known["top_cause"].replace("", "(unscored)"), categories=[*model.causes, "(unscored)"]
         ),
         rownames=["expected"],
         colnames=["top"],
         dropna=False,
     )
     misses = table[~table["top1"] | ~table["triage_ok"]].reset_index(drop=True)
-    del causes
     return Evaluation(summary, table, per_cause, confusion, misses)

@@ -44,9 +44,29 @@ def test_rejects_unknown_expected_values(model):
         {"onset": ["sudden"], "expected_cause": ["strokes"], "expected_triage": ["asap"]}
     )
     with pytest.raises(
-        InputError, match=r"row 2: expected_cause 'strokes' is not a cause.*expected_triage 'asap'"
+        InputError, match=r"row 1: expected_cause 'strokes' is not a cause.*expected_triage 'asap'"
     ):
         evaluate(model, cases)
+
+
+def test_rows_carrying_read_errors_are_misses_not_failures(model, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "patient,onset,face_arm_or_speech,expected_cause,expected_triage\n"
+        "A,sudden,yes,stroke,emergency\n"
+        "B,sudden,yes,stroke,emergency,extra\n"
+        ",sideways,,whatever,asap\n"
+    )
+    ev = evaluate(model, load_cases(path), id_column="patient")
+    assert ev.summary["n"] == 3
+    assert ev.summary["scored"] == 1
+    assert ev.cases["case_id"].tolist() == ["A", "B", "row 3"]
+    assert ev.cases["error"].iloc[1].startswith("c.csv, row 2: has 6 cells")
+    assert ev.cases["error"].iloc[2].startswith("c.csv, row 3: column 'onset'")
+    assert ev.cases["top1"].tolist() == [True, False, False]
+    assert ev.cases["top_cause"].iloc[1] == ""
+    assert ev.confusion.to_numpy().sum() == 2  # the row with unknown answers is left out
+    assert list(ev.misses["case_id"]) == ["B", "row 3"]
 
 
 def test_needs_expected_columns(model):
