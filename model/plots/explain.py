@@ -32,7 +32,7 @@ from legnumb.analysis import (
 )
 from legnumb.errors import InvalidArgumentError, InvalidTypeError
 from legnumb.network.schema import load_schema
-from legnumb.plots.style import TRIAGE_COLORS, axes
+from legnumb.plots.style import TRIAGE_COLORS, axes, plain
 
 __all__ = [
     "plot_comparison",
@@ -106,7 +106,14 @@ def plot_posteriors(
         ax.text(min(right, 1.0) + 0.012, yi, format_pct(p), va="center", fontsize=8)
     if b is not None:
         ax.scatter(
-            b, y, marker="|", s=180, color="black", linewidths=2, label=baseline_label, zorder=3
+            b,
+            y,
+            marker="|",
+            s=180,
+            color="black",
+            linewidths=2,
+            label=plain(baseline_label),
+            zorder=3,
         )
     ax.set_yticks(y, [cause_phrase(c) for c in post.index], fontsize=9)
     ax.set_xlim(0, 1.12)
@@ -268,7 +275,7 @@ def plot_comparison(
             vals,
             height=h,
             color=cmap(k),
-            label=f"{name} (triage: {comparison.triage[name].replace('_', ' ')})",
+            label=f"{plain(name)} (triage: {comparison.triage[name].replace('_', ' ')})",
         )
         for p, v in zip(pos, vals, strict=True):
             ax.text(v + 0.01, p, format_pct(v), va="center", fontsize=7)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from legnumb.errors import UnknownNameError
-from legnumb.plots.style import axes
+from legnumb.plots.style import axes, plain
 
 __all__ = [
     "plot_decisive",
@@ -106,7 +106,9 @@ def plot_tornado(result, *, n: int = 20, ax=None):
     for _, r in top.iterrows():
         flag = " (EJ)" if r.expert_only else ""
         mark = "◆ " if r.decisive else ""
-        labels.append(f"{mark}{r.label} = {_fmt(r.base)} [{_fmt(r.low)}–{_fmt(r.high)}]{flag}")
+        labels.append(
+            f"{mark}{plain(r.label)} = {_fmt(r.base)} [{_fmt(r.low)}–{_fmt(r.high)}]{flag}"
+        )
     ax.set_yticks(y, labels, fontsize=8.5)
     for tick, (_, r) in zip(ax.get_yticklabels(), top.iterrows(), strict=True):
         if r.expert_only:
@@ -116,7 +118,7 @@ def plot_tornado(result, *, n: int = 20, ax=None):
     pad = max(0.1 * (hi - lo), 1e-4)
     ax.set_xlim(max(0.0, lo - pad), min(1.0, hi + pad))
     ax.set_ylim(-0.7, len(top) - 0.3)
-    ax.set_xlabel(f"P({result.target} | case evidence)", fontsize=9)
+    ax.set_xlabel(f"P({plain(result.target)} | case evidence)", fontsize=9)
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -143,8 +145,8 @@ def plot_tornado(result, *, n: int = 20, ax=None):
         frameon=False,
     )
     ax.set_title(
-        f"Case {result.case_id}: the {len(top)} numbers P({result.target}) rests on most "
-        f"(top cause: {result.top_cause})",
+        f"Case {plain(result.case_id)}: the {len(top)} numbers P({plain(result.target)}) rests "
+        f"on most (top cause: {plain(result.top_cause)})",
         fontsize=10,
         loc="right",
         pad=34,
@@ -188,13 +190,13 @@ def plot_sensitivity_function(result, param_id: str, *, ax=None, title: str | No
     xs = 1 / (1 + np.exp(-np.linspace(np.log(lo_x / (1 - lo_x)), np.log(hi_x / (1 - hi_x)), 400)))
     f = result.function(param_id)
     ax.axvspan(r.low, r.high, color="0.85", label="stated range")
-    ax.plot(xs, f(xs), color="black", lw=1.8, label=f"P({result.target})")
+    ax.plot(xs, f(xs), color="black", lw=1.8, label=f"P({plain(result.target)})")
     others = [result.top_cause] + [c for c in (r.top_down, r.top_up) if c]
     styles = iter(("--", ":", "-."))
     for cause in dict.fromkeys(c for c in others if c != result.target):
         g = result.function(param_id, cause=cause)
         tag = " (top)" if cause == result.top_cause else ""
-        ax.plot(xs, g(xs), color="0.45", lw=1.1, ls=next(styles), label=f"P({cause}){tag}")
+        ax.plot(xs, g(xs), color="0.45", lw=1.1, ls=next(styles), label=f"P({plain(cause)}){tag}")
     ax.plot([r.base], [r.p_base], "o", color="black", ms=5, zorder=5)
     for x, to, side in ((r.x_down, r.top_down, "right"), (r.x_up, r.top_up, "left")):
         if np.isfinite(x):
@@ -202,7 +204,7 @@ def plot_sensitivity_function(result, param_id: str, *, ax=None, title: str | No
             ax.text(
                 x,
                 0.97,
-                f" top → {_nice(to)} ",
+                f" top → {plain(_nice(to))} ",
                 color=_CHANGE,
                 rotation=90,
                 va="top",
@@ -215,7 +217,7 @@ def plot_sensitivity_function(result, param_id: str, *, ax=None, title: str | No
     ax.set_xlabel("value of the number (logit scale)", fontsize=8)
     ax.set_ylabel("P(cause | evidence)", fontsize=8)
     ax.tick_params(labelsize=7)
-    ax.set_title(title or "\n".join(textwrap.wrap(r.label, 42)), fontsize=8.5)
+    ax.set_title(title or "\n".join(textwrap.wrap(plain(r.label), 42)), fontsize=8.5)
     ax.grid(alpha=0.3)
     return fig
 
@@ -263,8 +265,8 @@ def plot_sensitivity_functions(
         plot_sensitivity_function(result, pid, ax=ax)
         ax.legend(fontsize=6.5, loc="best")
     fig.suptitle(
-        f"Case {result.case_id}: sensitivity functions of P({result.target} | evidence) "
-        f"(top cause: {result.top_cause})\ngrey band: stated range · dot: base value · "
+        f"Case {plain(result.case_id)}: sensitivity functions of P({plain(result.target)} | "
+        f"evidence) (top cause: {plain(result.top_cause)})\ngrey band: stated range · dot: base value · "
         "red dashed: where the top cause changes (admissible deviation)",
         fontsize=10,
     )
@@ -316,7 +318,7 @@ def plot_robustness(rob, *, ax=None, max_causes: int = 15, scale: str = "logit")
     )
     base = np.clip(summ["base"].to_numpy()[::-1], eps, 1 - eps)
     ax.plot(base, y, "D", color=_CHANGE, ms=5, label="base numbers", zorder=5)
-    ax.set_yticks(y, [_nice(c) for c in summ["cause"]][::-1], fontsize=9)
+    ax.set_yticks(y, [plain(_nice(c)) for c in summ["cause"]][::-1], fontsize=9)
     for tick, c in zip(ax.get_yticklabels(), summ["cause"].iloc[::-1], strict=True):
         if c == rob.top_cause:
             tick.set_fontweight("bold")
@@ -339,7 +341,7 @@ def plot_robustness(rob, *, ax=None, max_causes: int = 15, scale: str = "logit")
     ax.legend(loc="lower left", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(
-        f"Case {rob.case_id}: {_nice(rob.top_cause)} stays the top cause in "
+        f"Case {plain(rob.case_id)}: {plain(_nice(rob.top_cause))} stays the top cause in "
         f"{rob.stability:.1%} of {rob.n_draws:,} draws\n(all numbers drawn jointly within "
         f"their stated ranges, seed {rob.seed}; boxes: quartiles, whiskers: 5–95%)",
         fontsize=10,
@@ -363,7 +365,9 @@ def plot_decisive(table, *, n: int = 15, ax=None):
     y = np.arange(len(top))
     ax.barh(y, top["in_top"], color="#B8CCE4", height=0.7, label="among the 10 largest swings")
     ax.barh(y, top["decisive"], color="#2F4B7C", height=0.4, label="top cause changes in range")
-    labels = [f"{r.label}{' (EJ)' if r.expert_only else ''}" for r in top.itertuples(index=False)]
+    labels = [
+        f"{plain(r.label)}{' (EJ)' if r.expert_only else ''}" for r in top.itertuples(index=False)
+    ]
     ax.set_yticks(y, labels, fontsize=8.5)
     for tick, r in zip(ax.get_yticklabels(), top.itertuples(index=False), strict=True):
         if r.expert_only:

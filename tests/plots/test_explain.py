@@ -99,7 +99,21 @@ def test_plot_comparison(model):
     ax = fig.axes[0]
     assert len(ax.patches) == 10
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["history (triage: self care)", "case (triage: routine)"]
+    # the triage levels come from the policy (priors/triage_*.csv); the legend shows them
+    assert legend == [
+        f"history (triage: {c.triage['history'].replace('_', ' ')})",
+        "case (triage: routine)",
+    ]
+
+
+def test_scenario_names_with_dollars_are_drawn_as_text(model):
+    import io
+
+    c = x.compare(model, {"$x^$": {}, "cost $5": CASE})
+    fig = viz.plot_comparison(c, top=3)
+    fig.savefig(io.BytesIO(), format="png")
+    legend = [t._preprocess_math(t.get_text())[0] for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[0].startswith("$x^$ (triage: ")
 
 
 def test_plot_intake(model):

@@ -102,3 +102,26 @@ def test_decisive_and_network_plots(model, e16):
 def test_probability_tick_labels():
     assert [_prob_label(p) for p in (0.001, 0.5, 0.999, 1e-5)] == ["0.001", "0.5", "0.999", "1e-5"]
     assert _prob_label(1 - 1e-6) == "1 − 1e-6"
+
+
+def test_case_ids_with_dollars_are_drawn_as_text(model):
+    """D9: an id such as $x^$ made matplotlib read math and fail when saving."""
+    import io
+
+    row = select_case(load_cases(None), "E03")
+    ow = one_way(model, row, case_id="$x^$ 50$")
+    rob = robustness(model, row, case_id="$x^$ 50$", n_draws=5)
+    for fig in (plot_tornado(ow, n=5), plot_sensitivity_functions(ow, n=2), plot_robustness(rob)):
+        fig.savefig(io.BytesIO(), format="png")
+        assert "$x^$ 50$" in " ".join(
+            t._preprocess_math(t.get_text())[0] for t in fig.findobj(matplotlib.text.Text)
+        )
+
+
+def test_tornado_skips_mirror_images(model):
+    row = select_case(load_cases(None), "E03")
+    ow = one_way(model, row)
+    fig = plot_tornado(ow, n=30)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    mirrors = set(ow.table.loc[ow.table["mirror_of"] != "", "label"])
+    assert not [lab for lab in labels if lab.lstrip("◆ ").split(" = ")[0] in mirrors]
