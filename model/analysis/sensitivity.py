@@ -297,7 +297,11 @@ class OneWay:
         ``x_up``, ``dev_down``, ``dev_up`` (admissible deviation: where, and how far from
         ``base``, the top cause changes; NaN / inf when it does not in (0, 1)); ``top_down``,
         ``top_up`` (the cause that takes over); ``decisive`` (the top cause changes inside
-        the stated range); ``relevant`` (the node can influence this case at all).
+        the stated range); ``relevant`` (the node can influence this case at all);
+        ``mirror_of`` (for the second number of a two-state distribution, the first one's
+        ``param_id``, else ``""``: P(gradual | c) = 1 - P(sudden | c) is one number, so it is
+        shown and counted once, as the first; ``rank`` counts distinct numbers and a mirror
+        shares its partner's rank).
     slopes, intercepts : numpy.ndarray
         ``(n_numbers, n_causes)``: ``P(c, e)(x) / P(e)(x0) = slope * x + intercept``, rows in
         ``priors.numbers`` order, columns in ``causes`` order.
@@ -320,9 +324,23 @@ class OneWay:
     den_intercepts: np.ndarray = field(repr=False)
     n_evaluated: int = 0
 
-    def top(self, n: int = 20) -> pd.DataFrame:
-        """The ``n`` numbers with the largest swing (ties keep file order)."""
-        return self.table.head(n)
+    @property
+    def numbers(self) -> pd.DataFrame:
+        """The table without mirror images: one row per distinct number, largest swing first."""
+        return self.table[self.table["mirror_of"] == ""]
+
+    @property
+    def n_decisive(self) -> int:
+        """How many distinct numbers can change the top cause within their stated range."""
+        return int(self.numbers["decisive"].sum())
+
+    def top(self, n: int = 20, *, mirrors: bool = False) -> pd.DataFrame:
+        """The ``n`` numbers with the largest swing (ties keep file order).
+
+        The second number of a two-state distribution (the mirror image of the first, with
+        the same swing) is left out unless ``mirrors`` is true.
+        """
+        return (self.table if mirrors else self.numbers).head(n)
 
     def function(self, param_id: str, *, cause: str | None = None) -> SensitivityFunction:
         """The sensitivity function of ``cause`` (default: the target) in one number."""
@@ -454,8 +472,9 @@ def one_way(
     table["top_down"], table["top_up"] = names[to_down], names[to_up]
     table["decisive"] = (x_down >= space.low) | (x_up <= space.high)
     table["relevant"] = is_rel
+    table["mirror_of"] = _mirrors(space)
     table = table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
-    table.insert(2, "rank", np.arange(1, len(table) + 1))
+    table.insert(2, "rank", _ranks(table))
     return OneWay(
         n_evaluated=n_evaluated,
         case_id=cid,
@@ -470,6 +489,40 @@ def one_way(
         den_slopes=den_s,
         den_intercepts=den_i,
     )
+
+
+def _mirrors(space: ParameterSpace) -> np.ndarray:
+    """Per number (priors order): the first number of its two-state distribution, or ``""``.
+
+    In a distribution of two states the second number is 1 minus the first, and moving
+    either across its range is the same move: the second is the first's mirror image.
+
+    >>> from legnumb.diagnosis.model import load_model
+    >>> space = parameter_space(load_model())
+    >>> m = _mirrors(space)
+    >>> m[space.index("history:sex|prior|=|male")]
+    'history:sex|prior|=|female'
+    >>> m[space.index("history:sex|prior|=|female")]
+    ''
+    """
+    out = np.full(space.n_numbers, "", dtype=object)
+    grouped = space.group[space.group >= 0]
+    if grouped.size:
+        for g in np.flatnonzero(np.bincount(grouped) == 2):
+            first, second = np.flatnonzero(space.group == g)
+            out[second] = space.param_ids[first]
+    return out
+
+
+def _ranks(table: pd.DataFrame) -> np.ndarray:
+    """1 for the largest swing among distinct numbers, ...; a mirror takes its partner's rank."""
+    distinct = (table["mirror_of"] == "").to_numpy()
+    rank = np.zeros(len(table), dtype=np.int64)
+    rank[distinct] = np.arange(1, int(distinct.sum()) + 1)
+    by_id = dict(zip(table["param_id"], rank, strict=True))
+    for i in np.flatnonzero(~distinct):
+        rank[i] = by_id[table["mirror_of"].iat[i]]
+    return rank
 
 
 def _spanning_variants(space, node, theta, observed, obs_state):
@@ -664,7 +717,8 @@ def decisive_numbers(results: Sequence[OneWay], *, top_n: int = 10) -> pd.DataFr
     Columns: ``param_id``, ``label``, ``source_kind``, ``expert_only``, ``cases``,
     ``decisive`` (cases where moving the number within its range changes the top cause),
     ``in_top`` (cases where it is among the ``top_n`` largest swings), ``max_swing``,
-    ``mean_swing``, ``decisive_cases`` (their ids).
+    ``mean_swing``, ``decisive_cases`` (their ids). Mirror images (the second number of a
+    two-state distribution) are left out: they are counted with their first number.
 
     Examples
     --------
@@ -687,7 +741,7 @@ def decisive_numbers(results: Sequence[OneWay], *, top_n: int = 10) -> pd.DataFr
         return pd.DataFrame(columns=cols)
     frames = []
     for r in results:
-        t = r.table[
+        t = r.numbers[
             ["param_id", "label", "source_kind", "expert_only", "swing", "decisive", "rank"]
         ]
         frames.append(t.assign(case_id=r.case_id, in_top=t["rank"] <= top_n))

@@ -55,7 +55,8 @@ def test_one_way_table_holds_every_number(model, ow16):
     for col in ("label", "base", "low", "high", "p_low", "p_high", "swing", "source_kind"):
         assert col in t.columns
     assert t["swing"].is_monotonic_decreasing
-    assert (t["rank"] == np.arange(1, len(t) + 1)).all()
+    distinct = t[t["mirror_of"] == ""]
+    assert (distinct["rank"] == np.arange(1, len(distinct) + 1)).all()
     assert ow16.case_id == "E16"
     assert ow16.target == ow16.top_cause == "multiple_sclerosis"
 
@@ -235,10 +236,36 @@ def test_robustness_is_seeded_and_summarized(model, fragile):
     assert 0.9 < a.in_range <= 1.0
 
 
+def test_mirror_images_of_two_state_distributions_count_once(model, ow16):
+    """P(sex=male) = 1 - P(sex=female): one number, shown and counted once."""
+    space = parameter_space(model)
+    t = ow16.table.set_index("param_id")
+    male, female = "history:sex|prior|=|male", "history:sex|prior|=|female"
+    assert t.loc[male, "mirror_of"] == female
+    assert t.loc[female, "mirror_of"] == ""
+    assert t.loc[male, "rank"] == t.loc[female, "rank"]
+    assert t.loc[male, "swing"] == pytest.approx(t.loc[female, "swing"], abs=1e-12)
+    pairs = sum(
+        1 for g in np.unique(space.group[space.group >= 0]) if (space.group == g).sum() == 2
+    )
+    assert (ow16.table["mirror_of"] != "").sum() == pairs > 0
+    # the tornado's numbers hold no pair: no two rows of one two-state distribution
+    top = ow16.top(40)
+    assert (top["mirror_of"] == "").all()
+    sizes = np.bincount(space.group[space.group >= 0])
+    groups = [space.group[space.index(p)] for p in top["param_id"]]
+    two = [g for g in groups if g >= 0 and sizes[g] == 2]
+    assert two
+    assert len(two) == len(set(two))
+    assert len(ow16.top(40, mirrors=True)) == 40
+    assert ow16.n_decisive == int(ow16.numbers["decisive"].sum())
+    assert ow16.n_decisive < int(ow16.table["decisive"].sum())  # pairs were counted twice
+
+
 def test_decisive_numbers_across_cases(model, cases, ow16):
     other = one_way(model, select_case(cases, "E03"))
     table = decisive_numbers([ow16, other])
-    assert len(table) == len(model.priors.numbers)
+    assert len(table) == len(ow16.numbers) < len(model.priors.numbers)
     assert (table["cases"] == 2).all()
     first = table.iloc[0]
     assert first["decisive"] >= 1
