@@ -1,32 +1,38 @@
 """A self-contained HTML report for the reviewer who signs off on the hand-set priors.
 
-One file, no external resources (every figure is an embedded base64 PNG), with:
+One file, no external resources (figures are embedded PNGs, reduced to a small palette), with
+a table of contents and:
 
 1. the network diagram;
 2. accuracy on the case set (:mod:`legnumb.analysis.evaluate`) with the confusion matrix;
 3. a robustness overview: per case, the top cause, how often it stays on top under joint
    draws of all numbers, and how many single numbers can change it within their range;
 4. the numbers most often decisive across cases;
-5. per case: the tornado, the robustness plot and the most influential numbers with their
-   admissible deviation;
-6. every number of ``priors/`` with its range and source, numbers resting on expert
-   judgement alone flagged, and the list of sources.
+5. one folded section per case (``<details>``): the tornado, the robustness of each cause
+   and the most influential numbers with their admissible deviation;
+6. every number of ``priors/`` with its range and source (folded), numbers resting on expert
+   judgement alone flagged, and the sources: DOIs, PMIDs and PMC ids are links, seed articles
+   (not shipped with legnumb) are described in words.
 
-:func:`analyse` computes (slow part), :func:`render_html` writes the page from the
-results, :func:`write_report` does both into a directory. :func:`case_review` shows one case's
-section interactively, with dropdowns for the case and the target cause (notebooks).
+The numbers come from :func:`legnumb.analysis.review.analyse`; this module only writes HTML.
+:func:`render_html` builds the page, :func:`write_report` analyses and writes it (each file
+whole or not at all), :func:`case_section_html` is one case's section (also shown by
+:mod:`legnumb.app.case_review`).
 
 Examples
 --------
 >>> import matplotlib
 >>> matplotlib.use("Agg")
+>>> from legnumb.analysis.review import analyse
 >>> from legnumb.diagnosis.model import load_model
 >>> from legnumb.io.cases import load_cases
->>> m = load_model()
->>> data = analyse(m, load_cases(None).head(1), n_draws=20)
->>> html = render_html(data)
->>> html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
+>>> data = analyse(load_model(), load_cases(None).head(1), n_draws=20)
+>>> page = render_html(data)
+>>> page.startswith("<!DOCTYPE html>") and "data:image/png;base64," in page
 True
+>>> print(linkify("see doi:10.1000/xyz1, PMID: 12345."))
+see <a href='https://doi.org/10.1000/xyz1'>doi:10.1000/xyz1</a>, \
+<a href='https://pubmed.ncbi.nlm.nih.gov/12345/'>PMID: 12345</a>.
 """
 
 from __future__ import annotations
@@ -34,156 +40,33 @@ from __future__ import annotations
 import base64
 import html
 import io
-import multiprocessing as mp
+import re
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
 from legnumb.errors import InputError
 
 __all__ = [
-    "CaseReview",
-    "ReportData",
-    "analyse",
-    "case_review",
+    "case_anchor",
     "case_section_html",
+    "linkify",
     "render_html",
+    "robustness_html",
     "write_report",
 ]
 
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything the report shows, computed once.
-
-    Attributes
-    ----------
-    model : legnumb.diagnosis.model.Model
-        The model analysed.
-    cases : pandas.DataFrame
-        The cases, raw strings.
-    one_way : list of model.sensitivity.OneWay
-        Per case.
-    robustness : list of model.sensitivity.Robustness
-        Per case, same order.
-    decisive : pandas.DataFrame
-        :func:`legnumb.analysis.sensitivity.decisive_numbers` across the cases.
-    overview : pandas.DataFrame
-        One row per case: top cause, posterior, runner-up, stability, decisive numbers.
-    evaluation : model.evaluate.Evaluation or None
-        Accuracy, when the cases carry expected answers.
-    evaluation_note : str
-        Why there is no evaluation, when there is none.
-    n_draws, seed : int
-        Settings of the joint draws.
-    """
-
-    model: object
-    cases: pd.DataFrame
-    one_way: list
-    robustness: list
-    decisive: pd.DataFrame
-    overview: pd.DataFrame
-    evaluation: object
-    evaluation_note: str
-    n_draws: int
-    seed: int
+#: Colours kept in the embedded PNGs (a palette PNG is about a third of a full-colour one).
+PNG_COLORS = 48
+#: Resolution of the embedded figures.
+PNG_DPI = 80
+#: Numbers in each case's tornado.
+TORNADO_N = 20
 
 
-def analyse(
-    model,
-    cases: pd.DataFrame,
-    *,
-    n_draws: int = 1000,
-    seed: int = 0,
-    path: str = "cases",
-    progress: Callable[[str], None] | None = None,
-    jobs: int = 1,
-) -> ReportData:
-    """Run the one-way and robustness analyses on every case, and the evaluation.
-
-    Parameters
-    ----------
-    model : legnumb.diagnosis.model.Model
-        The loaded model.
-    cases : pandas.DataFrame
-        Raw case rows (as :func:`legnumb.io.cases.load_cases` reads them).
-    n_draws, seed : int, optional
-        Joint draws per case and their seed (default 1000 and 0).
-    path : str, optional
-        Name of the case file, for error messages.
-    progress : callable, optional
-        Called with a short message after each case.
-    jobs : int, optional
-        Worker processes (forked, so the model is not reloaded); 1 (default) runs in this
-        process. Results do not depend on it.
-
-    Raises
-    ------
-    InputError
-        When there are no cases.
-    """
-    from legnumb.analysis.sensitivity import decisive_numbers
-
-    if len(cases) == 0:
-        raise InputError(f"{path}: has no cases to report on.")
-    _WORK.update(model=model, cases=cases, n_draws=n_draws, seed=seed)
-    try:
-        pairs = _pmap(
-            _analyse_one,
-            len(cases),
-            jobs=jobs,
-            progress=progress
-            and (
-                lambda pair: progress(
-                    f"{pair[0].case_id}: top {pair[0].top_cause}, "
-                    f"kept in {pair[1].stability:.1%} of draws"
-                )
-            ),
-        )
-    finally:
-        _WORK.clear()
-    ows = [p[0] for p in pairs]
-    robs = [p[1] for p in pairs]
-    overview = pd.DataFrame(
-        [
-            {
-                "case_id": ow.case_id,
-                "expected_cause": _cell(cases.iloc[i], "expected_cause"),
-                "top_cause": ow.top_cause,
-                "p_top": float(ow.posterior[ow.top_cause]),
-                "runner_up": rob.summary["cause"].iloc[1] if len(rob.summary) > 1 else "",
-                "p_runner_up": float(rob.summary["base"].iloc[1]) if len(rob.summary) > 1 else 0.0,
-                "stability": rob.stability,
-                "decisive_numbers": int(ow.table["decisive"].sum()),
-            }
-            for i, (ow, rob) in enumerate(zip(ows, robs, strict=True))
-        ]
-    )
-    evaluation, note = None, ""
-    try:
-        from legnumb.analysis.evaluate import evaluate
-
-        evaluation = evaluate(model, cases, path=path)
-    except InputError as exc:
-        note = str(exc)
-    return ReportData(
-        model=model,
-        cases=cases,
-        one_way=ows,
-        robustness=robs,
-        decisive=decisive_numbers(ows),
-        overview=overview,
-        evaluation=evaluation,
-        evaluation_note=note,
-        n_draws=n_draws,
-        seed=seed,
-    )
-
-
+# --------------------------------------------------------------------------- writing
 def write_report(
     model,
     cases: pd.DataFrame,
@@ -191,89 +74,101 @@ def write_report(
     *,
     n_draws: int = 1000,
     seed: int = 0,
-    path: str = "cases",
+    path: str | None = None,
     progress: Callable[[str], None] | None = None,
     jobs: int = 1,
+    id_column: str = "case_id",
 ) -> Path:
     """Analyse ``cases`` and write ``report.html`` (plus the tables as CSV) to ``directory``.
 
-    ``jobs`` worker processes share the analyses and the drawing. Returns the path of the
-    HTML file.
+    ``jobs`` worker processes share the analyses and the drawing. Every file is written to a
+    temporary file and renamed into place only when complete, after everything has been
+    computed, so a failure leaves no partial file. Returns the path of the HTML file.
+
+    Raises
+    ------
+    InputError
+        When ``directory`` is a file or cannot be created, or the cases cannot be used.
     """
+    from legnumb.analysis.review import analyse
+    from legnumb.io.symptom_csv import atomic_output
+
     out = Path(directory)
     if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory.")
-    out.mkdir(parents=True, exist_ok=True)
+        raise InputError(f"-o {out}: expected a directory for the report; got a file.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"-o {out}: cannot create the output directory ({exc.strerror or exc})."
+        ) from exc
     data = analyse(
-        model, cases, n_draws=n_draws, seed=seed, path=path, progress=progress, jobs=jobs
+        model,
+        cases,
+        n_draws=n_draws,
+        seed=seed,
+        path=path,
+        progress=progress,
+        jobs=jobs,
+        id_column=id_column,
     )
-    target = out / "report.html"
-    target.write_text(render_html(data, jobs=jobs), encoding="utf-8")
-    data.overview.to_csv(out / "robustness_overview.csv", index=False)
-    data.decisive.to_csv(out / "decisive_numbers.csv", index=False)
-    return target
+    files = {
+        "report.html": render_html(data, jobs=jobs).encode("utf-8"),
+        "robustness_overview.csv": _csv(data.overview),
+        "decisive_numbers.csv": _csv(data.decisive),
+    }
+    for name, content in files.items():
+        with atomic_output(out / name) as f:
+            f.write(content)
+    return out / "report.html"
 
 
-# --------------------------------------------------------------------------- rendering
-def render_html(data: ReportData, *, jobs: int = 1) -> str:
-    """The report as one self-contained HTML page (case figures drawn in ``jobs`` processes)."""
+def _csv(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+# --------------------------------------------------------------------------- the page
+def render_html(data, *, jobs: int = 1) -> str:
+    """The report as one self-contained HTML page (case figures drawn in ``jobs`` processes).
+
+    Parameters
+    ----------
+    data : legnumb.analysis.review.ReportData
+        The analyses.
+    jobs : int, optional
+        Worker processes for the case figures.
+    """
+    from legnumb.app.parallel import pmap, shared
     from legnumb.plots.sensitivity import plot_decisive
 
     m = data.model
+    anchors = _anchors([ow.case_id for ow in data.one_way])
     parts = [_HEAD.format(title="legnumb: sensitivity report for reviewers")]
     parts.append(
         f"<h1>legnumb — sensitivity report for reviewers</h1>"
         f"<p class='meta'>model {_e(m.version)} · priors sha256 {_e(m.priors_hash)} · "
-        f"{len(m.priors.numbers)} hand-set numbers · {len(data.cases)} cases · "
-        f"{data.n_draws:,} joint draws per case (seed {data.seed})</p>"
+        f"{len(m.priors.numbers)} hand-set numbers · {len(data.one_way)} cases from "
+        f"{_e(data.source)} · {data.n_draws:,} joint draws per case (seed {data.seed})</p>"
         "<p class='warn'>Decision support, not a diagnosis. Red flags are always reported; "
         "anyone with sudden weakness, face/arm/speech problems, loss of bladder or bowel "
         "control, chest pain or a swollen calf should seek urgent care whatever the "
         "posteriors say.</p>"
     )
-    parts.append(_toc())
+    parts.append(_toc(data, anchors))
     parts.append(_METHOD)
 
     parts.append("<h2 id='network'>1. The network</h2>")
     parts.append(_img(_network_figure(m), "the network"))
 
     parts.append("<h2 id='accuracy'>2. Accuracy on the case set</h2>")
-    if data.evaluation is not None:
-        s = data.evaluation.summary
-        parts.append(
-            f"<p>{s['n']} cases: top-1 accuracy <b>{s['top1']:.1%}</b>, top-3 accuracy "
-            f"<b>{s['top3']:.1%}</b>, triage agreement <b>{s['triage_agreement']:.1%}</b>, "
-            f"under-triaged <b>{s['under_triaged']}</b>.</p>"
-        )
-        from legnumb.plots.evaluation import plot_confusion
-
-        parts.append(_img(plot_confusion(data.evaluation), "confusion matrix", width=760))
-        misses = data.evaluation.misses
-        if len(misses):
-            cols = [
-                c
-                for c in (
-                    "case_id",
-                    "expected_cause",
-                    "top_cause",
-                    "p_top",
-                    "p_expected",
-                    "expected_triage",
-                    "triage",
-                )
-                if c in misses
-            ]
-            parts.append("<h3>Misses</h3>" + _table(misses[cols]))
-        else:
-            parts.append("<p>No misses: every case's top cause and triage match.</p>")
-    else:
-        parts.append(f"<p>No accuracy: {_e(data.evaluation_note)}</p>")
+    parts.append(_accuracy(data))
 
     parts.append("<h2 id='overview'>3. Robustness overview</h2>")
     parts.append(
         "<p><i>kept</i>: share of joint draws (all numbers within their ranges) in which the "
         "top cause stays on top. <i>decisive numbers</i>: single numbers whose own range "
-        "contains a change of the top cause. Least robust cases first.</p>"
+        "contains a change of the top cause (the two numbers of a two-state distribution "
+        "count once). Least robust cases first; highlighted when kept in under 95%.</p>"
     )
     ov = data.overview.sort_values(
         ["stability", "decisive_numbers"], ascending=[True, False], kind="stable"
@@ -283,7 +178,7 @@ def render_html(data: ReportData, *, jobs: int = 1) -> str:
             ov,
             formats={"p_top": "{:.3f}", "p_runner_up": "{:.3f}", "stability": "{:.1%}"},
             row_class=lambda r: "fragile" if r["stability"] < 0.95 else "",
-            link="case_id",
+            links={"case_id": lambda v: "#" + anchors[v]},
         )
     )
 
@@ -306,80 +201,113 @@ def render_html(data: ReportData, *, jobs: int = 1) -> str:
         )
 
     parts.append("<h2 id='cases'>5. Cases</h2>")
-    _WORK.update(data=data)
-    try:
-        parts.extend(_pmap(_case_section, len(data.one_way), jobs=jobs))
-    finally:
-        _WORK.clear()
-    parts.append("<h2 id='priors'>6. Every hand-set number</h2>")
-    pt = m.priors.table()
-    n_ej = int(pt["source_kind"].eq("expert_judgement").sum())
     parts.append(
-        f"<p>{len(pt)} numbers; <b>{n_ej}</b> rest on expert judgement alone (highlighted, "
-        "(EJ)). Each has a documented plausible range [low, high], which the analyses "
-        "above use.</p>"
+        "<p>One section per case, folded: click a case to open it. Each shows the case as "
+        "told, the tornado of the numbers its top cause rests on, how each cause's posterior "
+        "spreads under the joint draws, and the most influential numbers with their "
+        "admissible deviation.</p>"
     )
-    pt = pt.assign(
-        label=[
-            f"{lab} (EJ)" if k == "expert_judgement" else lab
-            for lab, k in zip(pt["label"], pt["source_kind"], strict=True)
-        ]
-    )
-    parts.append(
-        _table(
-            pt[["label", "value", "low", "high", "source_id", "source_kind", "note"]],
-            formats={"value": "{:.4g}", "low": "{:.4g}", "high": "{:.4g}"},
-            row_class=lambda r: "ej" if r["source_kind"] == "expert_judgement" else "",
+    if data.skipped:
+        items = "".join(f"<li>{_e(c)}: {_e(msg)}</li>" for c, msg in data.skipped)
+        parts.append(
+            f"<p class='warn'>{len(data.skipped)} case(s) not analysed: their rows carry "
+            f"errors.</p><ul>{items}</ul>"
         )
-    )
-    parts.append("<h3 id='sources'>Sources</h3>")
-    src = pd.DataFrame(
-        [
-            {
-                "source_id": s.source_id,
-                "kind": s.kind,
-                "citation": s.citation,
-                "locator": s.locator,
-                "reasoning": s.reasoning,
-            }
-            for s in m.priors.sources.values()
-        ]
-    )
-    parts.append(_table(src, row_class=lambda r: "ej" if r["kind"] == "expert_judgement" else ""))
+    with shared(data=data, anchors=anchors):
+        parts.extend(pmap(_case_section, len(data.one_way), jobs=jobs))
+
+    parts.append(_priors_section(m))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
+def _accuracy(data) -> str:
+    from legnumb.plots.evaluation import plot_confusion
+
+    if data.evaluation is None:
+        return f"<p>No accuracy: {_e(data.evaluation_note)}</p>"
+    ev = data.evaluation
+    s = ev.summary
+    out = [
+        f"<p>{s['n']} cases ({s['scored']} scored): top-1 accuracy <b>{s['top1']:.1%}</b>, "
+        f"top-3 accuracy <b>{s['top3']:.1%}</b>, triage agreement "
+        f"<b>{s['triage_agreement']:.1%}</b>, under-triaged <b>{s['under_triaged']}</b>.</p>",
+        _img(plot_confusion(ev), "confusion matrix", width=760),
+    ]
+    misses = ev.misses
+    if len(misses):
+        cols = [
+            c
+            for c in (
+                "case_id",
+                "expected_cause",
+                "top_cause",
+                "p_top",
+                "p_expected",
+                "expected_triage",
+                "triage",
+            )
+            if c in misses
+        ]
+        out.append("<h3>Misses</h3>" + _table(misses[cols]))
+    else:
+        out.append("<p>No misses: every case's top cause and triage match.</p>")
+    return "\n".join(out)
+
+
 def _case_section(i: int) -> str:
-    """The HTML of case ``i`` of ``_WORK["data"]``."""
-    data = _WORK["data"]
-    return case_section_html(data.one_way[i], data.robustness[i], data.cases.iloc[i])
+    """The folded HTML section of case ``i`` of ``WORK["data"]`` (run in a worker)."""
+    from legnumb.app.parallel import WORK
+
+    data, anchors = WORK["data"], WORK["anchors"]
+    ow, rob = data.one_way[i], data.robustness[i]
+    ranked = ow.posterior.sort_values(ascending=False, kind="stable")
+    runner = ranked.index[1] if len(ranked) > 1 else ""
+    fragile = rob.stability < 0.95
+    summary = (
+        f"<b>Case {_e(ow.case_id)}</b> — {_e(_words(ow.top_cause))} {ranked.iloc[0]:.2f}"
+        + (f" vs {_e(_words(runner))} {ranked.iloc[1]:.2f}" if runner else "")
+        + f" · kept in {rob.stability:.1%} of draws · {ow.n_decisive} decisive number(s)"
+    )
+    body = case_section_html(ow, rob, data.cases.iloc[i], anchor=anchors[ow.case_id])
+    cls = " class='fragile'" if fragile else ""
+    return f"<details{cls}><summary>{summary}</summary>\n{body}\n</details>"
 
 
-def case_section_html(ow, rob, row: pd.Series, *, functions: bool = False) -> str:
+def case_section_html(
+    ow,
+    rob,
+    row: pd.Series,
+    *,
+    functions: bool = False,
+    robustness_plot: bool = False,
+    anchor: str | None = None,
+) -> str:
     """One case's review as HTML: story, ranking, tornado, robustness, influential numbers.
 
     Parameters
     ----------
-    ow : model.sensitivity.OneWay
+    ow : legnumb.analysis.sensitivity.OneWay
         The case's one-way analysis.
-    rob : model.sensitivity.Robustness
+    rob : legnumb.analysis.sensitivity.Robustness
         The case's robustness analysis.
     row : pandas.Series
         The case's raw row (for the story and the expected cause).
     functions : bool, optional
         Also draw the sensitivity functions of the six most influential numbers.
+    robustness_plot : bool, optional
+        Draw the robustness as a figure too (the table is always there).
+    anchor : str, optional
+        The ``id`` of the section's heading (default: :func:`case_anchor` of the case id).
     """
-    import matplotlib.pyplot as plt
-
     from legnumb.plots.sensitivity import (
         plot_robustness,
         plot_sensitivity_functions,
         plot_tornado,
     )
 
-    parts = []
-    parts.append(f"<h3 id='case-{_e(ow.case_id)}'>Case {_e(ow.case_id)}</h3>")
+    anchor = anchor or case_anchor(ow.case_id)
+    parts = [f"<h3 id='{_e(anchor)}'>Case {_e(ow.case_id)}</h3>"]
     story = _cell(row, "story")
     expected = _cell(row, "expected_cause")
     if story:
@@ -390,14 +318,14 @@ def case_section_html(ow, rob, row: pd.Series, *, functions: bool = False) -> st
         f"<p>Top causes: {top3}."
         + (f" Expected: {_e(expected)}." if expected else "")
         + f" Top cause kept in <b>{rob.stability:.1%}</b> of {rob.n_draws:,} joint draws;"
-        f" <b>{int(ow.table['decisive'].sum())}</b> single number(s) can change it within"
-        " their range.</p>"
+        f" <b>{ow.n_decisive}</b> single number(s) can change it within their range.</p>"
     )
-    parts.append(_img(plot_tornado(ow, n=20), f"tornado {ow.case_id}"))
+    parts.append(_img(plot_tornado(ow, n=TORNADO_N), f"tornado {ow.case_id}"))
     if functions:
         parts.append(_img(plot_sensitivity_functions(ow), f"functions {ow.case_id}"))
-    parts.append(_img(plot_robustness(rob), f"robustness {ow.case_id}"))
-    plt.close("all")
+    if robustness_plot:
+        parts.append(_img(plot_robustness(rob), f"robustness {ow.case_id}"))
+    parts.append(robustness_html(rob))
     top = ow.top(8)[
         [
             "label",
@@ -427,176 +355,142 @@ def case_section_html(ow, rob, row: pd.Series, *, functions: bool = False) -> st
         )
         + "</details>"
     )
-
     return "\n".join(parts)
 
 
-def _analyse_one(i: int):
-    """One-way and robustness analyses of case ``i`` of ``_WORK["cases"]``."""
-    from legnumb.analysis.sensitivity import one_way, robustness
+def robustness_html(rob, *, top: int = 6) -> str:
+    """The robustness of a case as a small table with a bar per cause (no figure).
 
-    model, row = _WORK["model"], _WORK["cases"].iloc[i]
-    cid = str(row["case_id"]).strip() if "case_id" in row.index else f"row{i + 2}"
-    ow = one_way(model, row, case_id=cid)
-    rob = robustness(model, row, case_id=cid, n_draws=_WORK["n_draws"], seed=_WORK["seed"])
-    return ow, rob
-
-
-#: State shared with forked worker processes (set just before forking, cleared after).
-_WORK: dict = {}
-
-
-def _fresh_engine() -> None:
-    """In a forked worker: recompile the model's engine from its CPTs.
-
-    The parent's engine holds caches and buffers that another thread may have been using at
-    the moment of the fork; a worker must not inherit them half-updated.
+    Each bar spans the 5–95% range of the cause's posterior over the joint draws on a
+    0–1 scale; the dark tick is the posterior with the base numbers.
     """
-    from dataclasses import replace
-
-    from legnumb.inference.engine import Engine
-
-    model = _WORK.get("model")
-    if model is not None:
-        _WORK["model"] = replace(model, engine=Engine.from_cpts(model.priors.expand()))
-
-
-def _pmap(fn, n: int, *, jobs: int, progress=None) -> list:
-    """``[fn(0), ..., fn(n - 1)]``, in ``jobs`` forked processes when possible."""
-    out = []
-    if jobs <= 1 or n <= 1 or "fork" not in mp.get_all_start_methods():
-        for i in range(n):
-            out.append(fn(i))
-            if progress:
-                progress(out[-1])
-        return out
-    ctx = mp.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_fresh_engine) as pool:
-        for res in pool.map(fn, range(n)):
-            out.append(res)
-            if progress:
-                progress(res)
-    return out
+    rows = []
+    for r in rob.summary.head(top).itertuples(index=False):
+        lo, hi, base = (min(max(float(v), 0.0), 1.0) for v in (r.q05, r.q95, r.base))
+        bar = (
+            "<div class='rb'>"
+            f"<span class='rr' style='left:{100 * lo:.1f}%;width:{max(100 * (hi - lo), 0.4):.1f}%'>"
+            f"</span><span class='rt' style='left:{100 * base:.1f}%'></span></div>"
+        )
+        bold = " style='font-weight:bold'" if r.cause == rob.top_cause else ""
+        rows.append(
+            f"<tr><td{bold}>{_e(_words(r.cause))}</td><td>{r.base:.3f}</td>"
+            f"<td>{r.q05:.3f}–{r.q95:.3f}</td><td>{bar}</td><td>{r.top_share:.1%}</td></tr>"
+        )
+    return (
+        f"<p><b>Robustness</b> ({rob.n_draws:,} joint draws, seed {rob.seed}): posterior of "
+        f"each cause with the base numbers, its 5–95% range over the draws, and how often it "
+        f"is the top cause.</p><table class='rob'><thead><tr><th>cause</th><th>base</th>"
+        "<th>5–95%</th><th>0 ——— 1</th><th>top in</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
 
 
-# --------------------------------------------------------------------------- interactive
-class CaseReview:
-    """Pick a case and a target cause in dropdowns and see that case's review.
+def _priors_section(m) -> str:
+    pt = m.priors.table()
+    n_ej = int(pt["source_kind"].eq("expert_judgement").sum())
+    out = [
+        "<h2 id='priors'>6. Every hand-set number</h2>",
+        f"<p>{len(pt)} numbers; <b>{n_ej}</b> rest on expert judgement alone (highlighted, "
+        "(EJ)). Each has a documented plausible range [low, high], which the analyses "
+        "above use. The source of each number is listed under <a href='#sources'>Sources"
+        "</a>.</p>",
+    ]
+    pt = pt.assign(
+        label=[
+            f"{lab} (EJ)" if k == "expert_judgement" else lab
+            for lab, k in zip(pt["label"], pt["source_kind"], strict=True)
+        ]
+    )
+    out.append(
+        f"<details><summary>Show all {len(pt)} numbers with their ranges and notes</summary>"
+        + _table(
+            pt[["label", "value", "low", "high", "source_id", "source_kind", "note"]],
+            formats={"value": "{:.4g}", "low": "{:.4g}", "high": "{:.4g}"},
+            row_class=lambda r: "ej" if r["source_kind"] == "expert_judgement" else "",
+            links={"source_id": lambda v: f"#src-{_slug(v)}"},
+            rich={"note"},
+        )
+        + "</details>"
+    )
+    out.append("<h3 id='sources'>Sources</h3>")
+    rows = []
+    for s in m.priors.sources.values():
+        cls = "ej" if s.kind == "expert_judgement" else ""
+        rows.append(
+            f"<tr class='{cls}' id='src-{_e(_slug(s.source_id))}'><td>{_e(s.source_id)}</td>"
+            f"<td>{_e(s.kind)}</td><td>{linkify(s.citation)}</td>"
+            f"<td>{_locator_html(s)}</td><td>{linkify(s.reasoning)}</td></tr>"
+        )
+    out.append(
+        "<table class='sources'><colgroup><col style='width:8%'><col style='width:11%'>"
+        "<col style='width:25%'><col style='width:16%'><col style='width:40%'></colgroup>"
+        "<thead><tr><th>source_id</th><th>kind</th><th>citation</th><th>where</th>"
+        "<th>reasoning</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+    return "\n".join(out)
 
-    Build it with :func:`case_review`. The attributes :attr:`case_id`, :attr:`target`,
-    :attr:`row`, :attr:`one_way` and :attr:`robustness` follow the dropdowns, so notebook
-    cells below can reuse them. Displayed without a live kernel (a static notebook), it
-    shows a snapshot of the current selection as HTML.
+
+def _locator_html(source) -> str:
+    """Where a source can be read: a link for a DOI, PMID, PMC id or URL; words for a seed."""
+    if source.kind == "seed":
+        return (
+            "a consumer article used as a seed for the network's structure; its text is not "
+            "shipped with legnumb, so it is described here, not linked"
+        )
+    return linkify(source.locator) if source.locator else "—"
+
+
+# --------------------------------------------------------------------------- links
+_LINKS = re.compile(
+    r"(?P<doi>\bdoi:\s*(?P<doi_id>10\.\d{4,9}/\S+))"
+    r"|(?P<pmid>\bPMID:?\s*(?P<pmid_id>\d{1,9})\b)"
+    r"|(?P<pmc>\b(?P<pmc_id>PMC\d{3,9})\b)"
+    r"|(?P<url>\bhttps?://\S+)",
+    re.IGNORECASE,
+)
+
+
+def _trim(text: str) -> str:
+    """Drop punctuation that ends a sentence rather than an identifier or URL."""
+    while text and (
+        text[-1] in ".,;:'\"]>" or (text[-1] == ")" and text.count(")") > text.count("("))
+    ):
+        text = text[:-1]
+    return text
+
+
+def linkify(text: object) -> str:
+    """``text`` as HTML (escaped), with DOIs, PMIDs, PMC ids and web addresses as links.
+
+    ``doi:10.x/y`` links to https://doi.org/10.x/y, ``PMID: N`` to
+    https://pubmed.ncbi.nlm.nih.gov/N/, ``PMCN`` to https://www.ncbi.nlm.nih.gov/pmc/articles/PMCN/.
+    Nothing else is linked (file names of sources not shipped stay plain text).
+
+    >>> print(linkify("PMC3120210; seeds/000_x.txt"))
+    <a href='https://www.ncbi.nlm.nih.gov/pmc/articles/PMC3120210/'>PMC3120210</a>; seeds/000_x.txt
     """
-
-    def __init__(
-        self,
-        model,
-        cases: pd.DataFrame,
-        *,
-        case_id: str | None,
-        target: str | None,
-        n_draws: int,
-        seed: int,
-    ) -> None:
-        import ipywidgets as widgets
-
-        from legnumb.analysis.sensitivity import check_target
-
-        if "case_id" not in cases.columns or len(cases) == 0:
-            raise InputError("cases: need a non-empty case_id column to pick from.")
-        ids = [str(c).strip() for c in cases["case_id"]]
-        if case_id is not None and case_id not in ids:
-            raise InputError(f"cases: no case with case_id {case_id!r}. Got ids: {', '.join(ids)}")
-        self.model, self.cases, self.n_draws, self.seed = model, cases, n_draws, seed
-        self.case_dropdown = widgets.Dropdown(
-            options=ids, value=case_id or ids[0], description="case"
-        )
-        self.target_dropdown = widgets.Dropdown(
-            options=[("top cause", "")] + [(c.replace("_", " "), c) for c in model.causes],
-            value=check_target(model, target) or "",
-            description="target",
-        )
-        self.panel = widgets.HTML()
-        self.widget = widgets.VBox(
-            [widgets.HBox([self.case_dropdown, self.target_dropdown]), self.panel]
-        )
-        self.case_dropdown.observe(self._update, names="value")
-        self.target_dropdown.observe(self._update, names="value")
-        self._update()
-
-    @property
-    def case_id(self) -> str:
-        """The chosen case."""
-        return self.case_dropdown.value
-
-    @property
-    def target(self) -> str | None:
-        """The chosen target cause; None for the top cause."""
-        return self.target_dropdown.value or None
-
-    @property
-    def row(self) -> pd.Series:
-        """The chosen case's raw row."""
-        ids = self.cases["case_id"].astype(str).str.strip()
-        return self.cases[ids == self.case_id].iloc[0]
-
-    def _update(self, change=None) -> None:
-        from legnumb.analysis.sensitivity import one_way, robustness
-
-        row = self.row
-        self.one_way = one_way(self.model, row, target=self.target, case_id=self.case_id)
-        self.robustness = robustness(
-            self.model,
-            row,
-            target=self.target,
-            case_id=self.case_id,
-            n_draws=self.n_draws,
-            seed=self.seed,
-        )
-        self.panel.value = case_section_html(self.one_way, self.robustness, row, functions=True)
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
-        bundle["text/html"] = (
-            "<div><b>Sensitivity review (static snapshot; run the notebook to choose another "
-            f"case or target)</b> — case {_e(self.case_id)}, target "
-            f"{_e(self.target or 'top cause')}</div>" + self.panel.value
-        )
-        bundle["text/plain"] = f"CaseReview(case={self.case_id!r}, target={self.target!r})"
-        return bundle
-
-
-def case_review(
-    model,
-    cases: pd.DataFrame,
-    *,
-    case_id: str | None = None,
-    target: str | None = None,
-    n_draws: int = 1000,
-    seed: int = 0,
-) -> CaseReview:
-    """Dropdowns for a case and a target cause, and the chosen case's review below them.
-
-    Parameters
-    ----------
-    model : legnumb.diagnosis.model.Model
-        The loaded model.
-    cases : pandas.DataFrame
-        Raw case rows with a ``case_id`` column.
-    case_id : str, optional
-        The case shown first (default: the first case).
-    target : str, optional
-        The target cause shown first (default: the top cause).
-    n_draws, seed : int, optional
-        Joint draws of the robustness analysis and their seed.
-
-    Raises
-    ------
-    InputError
-        For an unknown case id or target cause.
-    """
-    return CaseReview(model, cases, case_id=case_id, target=target, n_draws=n_draws, seed=seed)
+    text = "" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text)
+    out, pos = [], 0
+    for m in _LINKS.finditer(text):
+        shown = m.group(0)
+        if m.group("doi"):
+            ident = _trim(m.group("doi_id"))
+            shown = shown[: len(shown) - (len(m.group("doi_id")) - len(ident))]
+            href = "https://doi.org/" + quote(ident, safe="/:;()._-")
+        elif m.group("pmid"):
+            href = f"https://pubmed.ncbi.nlm.nih.gov/{m.group('pmid_id')}/"
+        elif m.group("pmc"):
+            href = f"https://www.ncbi.nlm.nih.gov/pmc/articles/{m.group('pmc_id').upper()}/"
+        else:
+            shown = _trim(shown)
+            href = shown
+        out.append(_e(text[pos : m.start()]))
+        out.append(f"<a href='{_e(href)}'>{_e(shown)}</a>")
+        pos = m.start() + len(shown)
+    out.append(_e(text[pos:]))
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -607,27 +501,81 @@ def _network_figure(model):
     return plot_network(model)
 
 
+def _words(name) -> str:
+    return str(name).replace("_", " ")
+
+
 def _cell(row: pd.Series, name: str) -> str:
-    return str(row[name]).strip() if name in row.index else ""
+    from legnumb.network.schema import normalize_name
+
+    for col in row.index:
+        if normalize_name(col) == name:
+            return str(row[col]).strip()
+    return ""
 
 
 def _e(text) -> str:
     return html.escape(str(text))
 
 
-def _img(fig, alt: str, *, width: int | None = None) -> str:
-    import matplotlib.pyplot as plt
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", str(text))
 
+
+def case_anchor(case_id: str) -> str:
+    """The ``id`` of a case's heading in the report (letters, digits, ``-`` and ``_`` only).
+
+    >>> case_anchor("E 1/$x$")
+    'case-E_1__x_'
+    """
+    return "case-" + _slug(case_id)
+
+
+def _anchors(case_ids: list[str]) -> dict[str, str]:
+    """A distinct anchor per case id (``case-x``, then ``case-x-2`` when two ids look alike)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for cid in case_ids:
+        a = base = case_anchor(cid)
+        k = 2
+        while a in used:
+            a, k = f"{base}-{k}", k + 1
+        used.add(a)
+        out[cid] = a
+    return out
+
+
+def _png(fig, *, dpi: float = PNG_DPI, colors: int = PNG_COLORS) -> bytes:
+    """The figure as a palette PNG (``colors`` colours, no dithering); the figure is closed."""
+    from PIL import Image
+
+    from legnumb.plots.style import figure_bytes
+
+    raw = figure_bytes(fig, dpi=dpi)
+    im = Image.open(io.BytesIO(raw)).convert("RGB")
+    small = im.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    small.save(buf, format="PNG", optimize=True)
+    return buf.getvalue() if buf.tell() < len(raw) else raw
+
+
+def _img(fig, alt: str, *, width: int | None = None) -> str:
+    data = base64.b64encode(_png(fig)).decode("ascii")
     style = f" style='max-width:{width}px'" if width else ""
     return f"<img alt='{_e(alt)}'{style} src='data:image/png;base64,{data}'>"
 
 
-def _table(df: pd.DataFrame, *, formats=None, row_class=None, link: str | None = None) -> str:
+def _table(
+    df: pd.DataFrame,
+    *,
+    formats=None,
+    row_class=None,
+    links: dict[str, Callable[[object], str]] | None = None,
+    rich: set[str] | frozenset[str] = frozenset(),
+) -> str:
+    """An HTML table; ``links`` makes a column's cells links, ``rich`` columns are linkified."""
     formats = formats or {}
+    links = links or {}
     head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
     body = []
     for _, r in df.iterrows():
@@ -643,15 +591,15 @@ def _table(df: pd.DataFrame, *, formats=None, row_class=None, link: str | None =
                 text = f"{v:.4g}"
             else:
                 text = str(v)
-            cell = _e(text)
-            if c == link:
-                cell = f"<a href='#case-{_e(v)}'>{cell}</a>"
+            cell = linkify(text) if c in rich else _e(text)
+            if c in links:
+                cell = f"<a href='{_e(links[c](v))}'>{cell}</a>"
             cells.append(f"<td>{cell}</td>")
         body.append(f"<tr class='{cls}'>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _toc() -> str:
+def _toc(data, anchors: dict[str, str]) -> str:
     items = [
         ("method", "How to read this report"),
         ("network", "1. The network"),
@@ -661,8 +609,18 @@ def _toc() -> str:
         ("cases", "5. Cases"),
         ("priors", "6. Every hand-set number and its source"),
     ]
+    cases = " ".join(
+        f"<a href='#{_e(anchors[ow.case_id])}'"
+        + (" class='fragile'" if rob.stability < 0.95 else "")
+        + f">{_e(ow.case_id)}</a>"
+        for ow, rob in zip(data.one_way, data.robustness, strict=True)
+    )
+    lis = "".join(f"<li><a href='#{a}'>{t}</a></li>" for a, t in items)
     return (
-        "<nav><ul>" + "".join(f"<li><a href='#{a}'>{t}</a></li>" for a, t in items) + "</ul></nav>"
+        "<nav><h2>Contents</h2><ul>"
+        + lis
+        + f"</ul><p class='cases'>Cases (highlighted: kept in under 95% of draws): {cases}</p>"
+        "</nav>"
     )
 
 
@@ -672,9 +630,12 @@ _METHOD = """
 <li><b>Tornado.</b> Each hand-set number is moved alone to the low and the high end of its own
 documented range (the other numbers of its distribution rescaled proportionally), and the case
 is rescored. Bars show the posterior of the top cause at both ends; the 20 largest swings are
-drawn. ◆ marks a number whose range contains a change of the top cause.</li>
+drawn. ◆ marks a number whose range contains a change of the top cause. The two numbers of a
+two-state distribution (P(sudden | c) and P(gradual | c) = 1 − P(sudden | c)) are one number
+and are drawn once.</li>
 <li><b>Admissible deviation.</b> The posterior as a function of one number x is
-(a x + b) / (c x + d) (Coupé &amp; van der Gaag 2002, doi:10.1023/A:1016398407857). All causes
+(a x + b) / (c x + d) (Coupé &amp; van der Gaag 2002,
+<a href='https://doi.org/10.1023/A:1016398407857'>doi:10.1023/A:1016398407857</a>). All causes
 share the denominator P(e)(x), so the top cause changes where another cause's numerator
 overtakes it; x_down and x_up give those values (van der Gaag &amp; Renooij 2001).</li>
 <li><b>Robustness.</b> All numbers drawn jointly: each free number logit-uniform within
@@ -693,6 +654,7 @@ body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2
        max-width: 1350px; padding: 0 1em; color: #222; line-height: 1.4; }}
 h1 {{ font-size: 1.7em; margin-bottom: 0.2em; }}
 h2 {{ border-bottom: 2px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }}
+nav h2 {{ margin-top: 1em; }}
 .meta {{ color: #555; }}
 .warn {{ background: #fff4e5; border-left: 4px solid #e69500; padding: 0.5em 0.8em; }}
 .story {{ font-style: italic; color: #444; }}
@@ -700,8 +662,17 @@ table {{ border-collapse: collapse; font-size: 0.82em; margin: 0.6em 0; }}
 th, td {{ border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }}
 th {{ background: #f0f0f0; position: sticky; top: 0; }}
 tr.ej td {{ background: #fbeaea; }}
-tr.fragile td {{ background: #fff1c1; }}
+tr.fragile td, a.fragile, details.fragile > summary {{ background: #fff1c1; }}
 img {{ max-width: 100%; height: auto; }}
+table.sources {{ table-layout: fixed; width: 100%; }}
+table.sources td {{ overflow-wrap: anywhere; }}
 nav ul {{ columns: 2; }}
-details {{ margin-bottom: 1.5em; }}
+nav .cases a {{ margin-right: 0.35em; }}
+details {{ margin: 0.3em 0; }}
+details > summary {{ cursor: pointer; padding: 0.3em 0.4em; border: 1px solid #e3e3e3;
+       border-radius: 4px; }}
+details[open] > summary {{ margin-bottom: 0.6em; }}
+.rb {{ position: relative; width: 220px; height: 10px; background: #f2f2f2; }}
+.rr {{ position: absolute; top: 0; height: 10px; background: #b8cce4; }}
+.rt {{ position: absolute; top: -2px; width: 2px; height: 14px; background: #c44e52; }}
 </style></head><body>"""

@@ -1,8 +1,10 @@
-"""Tests for model.report: a self-contained HTML page with every section a reviewer needs."""
+"""Tests for legnumb.app.report: a small, self-contained HTML page a reviewer can navigate."""
 
 from __future__ import annotations
 
+import base64
 import re
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -10,7 +12,15 @@ matplotlib.use("Agg")
 
 import pytest
 
-from legnumb.app.report import analyse, render_html, write_report
+from legnumb.analysis.review import analyse
+from legnumb.app.report import (
+    _locator_html,
+    case_anchor,
+    linkify,
+    render_html,
+    robustness_html,
+    write_report,
+)
 from legnumb.errors import InputError
 from legnumb.io.cases import load_cases
 
@@ -26,6 +36,10 @@ def page(data):
     return render_html(data)
 
 
+def _images(page: str) -> list[bytes]:
+    return [base64.b64decode(b) for b in re.findall(r"data:image/png;base64,([^'\"]+)", page)]
+
+
 def test_sections_and_embedded_figures(page):
     for heading in (
         "1. The network",
@@ -36,11 +50,37 @@ def test_sections_and_embedded_figures(page):
         "6. Every hand-set number",
     ):
         assert heading in page
-    # network, confusion, decisive, and a tornado + robustness plot per case
-    assert page.count("src='data:image/png;base64,") == 3 + 2 * 2
+    # network, confusion, decisive, and a tornado per case (robustness is a table)
+    assert len(_images(page)) == 3 + 2
+    assert all(img[:4] == b"\x89PNG" for img in _images(page))
     assert "Case E16" in page
     assert "Case E03" in page
     assert "top-1 accuracy" in page
+    assert page.count("<table class='rob'>") == 2
+
+
+def test_contents_and_one_folded_section_per_case(page):
+    nav = page.split("<nav>")[1].split("</nav>")[0]
+    for anchor in ("method", "network", "accuracy", "overview", "decisive", "cases", "priors"):
+        assert f"href='#{anchor}'" in nav
+        assert f"id='{anchor}'" in page
+    for case in ("E03", "E16"):
+        assert f"href='#case-{case}'" in nav
+        section = page.split(f"<h3 id='case-{case}'>")[0].rsplit("<details", 1)[1]
+        assert section.startswith((">", " class='fragile'>"))
+        assert f"<summary><b>Case {case}</b>" in section
+    assert "<details class='fragile'><summary><b>Case E16</b>" in page  # a near tie
+    # the 470 numbers are folded too
+    assert "<details><summary>Show all" in page.split("id='priors'")[1]
+
+
+def test_figures_are_small(page, data):
+    images = _images(page)
+    assert max(len(img) for img in images) < 200_000
+    tornados = images[3:]
+    assert all(len(t) < 45_000 for t in tornados)
+    per_case = (len(page) - sum(len(base64.b64encode(i)) for i in images[:3])) / len(data.one_way)
+    assert per_case < 150_000  # 30 cases stay well under 2 MB with the fixed parts
 
 
 def test_self_contained(page):
@@ -61,50 +101,81 @@ def test_priors_table_flags_expert_judgement(model, page):
     assert "P(shooting_pain | sciatica)" in table
 
 
-def test_overview_and_decisive(data):
-    ov = data.overview.set_index("case_id")
-    assert ov.loc["E16", "decisive_numbers"] > 0
-    assert ov.loc["E16", "runner_up"] == "b12_deficiency"
-    assert 0 < ov.loc["E16", "stability"] < 1
-    assert data.decisive.iloc[0]["decisive"] == 1
-    assert data.evaluation is not None
-    assert data.evaluation.summary["n"] == 2
+def test_sources_link_dois_pmids_and_pmc_ids(model, page):
+    sources = page.split("id='sources'")[1]
+    for s in model.priors.sources.values():
+        assert f"id='src-{s.source_id}'" in sources
+        if s.locator.startswith("doi:"):
+            assert f"href='https://doi.org/{s.locator[4:]}'" in sources
+        if s.locator.startswith("PMC"):
+            assert f"href='https://www.ncbi.nlm.nih.gov/pmc/articles/{s.locator}/'" in sources
+    assert "href='#src-EJ-PROFILE'" in page  # a number's source links to its row
+    assert "href='seeds/" not in page
 
 
-def test_parallel_analysis_gives_the_same_results(model, data):
-    cases = load_cases(None)
-    again = analyse(model, cases[cases["case_id"].isin(["E03", "E16"])], n_draws=25, seed=3, jobs=2)
-    for a, b in zip(data.robustness, again.robustness, strict=True):
-        assert a.draws.equals(b.draws)
-    assert data.one_way[1].table.equals(again.one_way[1].table)
+def test_linkify():
+    assert linkify("doi:10.1001/archinte.159.4.387: and (doi:10.1023/A:1016398407857).") == (
+        "<a href='https://doi.org/10.1001/archinte.159.4.387'>doi:10.1001/archinte.159.4.387</a>"
+        ": and (<a href='https://doi.org/10.1023/A:1016398407857'>doi:10.1023/A:1016398407857</a>)."
+    )
+    assert linkify("PMID:8534966") == (
+        "<a href='https://pubmed.ncbi.nlm.nih.gov/8534966/'>PMID:8534966</a>"
+    )
+    assert linkify("see PMC3260477, p. 2") == (
+        "see <a href='https://www.ncbi.nlm.nih.gov/pmc/articles/PMC3260477/'>PMC3260477</a>, p. 2"
+    )
+    assert linkify("https://acrabstracts.org/?p=7552.") == (
+        "<a href='https://acrabstracts.org/?p=7552'>https://acrabstracts.org/?p=7552</a>."
+    )
+    assert linkify("<b>seeds/000_x.txt</b>") == "&lt;b&gt;seeds/000_x.txt&lt;/b&gt;"
+    assert linkify(None) == ""
 
 
-def test_without_expected_answers_and_empty(model, tmp_path):
+def test_seed_sources_are_described_not_linked():
+    seed = SimpleNamespace(kind="seed", locator="seeds/000_429fa789df42ad2c.txt")
+    text = _locator_html(seed)
+    assert "not shipped with legnumb" in text
+    assert "<a " not in text
+    paper = SimpleNamespace(kind="literature", locator="doi:10.1186/s12891-015-0787-8")
+    assert "href='https://doi.org/10.1186/s12891-015-0787-8'" in _locator_html(paper)
+
+
+def test_tornado_has_no_mirror_pairs(data):
+    for ow in data.one_way:
+        assert (ow.top(20)["mirror_of"] == "").all()
+
+
+def test_robustness_table_and_anchors(data):
+    html = robustness_html(data.robustness[1])
+    assert html.count("<tr><td") == 6
+    assert "multiple sclerosis" in html
+    assert case_anchor("a b/$1$") == "case-a_b__1_"
+
+
+def test_write_report_atomic_files_and_errors(model, tmp_path):
     cases = load_cases(None).head(1).drop(columns=["expected_cause", "expected_triage"])
     path = write_report(model, cases, tmp_path / "r", n_draws=5)
     html = path.read_text(encoding="utf-8")
     assert "No accuracy:" in html
     assert "expected_cause" in html
-    with pytest.raises(InputError, match="has no cases"):
-        analyse(model, cases.head(0))
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "decisive_numbers.csv",
+        "report.html",
+        "robustness_overview.csv",
+    ]
+    clash = tmp_path / "file"
+    clash.write_text("x")
+    with pytest.raises(InputError, match="expected a directory for the report; got a file"):
+        write_report(model, cases, clash, n_draws=5)
 
 
-def test_case_review_follows_the_dropdowns(model):
-    from legnumb.app.report import case_review
+def test_a_failure_while_rendering_leaves_no_file(model, tmp_path, monkeypatch):
+    import legnumb.app.report as report
 
-    cases = load_cases(None)
-    review = case_review(model, cases, case_id="E16", n_draws=10)
-    assert review.case_id == "E16"
-    assert review.target is None
-    assert review.one_way.top_cause == "multiple_sclerosis"
-    bundle = review._repr_mimebundle_()
-    assert "static snapshot" in bundle["text/html"]
-    assert "Case E16" in bundle["text/html"]
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    review.target_dropdown.value = "b12_deficiency"
-    assert review.target == "b12_deficiency" == review.one_way.target
-    assert review.robustness.target == "b12_deficiency"
-    with pytest.raises(InputError, match="no case with case_id 'E99'"):
-        case_review(model, cases, case_id="E99")
-    with pytest.raises(InputError, match="did you mean 'stroke'"):
-        case_review(model, cases, target="strok")
+    def broken(*args, **kwargs):
+        raise RuntimeError("no network picture")
+
+    monkeypatch.setattr(report, "_network_figure", broken)
+    with pytest.raises(RuntimeError):
+        write_report(model, load_cases(None).head(1), tmp_path / "r", n_draws=5)
+    assert list((tmp_path / "r").iterdir()) == []
