@@ -1,15 +1,69 @@
-"""Options and helpers shared by several subcommands."""
+"""Options and helpers shared by several subcommands.
+
+Examples
+--------
+>>> printable("E01\\x1b[31m red\\tstory")
+'E01\\\\x1b[31m red\\\\tstory'
+>>> print(exit_codes(ok="every case was scored", rows="some cases carry errors"))
+exit status:
+  0  every case was scored
+  1  some cases carry errors
+  2  unusable input (missing or unreadable file, bad option) or a failure; one line on
+     standard error says what was expected and what arrived (--debug shows the traceback)
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from legnumb.errors import InputError
+from legnumb.io.cases import printable
 
-__all__ = ["add_priors_option", "load_cases", "model_from_args", "select_case"]
+__all__ = [
+    "add_cases_options",
+    "add_priors_option",
+    "check_priors_dir",
+    "epilog",
+    "exit_codes",
+    "id_column",
+    "model_from_args",
+    "printable",
+    "read_cases",
+    "warn",
+]
+
+
+def warn(command: str, message: str) -> None:
+    """Print ``legnumb COMMAND: warning: MESSAGE`` on standard error (control characters escaped)."""
+    print(f"legnumb {command}: warning: {printable(message)}", file=sys.stderr)
+
+
+def exit_codes(*, ok: str, rows: str | None = None, extra: str = "") -> str:
+    """The ``exit status`` paragraph of a command's ``--help`` (0, 1 when used, 2)."""
+    lines = ["exit status:", f"  0  {ok}"]
+    if rows:
+        lines.append(f"  1  {rows}")
+    lines.append(
+        "  2  unusable input (missing or unreadable file, bad option) or a failure; one line on\n"
+        "     standard error says what was expected and what arrived (--debug shows the "
+        "traceback)"
+    )
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines)
+
+
+def epilog(codes: str) -> str:
+    """A command's epilog: its exit codes, then the disclaimer."""
+    import textwrap
+
+    from legnumb import DISCLAIMER
+
+    return codes + "\n\n" + textwrap.fill(DISCLAIMER, width=88)
 
 
 def add_priors_option(parser: argparse.ArgumentParser) -> None:
@@ -22,34 +76,73 @@ def add_priors_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cases_options(
+    parser: argparse.ArgumentParser, *, ids: str = "to name the cases in the output"
+) -> None:
+    """``CASES.csv`` (optional: the bundled examples), ``--id-column`` and ``--encoding``."""
+    parser.add_argument(
+        "cases",
+        nargs="?",
+        metavar="CASES.csv",
+        help="symptom CSV, one case per row (default: the 30 bundled worked examples)",
+    )
+    parser.add_argument(
+        "--id-column",
+        metavar="NAME",
+        default=None,
+        help=f"column that holds the case ids, {ids} (default: case_id; a case without an "
+        "id is named by its row, 1 = first data row)",
+    )
+    parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="text encoding of CASES.csv (default utf-8; a byte-order mark is always "
+        "dropped); e.g. cp1252 for CSV files saved by Excel on Windows",
+    )
+
+
+def check_priors_dir(path: str | Path, *, option: str = "--priors") -> Path:
+    """``path`` as a directory, or an :class:`InputError` that says what it is instead."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{option} {p}: expected a priors directory; no such directory.")
+    if not p.is_dir():
+        raise InputError(f"{option} {p}: expected a priors directory; got a file, not a directory.")
+    return p
+
+
 def model_from_args(args: argparse.Namespace):
     """Load the model named by ``--priors`` (the shipped priors by default)."""
     from legnumb import load_model
 
-    return load_model(getattr(args, "priors", None))
+    priors = getattr(args, "priors", None)
+    if priors is not None:
+        check_priors_dir(priors)
+    return load_model(priors)
 
 
-def load_cases(path: str | Path | None) -> pd.DataFrame:
-    """Read a small case file as raw strings (the bundled examples when ``path`` is None)."""
-    if path is None:
-        from legnumb.data import examples_path
+def id_column(args: argparse.Namespace) -> str:
+    """The id column named by ``--id-column`` (``case_id`` by default)."""
+    from legnumb.io.cases import DEFAULT_ID_COLUMN
 
-        path = examples_path()
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file.")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV file ({exc}).") from exc
+    return getattr(args, "id_column", None) or DEFAULT_ID_COLUMN
 
 
-def select_case(cases: pd.DataFrame, case_id: str, *, path: str = "cases") -> pd.Series:
-    """The row whose ``case_id`` is ``case_id``; a clear error names the ids available."""
-    if "case_id" not in cases.columns:
-        raise InputError(f"{path}: has no case_id column; cannot select case {case_id!r}.")
-    hit = cases[cases["case_id"].str.strip() == case_id.strip()]
-    if hit.empty:
-        ids = ", ".join(cases["case_id"].head(40))
-        raise InputError(f"{path}: no case with case_id {case_id!r}. Got ids: {ids}")
-    return hit.iloc[0]
+def read_cases(args: argparse.Namespace, command: str, *, schema=None) -> pd.DataFrame:
+    """Read ``args.cases`` with :func:`legnumb.io.cases.load_cases`; print its warnings.
+
+    A column named with ``--id-column`` must exist.
+    """
+    from legnumb.io.cases import case_warnings, find_column, load_cases, source_name
+
+    cases = load_cases(args.cases, schema=schema, encoding=getattr(args, "encoding", "utf-8"))
+    for message in case_warnings(cases):
+        warn(command, message)
+    name = getattr(args, "id_column", None)
+    if name is not None and find_column(cases, name) is None:
+        got = ", ".join(repr(str(c)) for c in list(cases.columns)[:12])
+        raise InputError(
+            f"{source_name(cases)}: --id-column {name!r}: expected a column of that name; "
+            f"got columns: {got}."
+        )
+    return cases

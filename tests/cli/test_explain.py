@@ -95,7 +95,11 @@ def test_missing_and_unreadable_files(tmp_path, capsys):
     bad.write_bytes(b"\xff\xfe\x00junk")
     code, _, err = _run(capsys, "explain", str(bad), "--case-id", "E1")
     assert code == 2
-    assert "bad.csv: not a readable CSV file" in err
+    assert "bad.csv: the file is UTF-16 text" in err
+    # the same one line as `legnumb score` gives for the same file
+    assert _run(capsys, "score", str(bad), "-o", str(tmp_path / "o.csv"))[2] == err.replace(
+        "legnumb explain:", "legnumb score:"
+    )
     noid = tmp_path / "noid.csv"
     noid.write_text("onset\nsudden\n")
     code, _, err = _run(capsys, "explain", str(noid), "--case-id", "E1")
@@ -103,19 +107,65 @@ def test_missing_and_unreadable_files(tmp_path, capsys):
     assert "has no case_id column" in err
 
 
+def test_defaults_to_the_bundled_examples(capsys):
+    code, out, _ = _run(capsys, "explain", "--case-id", "E03", "--n-sim", "50")
+    assert code == 0
+    assert "Case E03 from examples.csv" in out
+
+
+def test_duplicate_id_is_an_error_naming_the_rows(tmp_path, capsys):
+    path = tmp_path / "dup.csv"
+    path.write_text("case_id,onset\nA,sudden\nB,gradual\nA,gradual\n")
+    code, out, err = _run(capsys, "explain", str(path), "--case-id", "A")
+    assert code == 2
+    assert out == ""
+    assert "dup.csv: case_id 'A' appears in rows 1 and 3; expected one row per case_id" in err
+
+
+def test_id_column(tmp_path, capsys):
+    path = tmp_path / "ids.csv"
+    path.write_text("Patient,onset,laterality\nP1,gradual,both_legs\nP2,sudden,one_leg\n")
+    code, out, _ = _run(
+        capsys, "explain", str(path), "--id-column", "patient", "--case-id", "P2", "--n-sim", "50"
+    )
+    assert code == 0
+    assert "Case P2 from" in out
+    code, _, err = _run(capsys, "explain", str(path), "--case-id", "P2")
+    assert code == 2
+    assert "has no case_id column" in err
+
+
+def test_ragged_row_is_the_cases_error_exit_1(tmp_path, capsys):
+    path = tmp_path / "rag.csv"
+    path.write_bytes(b"\xef\xbb\xbfcase_id,onset\r\nA,sudden\r\nB,sudden,x\r\n")
+    code, out, err = _run(capsys, "explain", str(path), "--case-id", "B")
+    assert code == 1
+    assert out == ""
+    assert "case B not explained: rag.csv, row 2: has 3 cells but the header has 2" in err
+    assert _run(capsys, "explain", str(path), "--case-id", "A", "--n-sim", "50")[0] == 0
+
+
+def test_control_characters_are_shown_escaped(tmp_path, capsys):
+    path = tmp_path / "evil.csv"
+    path.write_text('case_id,onset,story\n"E\x1b[2J",sudden,"ring \x07 the \x1b]0;bell"\n')
+    code, out, _ = _run(capsys, "explain", str(path), "--case-id", "E\x1b[2J", "--n-sim", "50")
+    assert code == 0
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "Case E\\x1b[2J from" in out
+    assert "ring \\x07 the \\x1b]0;bell" in " ".join(out.split())
+
+
 def test_invalid_state_names_file_row_column_value_and_allowed(tmp_path, capsys):
     path = tmp_path / "cases.csv"
     shutil.copy(examples_path(), path)
     lines = path.read_text(encoding="utf-8").splitlines()
-    lines[3] = lines[3].replace(",gradual,", ",slowly,", 1)  # E03, file row 4
+    lines[3] = lines[3].replace(",gradual,", ",slowly,", 1)  # E03, data row 3
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, out, err = _run(capsys, "explain", str(path), "--case-id", "E03")
-    assert code == 2
+    assert code == 1
     assert out == ""
-    assert (
-        f"{path}, row 4 (case_id E03): column 'onset': Got 'slowly' instead; "
-        "allowed: sudden, gradual" in err
-    )
+    assert "cases.csv, row 3: column 'onset': Got 'slowly' instead; allowed: sudden, gradual" in err
 
 
 def test_bad_option_values(capsys):

@@ -48,9 +48,26 @@ def test_export_reads_back_with_identical_posteriors(model, tmp_path, capsys, fm
 
 def test_export_errors_are_exit_2(tmp_path, capsys):
     assert main(["export", "--format", "bif", "-o", str(tmp_path)]) == 2
-    assert "is a directory" in capsys.readouterr().err
+    assert "expected a file name; got a directory" in capsys.readouterr().err
     assert main(["export", "--format", "bif", "-o", str(tmp_path / "no" / "x.bif")]) == 2
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export", "--format", "net", "-o", str(tmp_path / "x.net")])
     assert "invalid choice: 'net'" in capsys.readouterr().err
+
+
+def test_export_failure_leaves_no_file(tmp_path, capsys, monkeypatch):
+    import legnumb.network.bayesnet as bayesnet
+
+    def half_written(network, path, *, fmt):
+        with open(path, "w") as f:
+            f.write("network unknown {")
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(bayesnet, "write_network", half_written)
+    target = tmp_path / "net.bif"
+    assert main(["export", "--format", "bif", "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

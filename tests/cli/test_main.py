@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 
+import pandas as pd
 import pytest
 
 from legnumb import DISCLAIMER
@@ -44,7 +45,7 @@ def test_diagnose_reports_bad_rows_and_keeps_going(tmp_path, capsys):
     assert main(["diagnose", str(f)]) == 1
     captured = capsys.readouterr()
     assert "did you mean 'laterality'" in captured.err
-    assert f"not scored: {f}, row 3:" in captured.out
+    assert "not scored: c.csv, row 2:" in captured.out  # 1 = first data row, as in `score`
     assert (
         "column 'laterality': Got 'three_legs' instead; allowed: one_leg, both_legs" in captured.out
     )
@@ -100,6 +101,119 @@ def test_evaluate_prints_accuracy_and_writes_plot(tmp_path, capsys):
     ):
         assert text in out
     assert png.stat().st_size > 10_000
+
+
+def test_diagnose_and_score_agree_on_a_ragged_bom_crlf_file(tmp_path, capsys):
+    """One reader: the bad row is that row's error, with score's row number and message."""
+    f = tmp_path / "ragged.csv"
+    f.write_bytes(
+        b"\xef\xbb\xbfcase_id,laterality,onset\r\nA,one_leg,sudden\r\n"
+        b"B,both_legs,gradual\r\nC,one_leg,sudden,extra\r\nD,both_legs,\r\n"
+    )
+    out = tmp_path / "scored.csv"
+    assert main(["score", str(f), "-o", str(out), "-q"]) == 1
+    error = next(e for e in pd.read_csv(out, dtype=str, keep_default_na=False)["error"] if e)
+    assert error.startswith("ragged.csv, row 3: has 4 cells but the header has 3")
+    capsys.readouterr()
+    assert main(["diagnose", str(f)]) == 1
+    captured = capsys.readouterr()
+    assert "Error tokenizing" not in captured.err
+    assert captured.out.count("triage:") == 3
+    assert "not scored: ragged.csv, row 3: has 4 cells but the header has 3" in captured.out
+    assert error.split(": ", 1)[1] in captured.out
+
+
+@pytest.mark.parametrize("command", [c.replace("_", "-") for c in COMMANDS])
+def test_every_command_help_lists_its_exit_codes(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert "exit status:" in out
+    codes = out.split("exit status:")[1]
+    assert "\n  0  " in codes
+    assert "\n  2  " in codes
+    if command != "export":
+        assert "\n  1  " in codes
+
+
+def test_failures_are_one_line_and_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
+    import legnumb.cli.commands.export as export
+
+    def boom(args):
+        raise RuntimeError("something broke\nsecond line")
+
+    monkeypatch.setattr(export, "run", boom)
+    argv = ["export", "--format", "bif", "-o", str(tmp_path / "x.bif")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    assert "legnumb export: error: internal error (RuntimeError: something broke)" in err
+    assert main(["--debug", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert err.strip().splitlines()[-1].startswith("legnumb export: error: internal error")
+
+
+def test_evaluate_plot_into_a_missing_folder_is_exit_2(tmp_path, capsys):
+    png = tmp_path / "no" / "such" / "conf.png"
+    assert main(["evaluate", "--plot", str(png)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"--plot {png}: expected an existing folder for the PNG; no such directory" in err
+    assert not png.parent.exists()
+
+
+def test_priors_given_a_file_says_it_is_not_a_directory(tmp_path, capsys):
+    f = tmp_path / "priors.csv"
+    f.write_text("x\n")
+    for argv in (["diagnose", "--priors", str(f)], ["check-priors", str(f)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "got a file, not a directory" in err
+        assert "does not exist" not in err
+    assert main(["diagnose", "--priors", str(tmp_path / "none")]) == 2
+    assert "expected a priors directory; no such directory" in capsys.readouterr().err
+
+
+def test_diagnose_shows_control_characters_escaped(tmp_path, capsys):
+    f = tmp_path / "c.csv"
+    f.write_text('case_id,laterality,story\n"\x1b[2JE1",one_leg,"a \x1b]0;pwned\x07 story"\n')
+    assert main(["diagnose", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\\x1b[2JE1  a \\x1b]0;pwned\\x07 story" in out
+
+
+def test_diagnose_and_evaluate_take_an_id_column(tmp_path, capsys):
+    f = tmp_path / "c.csv"
+    f.write_text(
+        "patient,onset,face_arm_or_speech,expected_cause,expected_triage\n"
+        "P-7,sudden,yes,sciatica,emergency\nP-8,,,positional_compression,self_care\n"
+    )
+    assert main(["diagnose", str(f), "--id-column", "patient"]) == 0
+    out = capsys.readouterr().out
+    assert "\nP-7  " in out
+    assert main(["evaluate", str(f), "--id-column", "patient"]) == 0
+    assert "P-7" in capsys.readouterr().out
+    assert main(["diagnose", str(f), "--id-column", "case_id"]) == 2
+    assert "--id-column 'case_id': expected a column of that name" in capsys.readouterr().err
+    assert main(["diagnose", str(f)]) == 0  # no case_id column: cases are named by row
+    assert "\nrow 1  " in capsys.readouterr().out
+
+
+def test_evaluate_counts_unreadable_rows_and_exits_1(tmp_path, capsys):
+    f = tmp_path / "c.csv"
+    f.write_text(
+        "case_id,onset,face_arm_or_speech,expected_cause,expected_triage\n"
+        "A,sudden,yes,stroke,emergency\nB,sudden,yes,stroke,emergency,extra\n"
+    )
+    assert main(["evaluate", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert "2 cases, 1 scored" in out
+    assert "c.csv, row 2: has 6 cells but the header has 5" in out
 
 
 def test_parser_lists_commands():

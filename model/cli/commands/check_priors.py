@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
+from legnumb.cli.common import check_priors_dir, epilog, exit_codes
 from legnumb.errors import PriorsError
 
-__all__ = ["register", "run"]
+__all__ = ["EPILOG", "register", "run"]
+
+EPILOG = epilog(
+    exit_codes(
+        ok="the priors are valid",
+        rows="the priors have problems: every one is printed with its file, row and key",
+    )
+)
 
 
 def register(subparsers) -> None:
@@ -17,8 +25,9 @@ def register(subparsers) -> None:
         help="validate the priors and print a summary",
         description="Validate every number and source of a priors directory (all problems are "
         "reported at once, with file, row, key and what was expected), then print how many "
-        "nodes, numbers and sources it holds and how many numbers rest on expert judgement alone. "
-        "Exit code 0 when valid, 1 when not.",
+        "nodes, numbers and sources it holds and how many numbers rest on expert judgement alone.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "priors", nargs="?", metavar="DIR", help="priors directory (default: shipped priors)"
@@ -31,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from legnumb.network.bayesnet import build_network
     from legnumb.network.priors import load_priors
 
+    if args.priors is not None:
+        check_priors_dir(args.priors, option="check-priors")
     try:
         ps = load_priors(args.priors)
     except PriorsError as exc:

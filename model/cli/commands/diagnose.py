@@ -3,32 +3,44 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import textwrap
 
-from legnumb.cli.common import add_priors_option, model_from_args
-from legnumb.errors import EvidenceError
-from legnumb.io.cases import load_cases
-from legnumb.network.schema import normalize_name
+from legnumb.cli.common import (
+    add_cases_options,
+    add_priors_option,
+    epilog,
+    exit_codes,
+    id_column,
+    model_from_args,
+    printable,
+    read_cases,
+)
+from legnumb.errors import EvidenceError, InputError
 
-__all__ = ["format_case", "register", "run"]
+__all__ = ["EPILOG", "format_case", "register", "run"]
+
+EPILOG = epilog(
+    exit_codes(
+        ok="every case was scored",
+        rows="some cases carry errors (an invalid value, a row with more cells than the "
+        "header);\n     each is printed with its row number and the other cases are scored",
+    )
+)
 
 
 def register(subparsers) -> None:
     """Add the ``diagnose`` subcommand."""
-    from legnumb import DISCLAIMER
-
     p = subparsers.add_parser(
         "diagnose",
         help="print ranked causes, triage and red flags per case (bundled examples by default)",
         description="Print a ranked table of likely causes, the triage level and the red flags "
         "for each case of a small symptom CSV. Without CASES.csv, the 30 bundled worked examples "
-        "are used. For large files use `legnumb score`.",
-        epilog=DISCLAIMER,
+        "are used. The file is read as `legnumb score` reads it (same rules, same row numbers, "
+        "same messages). For large files use `legnumb score`.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "cases", nargs="?", metavar="CASES.csv", help="symptom CSV (default: bundled examples)"
-    )
+    add_cases_options(p)
     p.add_argument(
         "--top", type=int, default=5, metavar="N", help="causes to show per case (default 5)"
     )
@@ -53,39 +65,44 @@ def format_case(label: str, diagnosis, *, top: int = 5, expected: str = "") -> s
 def run(args: argparse.Namespace) -> int:
     """Print one block per case; returns 1 when some rows could not be scored."""
     from legnumb import DISCLAIMER
+    from legnumb.io.cases import case_evidence, case_label, row_errors, row_number, source_name
+    from legnumb.network.schema import normalize_name
 
+    if args.top < 1:
+        raise InputError(f"--top: expected a whole number >= 1. Got {args.top} instead.")
     model = model_from_args(args)
-    cases = load_cases(args.cases)
-    source = args.cases or "bundled examples.csv"
-    known = {
-        c: normalize_name(c) for c in cases.columns if normalize_name(c) in model.schema.columns
-    }
-    for col in cases.columns:
-        if col not in known:
-            hint = model.schema.closest_column(col)
-            if hint:
-                print(
-                    f"warning: {source}: column {col!r} is not known; did you mean {hint!r}?",
-                    file=sys.stderr,
-                )
+    cases = read_cases(args, "diagnose", schema=model.schema)
+    source = source_name(cases)
+    ids = id_column(args)
+    errors = row_errors(cases)
+    columns = {normalize_name(c): c for c in cases.columns}
     print(textwrap.fill(DISCLAIMER, width=100))
     print(
-        f"model {model.version}, priors {model.priors_hash}, {len(cases)} case(s) from {source}\n"
+        f"model {model.version}, priors {model.priors_hash}, {len(cases)} case(s) from "
+        f"{printable(source)}\n"
     )
     status = 0
-    for i, row in enumerate(cases.itertuples(index=False), start=2):
-        rec = dict(zip(cases.columns, row, strict=True))
-        case_id = rec.get("case_id", f"row {i}")
-        story = textwrap.shorten(rec.get("story", ""), width=90, placeholder="...")
-        label = f"{case_id}  {story}".rstrip()
+    for label, row in cases.iterrows():
+        name = printable(case_label(cases, label, id_column=ids, row=row))
+        story = row[columns["story"]] if "story" in columns else ""
+        story = textwrap.shorten(printable(story), width=90, placeholder="...")
+        head = f"{name}  {story}".rstrip()
         expected = "/".join(
-            x for x in (rec.get("expected_cause", ""), rec.get("expected_triage", "")) if x
+            printable(row[columns[c]]).strip()
+            for c in ("expected_cause", "expected_triage")
+            if c in columns and str(row[columns[c]]).strip()
         )
+        if label in errors:
+            status = 1
+            print(f"{head}\n  not scored: {printable(errors[label])}\n")
+            continue
         try:
-            d = model.diagnose({known[c]: v for c, v in rec.items() if c in known})
+            where = f"{source}, row {row_number(cases, label)}"
+            d = model.diagnose(case_evidence(model.schema, row, where=where))
         except EvidenceError as exc:
             status = 1
-            print(f"{label}\n  not scored: {source}, row {i}: {exc}\n")
+            text = "\n  ".join(printable(line) for line in str(exc).splitlines())
+            print(f"{head}\n  not scored: {text}\n")
             continue
-        print(format_case(label, d, top=args.top, expected=expected) + "\n")
+        print(format_case(head, d, top=args.top, expected=expected) + "\n")
     return status

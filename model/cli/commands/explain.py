@@ -1,4 +1,4 @@
-"""``legnumb explain CASES.csv --case-id ID [--json]``: why, what next, and does it fit together.
+"""``legnumb explain [CASES.csv] --case-id ID [--json]``: why, what next, and does it fit together.
 
 For one case: the ranked posteriors, the triage level with its red flags, the weight of
 evidence of each finding for the three most likely causes, the next questions with their
@@ -12,6 +12,8 @@ import json
 import sys
 import textwrap
 
+import pandas as pd
+
 from legnumb.analysis import (
     BASELINES,
     Analysis,
@@ -20,32 +22,53 @@ from legnumb.analysis import (
     cause_phrase,
     format_pct,
 )
-from legnumb.cli.common import add_priors_option, model_from_args
-from legnumb.io.cases import load_cases, select_case
+from legnumb.cli.common import (
+    add_cases_options,
+    add_priors_option,
+    epilog,
+    exit_codes,
+    id_column,
+    model_from_args,
+    printable,
+    read_cases,
+)
+from legnumb.io.cases import row_errors, row_number, select_case, source_name
 from legnumb.network.schema import normalize_name
 
-__all__ = ["format_text", "register", "run", "to_json"]
+__all__ = ["EPILOG", "format_text", "register", "run", "to_json"]
 
 _EXPLAINED = 3
 _QUESTIONS = 3
 _FINDINGS_SHOWN = 6
 
 
+EPILOG = epilog(
+    exit_codes(
+        ok="the case was explained",
+        rows="the case carries an error (an invalid value, a row with more cells than the\n"
+        "     header): it is printed with its row number and nothing is explained",
+    )
+)
+
+
 def register(subparsers) -> None:
     """Add the ``explain`` subcommand."""
-    from legnumb import DISCLAIMER
-
     p = subparsers.add_parser(
         "explain",
         help="explain one case: ranked causes, why, next questions, data conflict",
-        description="For one case of a symptom CSV: ranked posteriors, triage and red flags, the "
-        "weight of evidence of each finding for the three most likely causes, the three most "
-        "useful next questions, and whether the findings fit together (data conflict).",
-        epilog=DISCLAIMER,
+        description="For one case of a symptom CSV (the bundled examples by default): ranked "
+        "posteriors, triage and red flags, the weight of evidence of each finding for the three "
+        "most likely causes, the three most useful next questions, and whether the findings "
+        "fit together (data conflict). The file is read as `legnumb score` reads it.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("cases", metavar="CASES.csv", help="symptom CSV with a case_id column")
+    add_cases_options(p, ids="to find the case given with --case-id")
     p.add_argument(
-        "--case-id", required=True, metavar="ID", help="the case_id of the row to explain"
+        "--case-id",
+        required=True,
+        metavar="ID",
+        help="the id of the case to explain (in the --id-column; must name one row)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument(
@@ -66,22 +89,14 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _case(args: argparse.Namespace, schema) -> tuple[dict, dict[str, str], str]:
-    cases = load_cases(args.cases)
-    row = select_case(cases, args.case_id, path=args.cases)
-    line = int(row.name) + 2  # header is line 1
-    where = f"{args.cases}, row {line} (case_id {args.case_id})"
-    for col in cases.columns:
-        name = normalize_name(col)
-        if name not in schema.columns and name != "case_id":
-            hint = schema.closest_column(col)
-            if hint and hint not in {normalize_name(c) for c in cases.columns}:
-                print(
-                    f"warning: {args.cases}: column {col!r} is not known; did you mean {hint!r}?",
-                    file=sys.stderr,
-                )
-    raw = row.to_dict()
-    return raw, case_evidence(schema, raw, where=where), where
+def _case(args: argparse.Namespace, schema) -> tuple[pd.Series, str, str | None]:
+    """The chosen row, where it is (file, row, id) and its error (None when it has none)."""
+    cases = read_cases(args, "explain", schema=schema)
+    source = source_name(cases)
+    ids = id_column(args)
+    row = select_case(cases, args.case_id, id_column=ids)
+    where = f"{source}, row {row_number(cases, row.name)} ({ids} {str(args.case_id).strip()})"
+    return row, where, row_errors(cases).get(row.name)
 
 
 def to_json(a: Analysis, *, case_id: str, source: str, model) -> dict:
@@ -188,11 +203,19 @@ def format_text(a: Analysis, *, label: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the explanation of one case; 0 on success."""
+    """Print the explanation of one case; 0 on success, 1 when the case carries an error."""
     from legnumb import DISCLAIMER
 
     model = model_from_args(args)
-    raw, evidence, _ = _case(args, model.schema)
+    row, where, error = _case(args, model.schema)
+    if error is not None:
+        print(
+            f"legnumb explain: case {printable(str(args.case_id).strip())} not explained: "
+            f"{printable(error)}",
+            file=sys.stderr,
+        )
+        return 1
+    evidence = case_evidence(model.schema, row, where=where)
     a = analyse(
         model,
         evidence,
@@ -201,13 +224,15 @@ def run(args: argparse.Namespace) -> int:
         with_conflict=True,
         n_sim=args.n_sim,
     )
+    source = args.cases or "examples.csv"
     if args.json:
-        print(
-            json.dumps(to_json(a, case_id=args.case_id, source=args.cases, model=model), indent=2)
-        )
+        print(json.dumps(to_json(a, case_id=args.case_id, source=source, model=model), indent=2))
         return 0
-    story = textwrap.shorten(str(raw.get("story", "") or ""), width=200, placeholder="...")
-    label = f"Case {args.case_id} from {args.cases}" + (f": {story}" if story else "")
+    story = next((row[c] for c in row.index if normalize_name(c) == "story"), "")
+    story = textwrap.shorten(printable(story), width=200, placeholder="...")
+    label = f"Case {printable(args.case_id)} from {printable(source)}" + (
+        f": {story}" if story else ""
+    )
     print(textwrap.fill(DISCLAIMER, width=100))
     print(f"model {model.version}, priors {model.priors_hash}\n")
     print(format_text(a, label="\n".join(textwrap.wrap(label, 100))))

@@ -10,24 +10,31 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from legnumb.cli.common import add_priors_option, model_from_args
+from legnumb.cli.common import add_priors_option, epilog, exit_codes, model_from_args, printable
 from legnumb.errors import InputError
 
-__all__ = ["FORMATS", "register", "run"]
+__all__ = ["EPILOG", "FORMATS", "register", "run"]
 
 FORMATS: tuple[str, ...] = ("bif", "xmlbif")
+
+EPILOG = epilog(
+    exit_codes(
+        ok="the file was written",
+        extra="  (1 is not used: the network is written whole or not at all)",
+    )
+)
 
 
 def register(subparsers) -> None:
     """Add the ``export`` subcommand."""
-    from legnumb import DISCLAIMER
-
     p = subparsers.add_parser(
         "export",
         help="write the network as BIF or XMLBIF (GeNIe, SamIam, Hugin)",
         description="Write the Bayesian network (structure and every CPT expanded from the "
-        "priors) in an exchange format, with pgmpy's writers.",
-        epilog=DISCLAIMER,
+        "priors) in an exchange format, with pgmpy's writers. The file appears only when it "
+        "is complete.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--format", choices=FORMATS, required=True, help="file format")
     p.add_argument("-o", "--output", metavar="FILE", required=True, help="file to write")
@@ -37,19 +44,31 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the file; exit 0."""
+    import contextlib
+    import os
+
     from legnumb.network.bayesnet import write_network
 
     path = Path(args.output)
     if path.is_dir():
-        raise InputError(f"{path}: is a directory; give a file name.")
+        raise InputError(f"-o {path}: expected a file name; got a directory.")
     if not path.parent.is_dir():
-        raise InputError(f"{path}: directory {str(path.parent)!r} does not exist.")
+        raise InputError(
+            f"-o {path}: expected an existing folder; directory {str(path.parent)!r} "
+            "does not exist."
+        )
     model = model_from_args(args)
-    write_network(model.network, path, fmt=args.format)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write_network(model.network, tmp, fmt=args.format)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
     n_nodes = len(model.network.nodes())
     n_arcs = len(model.network.edges())
     print(
         f"wrote {args.format.upper()} network ({n_nodes} nodes, {n_arcs} arcs; model "
-        f"{model.version}, priors {model.priors_hash}) to {path}"
+        f"{model.version}, priors {model.priors_hash}) to {printable(path)}"
     )
     return 0
