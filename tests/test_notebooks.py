@@ -87,3 +87,16 @@ def test_runs_top_to_bottom(path):
         ]
         assert widget, "the what-if app was not displayed"
         assert "static snapshot" in widget[0]["data"]["text/html"]
+    if path.stem in ("what_if", "sensitivity_review"):
+        # an HTML export shows no widget (nbconvert keeps the widget view, not its fallback):
+        # the cell that displays an app also holds a PNG of the app's state
+        cell = next(
+            c
+            for c in nb.cells
+            if c.cell_type == "code"
+            and any(
+                "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in c.outputs
+            )
+        )
+        kinds = [sorted(o.get("data", {})) for o in cell.outputs]
+        assert any("image/png" in k for k in kinds), f"{path.name}: no static figure of the app"

@@ -7,8 +7,11 @@ explanation and the next questions (two batched engine calls) and redraws the pa
 runs after the other panels are shown; its reference simulation is cached per set of answered
 questions.
 
-Where widgets are not rendered (a static HTML export, GitHub), the app displays an HTML
-snapshot of its panels instead.
+Where widgets are not rendered (GitHub, a viewer without the widget JavaScript), the app's
+display falls back to an HTML snapshot of its panels. A notebook exported to HTML shows the
+widget area blank (nbconvert keeps the widget, not the fallback), so displaying the app also
+shows its state at that moment as a static figure (:meth:`WhatIfApp.snapshot_png`): the
+posteriors with the triage level and red flags.
 
 Examples
 --------
@@ -26,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import html
+import textwrap
 import time
 from collections.abc import Mapping
 
@@ -529,12 +533,40 @@ class WhatIfApp:
             f"{self.conflict_panel.value}</div>"
         )
 
+    def snapshot_figure(self):
+        """The posteriors of the current findings as a matplotlib figure (triage in the title)."""
+        from legnumb.plots.explain import plot_posteriors
+
+        a = self.analysis
+        d = a.diagnosis
+        flags = "; ".join(d.red_flags) if d.red_flags else "none"
+        title = (
+            f"What-if: {len(a.evidence)} finding(s); triage {d.triage.upper().replace('_', ' ')}"
+            f"\nred flags: {textwrap.shorten(flags, 90, placeholder='...')}"
+        )
+        return plot_posteriors(
+            d, baseline=self._baseline_post, baseline_label="baseline", title=title
+        )
+
+    def snapshot_png(self, *, dpi: float = 80) -> bytes:
+        """:meth:`snapshot_figure` as PNG bytes (shown under the app, kept in HTML exports)."""
+        from legnumb.plots.style import figure_bytes
+
+        return figure_bytes(self.snapshot_figure(), dpi=dpi)
+
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs) or {}
         bundle = dict(bundle)
         bundle["text/html"] = self.snapshot_html()
         bundle["text/plain"] = f"WhatIfApp({len(self.evidence)} findings)"
         return bundle
+
+    def _ipython_display_(self) -> None:
+        """Show the app, then its current state as a figure (kept in exported notebooks)."""
+        from IPython.display import Image, display
+
+        display(self._repr_mimebundle_(), raw=True)
+        display(Image(data=self.snapshot_png(), format="png"))
 
 
 def what_if_app(

@@ -128,6 +128,23 @@ def test_static_snapshot_and_network(app):
     assert app.draw_network()[:4] == b"\x89PNG"
 
 
+def test_display_adds_a_static_figure(app, monkeypatch):
+    """A notebook exported to HTML shows no widget: the app also displays a PNG of its state."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append((obj, kw)))
+    app._ipython_display_()
+    (bundle, kw), (image, _) = shown
+    assert kw == {"raw": True}
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "static snapshot" in bundle["text/html"]
+    assert isinstance(image, IPython.display.Image)
+    assert image.data[:4] == b"\x89PNG"
+    fig = app.snapshot_figure()
+    assert "triage ROUTINE" in fig.axes[0].get_title()
+
+
 def test_html_panels_escape_and_render(model):
     a = x.analyse(model, CASE)
     assert "ROUTINE" in triage_html(a.diagnosis)
