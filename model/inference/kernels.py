@@ -106,9 +106,6 @@ def _check_table(arr: np.ndarray, name: str, *, batched: bool) -> None:
         )
 
 
-
-
-
 def _row(buf: np.ndarray | None, b: int) -> np.ndarray | None:
     """Row ``b`` of a batched buffer ``(B, ...)``, or its only row if it is shared."""
     if buf is None:
