@@ -109,9 +109,11 @@ def triage_html(diagnosis) -> str:
         if diagnosis.red_flags
         else "No red flags among the findings given."
     )
+    reason = getattr(diagnosis, "triage_reason", "")
+    why = f"<br><i>Why: {_e(reason)}</i>" if reason else ""
     return (
         f'<div style="background:{bg};color:{fg};padding:8px 12px;border-radius:6px;">'
-        f'<b style="font-size:1.15em">{_e(words)}</b><br>{flags}</div>'
+        f'<b style="font-size:1.15em">{_e(words)}</b>{why}<br>{flags}</div>'
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 
 import pandas as pd
@@ -64,6 +65,27 @@ def test_check_priors_summary(capsys):
     assert "numbers resting on expert judgement alone:" in out
     assert "nodes" in out
     assert "sources:" in out
+
+
+def test_check_priors_lists_the_triage_policy_and_judgement(capsys):
+    assert main(["check-priors", "--list-judgement"]) == 0
+    out = capsys.readouterr().out
+    assert "triage policy: " in out
+    assert "R01   emergency face_arm_or_speech=yes  [G-NG128]" in out
+    assert "(default)  [EJ-TRIAGE]" in out
+    assert "numbers resting on judgement alone (node | kind | state | parent=state: value):" in out
+
+
+def test_check_priors_reports_triage_policy_problems(tmp_path, capsys):
+    dest = tmp_path / "p"
+    shutil.copytree(
+        shipped_priors_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py")
+    )
+    rules = (dest / "triage_rules.csv").read_text().replace("R01,emergency", "R01,emergncy")
+    (dest / "triage_rules.csv").write_text(rules)
+    assert main(["check-priors", str(dest)]) == 1
+    out = capsys.readouterr().out
+    assert "R01 level: expected one of emergency, urgent, routine, self_care" in out
 
 
 def test_check_priors_reports_all_problems(tmp_path, capsys):
@@ -220,3 +242,13 @@ def test_parser_lists_commands():
     text = build_parser().format_help()
     for name in ("diagnose", "check-priors", "evaluate"):
         assert name in text
+
+
+def test_diagnose_and_explain_say_why_the_level(capsys):
+    assert main(["diagnose"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("why this level: ") == 30
+    assert "why this level: brief numbness brought on by a posture and cleared by moving" in out
+    assert main(["explain", "--case-id", "E05", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["triage_reason"]

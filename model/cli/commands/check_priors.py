@@ -25,12 +25,18 @@ def register(subparsers) -> None:
         help="validate the priors and print a summary",
         description="Validate every number and source of a priors directory (all problems are "
         "reported at once, with file, row, key and what was expected), then print how many "
-        "nodes, numbers and sources it holds and how many numbers rest on expert judgement alone.",
+        "nodes, numbers and sources it holds, how many numbers rest on expert judgement alone, "
+        "and the triage rules and thresholds (validated like the numbers).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "priors", nargs="?", metavar="DIR", help="priors directory (default: shipped priors)"
+    )
+    p.add_argument(
+        "--list-judgement",
+        action="store_true",
+        help="also list every number that rests on expert judgement alone",
     )
     p.set_defaults(func=run)
 
@@ -42,8 +48,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.priors is not None:
         check_priors_dir(args.priors, option="check-priors")
+    from legnumb.diagnosis.policy import load_policy
+
     try:
         ps = load_priors(args.priors)
+        policy = load_policy(
+            ps.directory, schema=ps.schema, sources={k: s.kind for k, s in ps.sources.items()}
+        )
     except PriorsError as exc:
         print(exc)
         return 1
@@ -62,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         + ")"
     )
     print(
-        f"sources: {len(ps.sources)} listed, {len(used)} cited  ("
+        f"sources: {len(ps.sources)} listed, {len(used)} cited by numbers  ("
         + ", ".join(f"{k} {v}" for k, v in sorted(src_kinds.items()))
         + ")"
     )
@@ -73,4 +84,28 @@ def run(args: argparse.Namespace) -> int:
     )
     by_file = Counter(n.file for n in ps.numbers)
     print("numbers per file: " + ", ".join(f"{f}.csv {c}" for f, c in by_file.items()))
+    ci = sum(
+        1 for n in ps.numbers if ps.sources[n.source_id].kind == "literature" and "CI" in n.note
+    )
+    print(f"literature numbers whose range is a published confidence interval: {ci}")
+    judged = [n for n in ps.numbers if ps.sources[n.source_id].kind != "literature"]
+    if getattr(args, "list_judgement", False):
+        print("numbers resting on judgement alone (node | kind | state | parent=state: value):")
+        for n in judged:
+            parent = f"{n.parent}={n.parent_state}" if n.parent else "-"
+            print(
+                f"  {n.node} | {n.kind} | {n.state or '-'} | {parent}: {n.value:g} ({n.source_id})"
+            )
+    levels = Counter(r.level for r in policy.rules)
+    print(
+        f"triage policy: {len(policy.rules)} rules ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(levels.items()))
+        + "); likely from "
+        + ", ".join(f"{k} {v:.0%}" for k, v in policy.thresholds.items())
+    )
+    rule_sources = {r.source_id for r in policy.rules} | set(policy.threshold_sources.values())
+    print(f"sources cited by the triage policy: {len(rule_sources)}")
+    for r in policy.rules:
+        when = " & ".join(f"{c.column}={'|'.join(c.states)}" for c in r.when) or "(default)"
+        print(f"  {r.rule_id:<5} {r.level:<9} {when}  [{r.source_id}]")
     return 0

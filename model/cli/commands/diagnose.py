@@ -57,6 +57,7 @@ def format_case(label: str, diagnosis, *, top: int = 5, expected: str = "") -> s
     lines = [label + (f"   [expected: {expected}]" if expected else "")]
     flags = "; ".join(diagnosis.red_flags) or "none"
     lines.append(f"  triage: {diagnosis.triage.upper():<10} red flags: {flags}")
+    lines.append(f"  why this level: {diagnosis.triage_reason}")
     for i, (cause, p) in enumerate(diagnosis.ranked.head(top).items(), start=1):
         lines.append(f"  {i:>2}. {cause.replace('_', ' '):<26} {p:7.1%}  {_bar(p)}")
     return "\n".join(lines)

@@ -156,6 +156,7 @@ def to_json(a: Analysis, *, case_id: str, source: str, model) -> dict:
         "evidence": a.evidence,
         "posteriors": {k: float(v) for k, v in ranked.items()},
         "triage": a.diagnosis.triage,
+        "triage_reason": a.diagnosis.triage_reason,
         "red_flags": list(a.diagnosis.red_flags),
         "explanations": expl,
         "next_questions": questions,
@@ -168,7 +169,7 @@ def format_text(a: Analysis, *, label: str) -> str:
     """The analysis as readable text (without the disclaimer)."""
     d = a.diagnosis
     out = [label, ""]
-    out.append(f"Triage: {d.triage.upper().replace('_', ' ')}")
+    out.append(f"Triage: {d.triage.upper().replace('_', ' ')} ({d.triage_reason})")
     out.append("Red flags: " + ("; ".join(d.red_flags) if d.red_flags else "none"))
     out += ["", "Ranked causes (P(cause present | findings)):"]
     for i, (cause, p) in enumerate(d.ranked.items(), start=1):
