@@ -210,14 +210,37 @@ def _score_chunk(model, chunk: Chunk, header: Header, n_threads: int = 1) -> _Pa
     """Encode a chunk and score it; the expensive step (it runs on Dask workers)."""
     enc = encode_chunk(chunk, header, schema=model.schema)
     res = model.score_codes(enc.codes, row_ok=enc.row_ok, n_threads=n_threads)
-    probs = res[[f"p_{c}" for c in model.causes]].to_numpy(dtype=float)
+    names = [f"p_{c}" for c in model.causes]
+    probs = res[names].to_numpy(dtype=float)
+    top_cause = res["top_cause"].to_numpy(dtype=object)
+    triage = res["triage"].to_numpy(dtype=object)
+    red_flags = res["red_flags"].to_numpy(dtype=object)
+    problems = enc.problems
+    broken = np.flatnonzero(enc.row_ok & ~np.isfinite(probs).all(axis=1))
+    if len(broken):  # a row the model could not score is an error, never a blank result
+        probs, top_cause, triage, red_flags = (
+            np.array(x, copy=True) for x in (probs, top_cause, triage, red_flags)
+        )
+        problems = dict(problems)
+        for r in broken.tolist():
+            j = int(np.flatnonzero(~np.isfinite(probs[r]))[0])
+            problems[r] = [
+                f"could not score this row: the model gave a posterior of {probs[r, j]} for "
+                f"{names[j]}, which is not a probability; the row was not scored."
+            ]
+        # as for any row that is not scored: no posteriors, triage from the red flags alone
+        redo = model.score_codes(enc.codes[broken], row_ok=np.zeros(len(broken), dtype=bool))
+        probs[broken] = np.nan
+        top_cause[broken] = redo["top_cause"].to_numpy(dtype=object)
+        triage[broken] = redo["triage"].to_numpy(dtype=object)
+        red_flags[broken] = redo["red_flags"].to_numpy(dtype=object)
     return _Part(
         passthrough=chunk.passthrough,
         probabilities=probs,
-        top_cause=res["top_cause"].to_numpy(dtype=object),
-        triage=res["triage"].to_numpy(dtype=object),
-        red_flags=res["red_flags"].to_numpy(dtype=object),
-        problems=enc.problems,
+        top_cause=top_cause,
+        triage=triage,
+        red_flags=red_flags,
+        problems=problems,
         short_rows=chunk.short_rows,
         first_short_row=chunk.first_short_row,
         blank_rows=chunk.blank_rows,

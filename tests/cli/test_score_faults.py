@@ -357,3 +357,26 @@ def test_d8_every_option_has_a_rule():
     dests = {a.dest for a in sub._actions if a.dest not in ("help",)}
     flags = {"quiet", "debug", "excel_safe", "strict"}  # switches
     assert dests - flags == set(OPTION_RULES)
+
+
+# --------------------------------------------------------------------------- D4
+def test_d4_non_finite_posterior_is_exit_1_with_a_row_error(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from legnumb.diagnosis.model import Model
+
+    real = Model.posterior_matrix
+
+    def broken(self, codes, *, n_threads=1):
+        post = np.array(real(self, codes, n_threads=n_threads), dtype=float)
+        post[0, 0] = np.nan
+        return post
+
+    monkeypatch.setattr(Model, "posterior_matrix", broken)
+    src = tmp_path / "x.csv"
+    src.write_text("case_id,onset\nA,sudden\n")
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out) == 1
+    err = capsys.readouterr().err
+    assert "0 scored, 1 with errors" in err
+    assert "error in x.csv, row 1: could not score this row:" in err

@@ -277,3 +277,52 @@ def test_dask_keeps_blank_lines_like_local(model, cluster, tmp_path):
     assert a.rows == b.rows == 300 + 43 + 1 + 1
     assert a.blank_rows == 45
     assert dask_out.read_bytes() == local.read_bytes()
+
+
+# --------------------------------------------------------------------------- D4
+@pytest.fixture
+def nan_for_second_row(monkeypatch):
+    """The model's posteriors come out NaN (and inf) for the second row it scores."""
+    from legnumb.diagnosis.model import Model
+
+    real = Model.posterior_matrix
+
+    def broken(self, codes, *, n_threads=1):
+        post = np.array(real(self, codes, n_threads=n_threads), dtype=float)
+        if len(post) > 1:
+            post[1, 2] = np.nan
+            post[1, 4] = np.inf
+        return post
+
+    monkeypatch.setattr(Model, "posterior_matrix", broken)
+
+
+def test_d4_non_finite_posteriors_are_a_row_error(model, tmp_path, nan_for_second_row):
+    src = tmp_path / "x.csv"
+    src.write_text(
+        "case_id,laterality,bladder_bowel_problems\nA,one_leg,no\nB,both_legs,yes\nC,,no\n"
+    )
+    out = tmp_path / "out.csv"
+    summary = score_file(model, src, out)
+    assert summary.exit_code == 1
+    assert summary.error_rows == 1
+    got = read_raw(out)
+    bad = got.iloc[1]
+    cause = model.causes[2]
+    assert bad["error"] == (
+        f"x.csv, row 2: could not score this row: the model gave a posterior of nan for "
+        f"p_{cause}, which is not a probability; the row was not scored."
+    )
+    assert all(bad[f"p_{c}"] == "" for c in model.causes)
+    assert bad["top_cause"] == ""
+    assert bad["triage"] == "emergency"  # the red flag still counts
+    assert bad["red_flags"] != ""
+    assert got.iloc[0]["error"] == got.iloc[2]["error"] == ""
+    assert got.iloc[2]["p_stroke"] != ""
+
+
+def test_d4_score_frame_too(model, nan_for_second_row):
+    frame = score_frame(model, pd.DataFrame({"onset": ["sudden", "gradual"]}))
+    assert frame["error"].iloc[0] == ""
+    assert frame["error"].iloc[1].startswith("row 2: could not score this row:")
+    assert frame.filter(regex="^p_").iloc[1].isna().all()
