@@ -48,6 +48,7 @@ from legnumb.io.symptom_csv import (
     check_not_input,
     chunk_from_columns,
     encode_chunk,
+    excel_safe_cell,
     format_chunk,
     format_header,
     output_columns,
@@ -147,6 +148,9 @@ class Summary:
         The first of them (0 when none).
     warnings : list of str
         Messages about the header (likely typos, replaced or repeated columns).
+    typos : list of str
+        Names of the columns that look like typos of known columns (carried through
+        unread).
     first_errors : list of str
         The first few ``error`` cells.
     """
@@ -159,6 +163,7 @@ class Summary:
     blank_rows: int = 0
     first_blank_row: int = 0
     warnings: list[str] = field(default_factory=list)
+    typos: list[str] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
 
     @property
@@ -249,8 +254,14 @@ def _score_chunk(model, chunk: Chunk, header: Header, n_threads: int = 1) -> _Pa
     )
 
 
-def _render(part: _Part, *, first_row: int, source: str | None, model) -> tuple[bytes, list[str]]:
-    """The output bytes of a scored chunk, and its error cells."""
+def _render(
+    part: _Part, *, first_row: int, source: str | None, model, excel_safe: bool = False
+) -> tuple[bytes, list[str]]:
+    """The output bytes of a scored chunk, and its error cells.
+
+    The error cells are returned as made; with ``excel_safe`` those that begin like a
+    formula get a leading ``'`` in the output only.
+    """
     errors = row_error_text(
         part.problems, len(part.passthrough), first_row=first_row, source=source
     )
@@ -260,21 +271,41 @@ def _render(part: _Part, *, first_row: int, source: str | None, model) -> tuple[
         part.top_cause,
         part.triage,
         part.red_flags,
-        errors,
+        [excel_safe_cell(e) for e in errors] if excel_safe and part.problems else errors,
         version=model.version,
         priors_hash=model.priors_hash,
     )
     return text, errors
 
 
-def _header_for(model, names: Sequence[str], source: str | None) -> Header:
+def _header_for(
+    model, names: Sequence[str], source: str | None, *, excel_safe: bool = False
+) -> Header:
     return parse_header(
-        names, schema=model.schema, source=source, outputs=output_columns(model.causes)
+        names,
+        schema=model.schema,
+        source=source,
+        outputs=output_columns(model.causes),
+        excel_safe=excel_safe,
     )
 
 
+def _check_strict(header: Header) -> None:
+    """``strict``: refuse a header with likely typos (before anything is written)."""
+    if header.typos:
+        typos = "; ".join(
+            f"column {pos} {raw!r} looks like a typo of {known!r}"
+            for pos, raw, known in header.typos
+        )
+        raise InputError(
+            f"{header.source}: --strict: {typos}. Fix the header, or run without --strict "
+            "to carry such columns through unread; nothing was written."
+        )
+
+
 def _out_names(model, header: Header) -> list[str]:
-    return [header.names[j] for j in header.keep] + list(output_columns(model.causes))
+    names = [header.names[j] for j in header.keep] + list(output_columns(model.causes))
+    return [excel_safe_cell(n) for n in names] if header.excel_safe else names
 
 
 def _note(summary: Summary, errors: Sequence[str], part: _Part) -> None:
@@ -368,6 +399,8 @@ def score_file(
     name: str | None = None,
     on_header: Callable[[Sequence[str]], None] | None = None,
     n_threads: int = 1,
+    excel_safe: bool = False,
+    strict: bool = False,
 ) -> Summary:
     """Score a symptom CSV into ``output`` (``"-"``: standard output), chunk by chunk.
 
@@ -392,6 +425,12 @@ def score_file(
         Called with the header's warnings before any row is read (the CLI prints them).
     n_threads : int
         Threads for the inference engine; the output is byte-identical for any value.
+    excel_safe : bool
+        Write input cells (and error cells) that a spreadsheet would run as a formula with
+        a leading ``'`` (see :func:`~legnumb.io.symptom_csv.excel_safe_cell`).
+    strict : bool
+        Refuse a header with a column name that looks like a typo of a known column
+        (:class:`~legnumb.errors.InputError`, nothing written) instead of warning.
 
     Returns
     -------
@@ -409,17 +448,27 @@ def score_file(
     if isinstance(source, (str, Path)):
         check_not_input(output, [source])
     with CsvReader(source, encoding=encoding, block_bytes=block_bytes, name=name) as reader:
-        header = _header_for(model, reader.names, reader.name)
-        summary = Summary(reader.name, warnings=list(header.warnings))
+        header = _header_for(model, reader.names, reader.name, excel_safe=excel_safe)
+        summary = Summary(
+            reader.name,
+            warnings=list(header.warnings),
+            typos=[raw for _, raw, _ in header.typos],
+        )
         if on_header is not None:
             on_header(header.warnings)
+        if strict:
+            _check_strict(header)
         bar = _progress(total=reader.size, name=reader.name, enabled=progress)
         with bar, atomic_output(output) as out:
             out.write(format_header(_out_names(model, header)))
             for chunk in reader.chunks(header):
                 part = _score_chunk(model, chunk, header, n_threads)
                 text, errors = _render(
-                    part, first_row=chunk.first_row, source=reader.name, model=model
+                    part,
+                    first_row=chunk.first_row,
+                    source=reader.name,
+                    model=model,
+                    excel_safe=excel_safe,
                 )
                 out.write(text)
                 summary.rows += chunk.n_rows
@@ -498,6 +547,8 @@ def score_dask(
     progress: bool = False,
     on_header: Callable[[Sequence[str]], None] | None = None,
     window: int = 4,
+    excel_safe: bool = False,
+    strict: bool = False,
 ) -> Summary:
     """Score with ``dask.dataframe``: one CSV, a glob of CSVs, or Parquet files.
 
@@ -528,6 +579,8 @@ def score_dask(
         Called with the header's warnings before any row is read.
     window : int
         Partitions in flight at once (bounds the memory used for results).
+    excel_safe, strict : bool
+        As for :func:`score_file`.
 
     Returns
     -------
@@ -583,10 +636,14 @@ def score_dask(
             )
     except (ValueError, OSError) as exc:
         raise InputError(f"{source}: dask cannot read the input ({exc}).") from exc
-    header = _header_for(model, names, source)
-    summary = Summary(source, warnings=list(header.warnings))
+    header = _header_for(model, names, source, excel_safe=excel_safe)
+    summary = Summary(
+        source, warnings=list(header.warnings), typos=[raw for _, raw, _ in header.typos]
+    )
     if on_header is not None:
         on_header(header.warnings)
+    if strict:
+        _check_strict(header)
     cluster = None
     client = None
     try:
@@ -606,7 +663,13 @@ def score_dask(
             for part in _in_order(client, dask, parts, model_future, header, parquet, window):
                 key = part.source or ""
                 first_row = rows_by_file[key] + 1
-                text, errors = _render(part, first_row=first_row, source=part.source, model=model)
+                text, errors = _render(
+                    part,
+                    first_row=first_row,
+                    source=part.source,
+                    model=model,
+                    excel_safe=excel_safe,
+                )
                 out.write(text)
                 n = len(part.passthrough)
                 rows_by_file[key] += n

@@ -107,6 +107,7 @@ __all__ = [
     "chunk_from_rows",
     "encode_chunk",
     "encode_strings",
+    "excel_safe_cell",
     "format_chunk",
     "format_header",
     "format_probabilities",
@@ -160,6 +161,22 @@ def quote_cell(text: str) -> str:
     return text
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe_cell(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula.
+
+    Excel, LibreOffice and Google Sheets treat a cell that begins with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return as a formula; the ``'`` makes them show it as text.
+
+    >>> excel_safe_cell('=HYPERLINK("http://x")'), excel_safe_cell("one_leg")
+    ('\'=HYPERLINK("http://x")', 'one_leg')
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 # --------------------------------------------------------------------------- header
 @dataclass(frozen=True)
 class Header:
@@ -178,6 +195,12 @@ class Header:
         Each schema column found, in schema order, with the positions that hold it.
     warnings : tuple of str
         Messages about the header (likely typos, replaced columns, duplicates).
+    typos : tuple of (int, str, str)
+        Columns whose name looks like a typo of a known column: 1-based position, the name
+        as read and the known column it is close to. They are carried through unread.
+    excel_safe : bool
+        Write input cells that a spreadsheet would run as a formula with a leading ``'``
+        (see :func:`excel_safe_cell`); off by default, as the contract keeps cells unchanged.
     """
 
     source: str | None
@@ -185,6 +208,8 @@ class Header:
     keep: tuple[int, ...]
     known: tuple[tuple[str, tuple[int, ...]], ...]
     warnings: tuple[str, ...] = ()
+    typos: tuple[tuple[int, str, str], ...] = ()
+    excel_safe: bool = False
 
     @property
     def width(self) -> int:
@@ -212,6 +237,7 @@ def parse_header(
     schema: Schema,
     source: str | None = None,
     outputs: Sequence[str] = (),
+    excel_safe: bool = False,
 ) -> Header:
     """Match header cells to schema columns, following the contract.
 
@@ -225,6 +251,8 @@ def parse_header(
         File name for messages.
     outputs : sequence of str, optional
         Output column names; input columns with these names are left out (and warned about).
+    excel_safe : bool, optional
+        Prefix cells that a spreadsheet would run as a formula (see :attr:`Header.excel_safe`).
 
     Raises
     ------
@@ -247,6 +275,7 @@ It is carried to the output unchanged and not used for scoring.
     positions: dict[str, list[int]] = {}
     keep: list[int] = []
     warnings: list[str] = []
+    typos: list[tuple[int, str, str]] = []
     for pos, raw in enumerate(names):
         norm = normalize_name(raw)
         if norm in output_set:
@@ -261,6 +290,7 @@ It is carried to the output unchanged and not used for scoring.
         elif norm:
             guess = schema.closest_column(norm)
             if guess is not None:
+                typos.append((pos + 1, raw, guess))
                 warnings.append(
                     f"{where}column {pos + 1} {raw!r} is not a known column; did you mean "
                     f"{guess!r}? It is carried to the output unchanged and not used for scoring."
@@ -275,7 +305,9 @@ It is carried to the output unchanged and not used for scoring.
     if not positions:
         raise InputError(_no_known_column_message(names, schema=schema, where=where))
     known = tuple((c, tuple(positions[c])) for c in schema.columns if c in positions)
-    return Header(source, names, tuple(keep), known, tuple(warnings))
+    return Header(
+        source, names, tuple(keep), known, tuple(warnings), tuple(typos), bool(excel_safe)
+    )
 
 
 def _no_known_column_message(names: tuple[str, ...], *, schema: Schema, where: str) -> str:
@@ -689,7 +721,7 @@ class CsvReader:
 
     def chunks(self, header: Header) -> Iterator[Chunk]:
         """Yield the data rows as :class:`Chunk` objects, in file order."""
-        fast = self.fast and header.keeps_all
+        fast = self.fast and header.keeps_all and not header.excel_safe
         rest = self._feed.remainder()  # what follows the header in its block
         pending = [rest] if rest else []
         done = self._blocks.bytes_before - len(rest)
@@ -988,7 +1020,7 @@ def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) ->
             unreadable[i] = True
             rows[i] = row[:width]
     cols = list(zip(*rows, strict=True)) if n_rows else [()] * width
-    kept = [_quote_column(cols[j]) for j in header.keep]
+    kept = [_quote_column(cols[j], excel_safe=header.excel_safe) for j in header.keep]
     passthrough = [line.encode("utf-8") for line in map(",".join, zip(*kept, strict=True))]
     buffer, starts, lengths = _cell_buffer([cols[j] for j in header.known_positions], n_rows)
     return Chunk(
@@ -1007,7 +1039,9 @@ def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) ->
     )
 
 
-def _quote_column(col: Sequence[str]) -> Sequence[str]:
+def _quote_column(col: Sequence[str], *, excel_safe: bool = False) -> Sequence[str]:
+    if excel_safe:
+        col = [excel_safe_cell(c) for c in col]
     joined = "".join(col)
     if not any(ch in joined for ch in _QUOTE_CHARS):
         return col
@@ -1066,7 +1100,7 @@ def chunk_from_columns(
     cols = [_as_strings(c) for c in columns]
     lines: list[bytes] = []
     if passthrough:
-        kept = [_quote_column(cols[j]) for j in header.keep]
+        kept = [_quote_column(cols[j], excel_safe=header.excel_safe) for j in header.keep]
         if kept:
             lines = [line.encode("utf-8") for line in map(",".join, zip(*kept, strict=True))]
         else:

@@ -380,3 +380,86 @@ def test_d4_non_finite_posterior_is_exit_1_with_a_row_error(tmp_path, capsys, mo
     err = capsys.readouterr().err
     assert "0 scored, 1 with errors" in err
     assert "error in x.csv, row 1: could not score this row:" in err
+
+
+# --------------------------------------------------------------------------- D13
+_FORMULAS = (
+    b'case_id,=cmd,onset,note\n=1+2,x,sudden,"=HYPERLINK(""http://evil"",""click"")"\n'
+    b"-5,y,gradual,@SUM(A1)\nA3,+z,,plain\n"
+)
+
+
+def test_d13_formula_cells_are_written_back_unchanged_by_default(tmp_path):
+    src = tmp_path / "f.csv"
+    src.write_bytes(_FORMULAS)
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out, "-q") == 0
+    lines = out.read_bytes().splitlines()
+    assert lines[0].startswith(b"case_id,=cmd,onset,note,p_")
+    assert lines[1].startswith(b'=1+2,x,sudden,"=HYPERLINK(""http://evil"",""click"")",0.')
+    assert lines[2].startswith(b"-5,y,gradual,@SUM(A1),0.")
+
+
+def test_d13_excel_safe_prefixes_formula_cells(tmp_path):
+    src = tmp_path / "f.csv"
+    src.write_bytes(_FORMULAS)
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out, "-q", "--excel-safe") == 0
+    lines = out.read_bytes().splitlines()
+    assert lines[0].startswith(b"case_id,'=cmd,onset,note,p_")
+    assert lines[1].startswith(b'\'=1+2,x,sudden,"\'=HYPERLINK(""http://evil"",""click"")",0.')
+    assert lines[2].startswith(b"'-5,y,gradual,'@SUM(A1),0.")
+    assert lines[3].startswith(b"A3,'+z,,plain,0.")
+
+
+def test_d13_excel_safe_error_cell(tmp_path):
+    src = tmp_path / "@x.csv"
+    src.write_bytes(b"case_id,onset\nA,=1\n")
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out, "-q", "--excel-safe") == 1
+    line = out.read_text().splitlines()[1]
+    assert line.startswith("A,'=1,")  # the invalid cell itself
+    assert ",\"'@x.csv, row 1: column 'onset': Got '=1' instead" in line
+
+
+def test_d13_help_documents_the_spreadsheet_risk(capsys):
+    with pytest.raises(SystemExit):
+        run("--help")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--excel-safe" in out
+    assert "run as a formula when the output is opened in Excel" in out
+
+
+# --------------------------------------------------------------------------- typos
+_TYPO = b"case_id,lateralty,onst,diabetes\nA,one_leg,sudden,no\n"
+
+
+def test_typo_is_a_warning_and_counted_in_the_summary(tmp_path, capsys):
+    src = tmp_path / "t.csv"
+    src.write_bytes(_TYPO)
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out) == 0
+    err = capsys.readouterr().err
+    assert "did you mean 'laterality'?" in err
+    assert (
+        "1 scored, 0 with errors; 2 column(s) that look like typos (lateralty, onst) were "
+        "carried through unread."
+    ) in err
+
+
+def test_strict_refuses_a_likely_typo(tmp_path, capsys):
+    src = tmp_path / "t.csv"
+    src.write_bytes(_TYPO)
+    out = tmp_path / "o.csv"
+    assert run(src, "-o", out, "--strict") == 2
+    err = capsys.readouterr().err
+    assert (
+        "legnumb score: error: t.csv: --strict: column 2 'lateralty' looks like a typo of "
+        "'laterality'; column 3 'onst' looks like a typo of 'onset'. Fix the header"
+    ) in err
+    assert os.listdir(tmp_path) == ["t.csv"]
+
+
+def test_strict_passes_a_clean_header(tmp_path):
+    out = tmp_path / "o.csv"
+    assert run(EXAMPLES, "-o", out, "-q", "--strict") == 0

@@ -326,3 +326,22 @@ def test_d4_score_frame_too(model, nan_for_second_row):
     assert frame["error"].iloc[0] == ""
     assert frame["error"].iloc[1].startswith("row 2: could not score this row:")
     assert frame.filter(regex="^p_").iloc[1].isna().all()
+
+
+def test_dask_excel_safe_and_strict_like_local(model, cluster, tmp_path):
+    from legnumb.io.batch import score_dask
+
+    src = tmp_path / "f.csv"
+    src.write_text('case_id,=note,onset\n=1,"=A1,B",sudden\n-2,@x,=bad\n+3,ok,\n')
+    local, dask_out = tmp_path / "local.csv", tmp_path / "dask.csv"
+    score_file(model, src, local, excel_safe=True)
+    score_dask(model, src, dask_out, scheduler=cluster.scheduler_address, excel_safe=True)
+    assert dask_out.read_bytes() == local.read_bytes()
+    assert local.read_text().splitlines()[1].startswith("'=1,\"'=A1,B\",sudden,")
+    typo = tmp_path / "typo.csv"
+    typo.write_text("case_id,onst,sex\nA,sudden,\n")
+    with pytest.raises(InputError, match="--strict: column 2 'onst' looks like a typo"):
+        score_dask(
+            model, typo, tmp_path / "t.csv", scheduler=cluster.scheduler_address, strict=True
+        )
+    assert not (tmp_path / "t.csv").exists()

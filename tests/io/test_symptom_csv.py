@@ -633,3 +633,43 @@ def test_chunk_from_rows_pads_and_cuts():
     chunk = chunk_from_rows([["a"], ["b", "sudden", "x"]], header, first_row=7)
     assert chunk.passthrough == [b"a,", b"b,sudden"]
     assert chunk.unreadable.tolist() == [False, True]
+
+
+# --------------------------------------------------------------------------- D13
+def test_excel_safe_cell():
+    from legnumb.io.symptom_csv import excel_safe_cell
+
+    for risky in ("=1+2", "+A1", "-2+3", "@SUM(A1)", "\tx", "\rx"):
+        assert excel_safe_cell(risky) == "'" + risky
+    for plain in ("", "a=b", "one_leg", "'=already", " =x"):
+        assert excel_safe_cell(plain) == plain
+
+
+def test_excel_safe_header_prefixes_passthrough_cells():
+    names = ["id", "onset", "note"]
+    rows = [["=1+2", "sudden", '=HYPERLINK("http://x","y")'], ["-3", "", "@a,b"], ["ok", "", ""]]
+    plain = parse_header(names, schema=SCHEMA)
+    safe = parse_header(names, schema=SCHEMA, excel_safe=True)
+    assert chunk_from_rows([list(r) for r in rows], plain, first_row=1).passthrough[0] == (
+        b'=1+2,sudden,"=HYPERLINK(""http://x"",""y"")"'
+    )
+    chunk = chunk_from_rows([list(r) for r in rows], safe, first_row=1)
+    assert chunk.passthrough == [
+        b'\'=1+2,sudden,"\'=HYPERLINK(""http://x"",""y"")"',
+        b"'-3,,\"'@a,b\"",
+        b"ok,,",
+    ]
+
+
+def test_excel_safe_reader_takes_the_csv_module_path():
+    data = b"id,onset\n=1,sudden\n+2,gradual\n"
+    reader = CsvReader(io.BytesIO(data), name="t.csv")
+    header = parse_header(reader.names, schema=SCHEMA, excel_safe=True)
+    (chunk,) = reader.chunks(header)
+    assert chunk.passthrough == [b"'=1,sudden", b"'+2,gradual"]
+
+
+# --------------------------------------------------------------------------- typos
+def test_header_lists_likely_typos():
+    header = parse_header(["id", "lateralty", "onst", "sex"], schema=SCHEMA, source="t.csv")
+    assert header.typos == ((2, "lateralty", "laterality"), (3, "onst", "onset"))

@@ -158,6 +158,20 @@ def register(subparsers) -> argparse.ArgumentParser:
         f"{MAX_THREADS}); the output is byte-identical for any N",
     )
     parser.add_argument(
+        "--excel-safe",
+        action="store_true",
+        help="write input cells (and error cells) that begin with =, +, -, @, a tab or a "
+        "carriage return with a leading ' so that a spreadsheet shows them as text instead "
+        "of running them as formulas (off by default: cells are written back unchanged)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse (exit 2, nothing written) a column name that looks like a typo of a "
+        "known column, e.g. 'lateralty'; by default it is a warning and the column is "
+        "carried through unread",
+    )
+    parser.add_argument(
         "--debug",
         action="store_true",
         default=argparse.SUPPRESS,  # keeps a `legnumb --debug score ...` given before
@@ -416,6 +430,8 @@ def _run(args: argparse.Namespace) -> int:
             blocksize="64MB" if args.blocksize is None else args.blocksize,
             progress=progress,
             on_header=_print_warnings,
+            excel_safe=args.excel_safe,
+            strict=args.strict,
         )
     else:
         summary = score_file(
@@ -426,13 +442,22 @@ def _run(args: argparse.Namespace) -> int:
             progress=progress,
             on_header=_print_warnings,
             n_threads=args.threads,
+            excel_safe=args.excel_safe,
+            strict=args.strict,
         )
     _print_warnings(summary.row_warnings)
     if not args.quiet:
         where = "" if args.output == "-" else f" to {args.output}"
+        typos = ""
+        if summary.typos:
+            typos = (
+                f"; {len(summary.typos)} column(s) that look like typos "
+                f"({', '.join(summary.typos)}) were carried through unread"
+            )
         print(
             f"legnumb score: {summary.source}: {summary.rows} row(s) written{where}; "
-            f"{summary.rows - summary.error_rows} scored, {summary.error_rows} with errors.",
+            f"{summary.rows - summary.error_rows} scored, {summary.error_rows} with "
+            f"errors{typos}.",
             file=sys.stderr,
         )
         for err in summary.first_errors:
