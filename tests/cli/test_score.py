@@ -31,8 +31,17 @@ def test_help_documents_exit_codes(capsys):
         run("--help")
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for line in ("0  every row was scored", "1  some rows carry errors", "2  unusable input"):
+    for line in (
+        "0  every row was scored",
+        "1  some rows carry errors",
+        "2  unusable input or a failure",
+        "130 interrupted (Ctrl-C)",
+        "143 terminated (SIGTERM)",
+    ):
         assert line in out
+    assert "--excel-safe" in out
+    assert "--strict" in out
+    assert "--debug" in out
     assert "--engine {local,dask}" in out
     assert "--scheduler ADDRESS" in out
 

@@ -65,12 +65,12 @@ EPILOG = """\
 exit status:
   0  every row was scored
   1  some rows carry errors (see the error column); the others were scored
-  2  unusable input (missing file, not a CSV, no known column, bad bytes, a quote left
-     open), a bad option, or a failure (a full disk, an unreachable scheduler); one line
-     is printed on standard error (--debug adds the traceback) and no output file is
-     written
-  130 interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP); no output
-     file is written
+  2  unusable input or a failure: a missing file, not a CSV, no known column, bad
+     bytes, a quote left open, a bad option, an output that is the input or not a
+     regular file, a full disk, an unreachable scheduler; one line is printed on
+     standard error (--debug adds the traceback) and no output file is written
+  130 interrupted (Ctrl-C); no output file is written
+  143 terminated (SIGTERM), 129 hung up (SIGHUP): as for Ctrl-C
 
 This is decision support for clinicians and researchers, not a diagnosis.
 """
