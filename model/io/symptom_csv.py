@@ -514,7 +514,7 @@ class _LineFeed:
     """Lines (with their line ends) of one block after another, for :func:`csv.reader`.
 
     After the last line it hands out :data:`_END` once, a line no CSV file holds (NUL bytes
-    are refused), so that a quote still open at the end of the file shows as ``_END`` at the
+    are refused), so that a quote still open at the end of the file shows as NUL bytes at the
     end of the last cell instead of being closed silently by the csv module. It also keeps
     the lines of the record being read (from :meth:`mark`), to find where a quote opened.
     """
@@ -669,9 +669,9 @@ class CsvReader:
                 if row is None:
                     return
                 if feed.ended:
-                    if row == [_END]:
+                    if row == [_END]:  # read from the start of a record: the file ended
                         return
-                    if row[-1].endswith(_END):
+                    if "\x00" in row[-1]:  # read inside a quoted cell: it was never closed
                         raise InputError(self._quote_message(at_end=True))
                 if not header or (row and (len(row) > 1 or row[0].strip(" \t"))):
                     yield row
@@ -749,7 +749,9 @@ class CsvReader:
 
 
 #: Handed to the csv module after the last line (see :class:`_LineFeed`).
-_END = "\x00"
+#: From the start of a record it reads as the one cell ``_END``; inside a quoted cell its
+#: quote closes the cell and the cell ends with NUL bytes, so the two cases differ.
+_END = '\x00"\x00'
 _QUOTED = re.compile(r'"(?:[^"]+|"")*')
 _UNQUOTED = re.compile(r"[^,\r\n]*")
 

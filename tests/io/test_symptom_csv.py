@@ -336,6 +336,8 @@ def test_quote_open_at_end_of_file_is_unusable(fast, block_bytes):
         (b'id,note,onset\nA,"x\r\ny","open\nrest\n', 3),  # on a later line of a record
         (b'id,onset\nA,x\nB,"y""\n', 3),  # an escaped quote does not close it
         (b'id,onset\rA,x\rB,"y\r', 3),  # lone CR line ends
+        (b'onset\n"', 2),  # a lone quote at the very end
+        (b'onset\nsudden\n"\n', 3),
         (b"id,onset\n" + b"A,x\n" * 3000 + b'B,"y\n' + b"C,z\n" * 3000, 3002),  # many blocks
     ],
 )
