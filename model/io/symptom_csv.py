@@ -52,7 +52,13 @@ Output
     ``p_<cause>`` (six decimals, ``%.6f``; blank when the row was not scored), ``top_cause``,
     ``triage``, ``red_flags``, ``error``, ``model_version`` and ``priors_hash``. The version and
     the priors hash are plain columns so that ``pandas.read_csv`` reads them without options.
-    Lines end with ``\\n``. The same input gives the same bytes on every run.
+    Lines end with ``\\n``. The same input gives the same bytes on every run. Cells that a
+    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) are written back
+    unchanged, as the contract says, unless the header asks for ``excel_safe`` (a leading
+    ``'``). :func:`atomic_output` writes through a temporary file renamed at the end: a
+    symlink is followed to its target, anything but a regular file (a FIFO, a device) is
+    refused, an existing file keeps its permission bits, and a failed write (a full disk)
+    raises :class:`OutputError` and leaves nothing behind.
 
 Examples
 --------
@@ -171,8 +177,8 @@ def excel_safe_cell(text: str) -> str:
     Excel, LibreOffice and Google Sheets treat a cell that begins with ``=``, ``+``, ``-``,
     ``@``, a tab or a carriage return as a formula; the ``'`` makes them show it as text.
 
-    >>> excel_safe_cell('=HYPERLINK("http://x")'), excel_safe_cell("one_leg")
-    ('\'=HYPERLINK("http://x")', 'one_leg')
+    >>> print(excel_safe_cell("=1+2"), excel_safe_cell("one_leg"))
+    '=1+2 one_leg
     """
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
@@ -762,9 +768,9 @@ def _open_quote(text: str) -> int | None:
     A quote opens a cell only at the start of a cell; inside an unquoted cell it is an
     ordinary character; ``""`` inside a quoted cell is a quote.
 
-    >>> _open_quote('A,"x""y\nB,C')
+    >>> _open_quote('A,"x""y\\nB,C')
     2
-    >>> _open_quote('A,x"y,"z",w\n') is None
+    >>> _open_quote('A,x"y,"z",w\\n') is None
     True
     """
     pos, n = 0, len(text)
