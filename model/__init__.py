@@ -12,8 +12,23 @@ flags are always reported whatever the posteriors say.
 __version__ = "0.1.0"
 
 from legnumb.data import DISCLAIMER
-from legnumb.diagnosis.model import Diagnosis, Model, load_model
 from legnumb.errors import EvidenceError, InputError, LegnumbError, PriorsError
+
+#: Names imported on first use: the model pulls in pgmpy (seconds), which ``legnumb --help``
+#: and an early Ctrl-C should not wait for.
+_LAZY = {name: "legnumb.diagnosis.model" for name in ("Diagnosis", "Model", "load_model")}
+
+
+def __getattr__(name: str):
+    """Import the model's public names on first use."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'legnumb' has no attribute {name!r}")
+
 
 __all__ = [
     "DISCLAIMER",

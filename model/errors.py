@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ClusterError",
     "EngineError",
     "EvidenceError",
     "InputError",
@@ -18,6 +19,7 @@ __all__ = [
     "InvalidTypeError",
     "LegnumbError",
     "NetworkError",
+    "OutputError",
     "PriorsError",
     "Problem",
     "UnknownNameError",
@@ -92,3 +94,11 @@ class EngineError(LegnumbError, ValueError):
 
 class NetworkError(LegnumbError):
     """pgmpy rejected a network, or a network file cannot be read or written."""
+
+
+class OutputError(InputError):
+    """The output cannot be written: not a regular file, the input itself, a full disk..."""
+
+
+class ClusterError(LegnumbError):
+    """The Dask cluster cannot be reached or used."""

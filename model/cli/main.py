@@ -67,8 +67,12 @@ def _fail(command: str, message: str, *, debug: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (also used by the console script)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # while the commands' modules load (pgmpy takes seconds)
+        print("legnumb: interrupted.", file=sys.stderr)
+        return 130
     debug = bool(getattr(args, "debug", False))
     try:
         return int(args.func(args) or 0)

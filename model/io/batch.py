@@ -38,7 +38,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from legnumb.errors import InputError, InvalidArgumentError, LegnumbError
+from legnumb.errors import ClusterError, InputError, InvalidArgumentError
 from legnumb.io.symptom_csv import (
     BLOCK_BYTES,
     Chunk,
@@ -86,10 +86,6 @@ _SIZE_UNITS = {
     **{p + "i": 1024**k for k, p in enumerate("kmgt", 1)},
 }
 _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*", re.IGNORECASE)
-
-
-class ClusterError(LegnumbError):
-    """The Dask cluster cannot be reached or used."""
 
 
 def parse_blocksize(value: int | str | None) -> int | None:

@@ -96,7 +96,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from legnumb.errors import InputError, InvalidArgumentError
+from legnumb.errors import InputError, InvalidArgumentError, OutputError
 from legnumb.network.schema import Schema, invalid_state, normalize_name, shown
 
 __all__ = [
@@ -1494,10 +1494,6 @@ def format_header(names: Sequence[str]) -> bytes:
     b'"a,b",c\\n'
     """
     return (",".join(quote_cell(n) for n in names) + "\n").encode("utf-8")
-
-
-class OutputError(InputError):
-    """The output cannot be written: not a regular file, the input itself, a full disk..."""
 
 
 #: What a path is, for messages, by the file type bits of its mode.

@@ -252,3 +252,31 @@ def test_diagnose_and_explain_say_why_the_level(capsys):
     assert main(["explain", "--case-id", "E05", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["triage_reason"]
+
+
+def test_ctrl_c_while_loading_is_one_line_and_exit_130(tmp_path):
+    # D16: an interrupt while the modules load (pgmpy takes seconds) is not a traceback
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = "import sys; from legnumb.cli import main; sys.exit(main(['diagnose']))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(0.8)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "interrupted" in err
+
+
+def test_importing_legnumb_does_not_load_pgmpy():
+    import subprocess
+    import sys
+
+    code = "import sys, legnumb; print('pgmpy' in sys.modules); legnumb.load_model; print('pgmpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
