@@ -1,4 +1,4 @@
-"""Tests for model.viz: every plot returns its figure, draws on a given axes, reads well."""
+"""Tests for legnumb.plots.explain: every plot returns its figure, draws on a given axes, reads well."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from legnumb import LegnumbError
 from legnumb import analysis as x
 from legnumb.plots import explain as viz
-from legnumb.plots.network import plot_network
+from tests.plots.support import overlaps
 
 CASE = x.example_evidence("E03")
 
@@ -30,16 +30,6 @@ def analysis(model):
     return x.analyse(model, CASE, explain_causes=3)
 
 
-def _overlaps(texts, renderer) -> list[tuple[str, str]]:
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_text()]
-    bad = []
-    for i, (a, ba) in enumerate(boxes):
-        for b, bb in boxes[i + 1 :]:
-            if ba.overlaps(bb):
-                bad.append((a, b))
-    return bad
-
-
 def test_plot_posteriors(model, analysis):
     base = model.diagnose(x.history_only(model.schema, CASE)).posteriors
     fig = viz.plot_posteriors(analysis.diagnosis, baseline=base, title="Case E03")
@@ -51,7 +41,7 @@ def test_plot_posteriors(model, analysis):
     assert len(labels) == len(model.causes)
     assert "99.7%" in [t.get_text() for t in ax.texts]
     fig.canvas.draw()
-    assert not _overlaps(ax.get_yticklabels(), fig.canvas.get_renderer())
+    assert not overlaps(ax.get_yticklabels(), fig.canvas.get_renderer())
 
 
 def test_plot_posteriors_on_given_axes_and_top(analysis):
@@ -74,7 +64,7 @@ def test_plot_evidence_weights(analysis):
     np.testing.assert_allclose(widths, rows["woe"].to_numpy())
     assert ax.get_title().startswith("Why sciatica:")
     fig.canvas.draw()
-    assert not _overlaps(ax.get_yticklabels(), fig.canvas.get_renderer())
+    assert not overlaps(ax.get_yticklabels(), fig.canvas.get_renderer())
     with pytest.raises(LegnumbError, match="expected rows for cause 'stroke'"):
         viz.plot_evidence_weights(analysis.explanation, cause="stroke")
     with pytest.raises(LegnumbError, match="at least one finding"):
@@ -125,41 +115,7 @@ def test_plot_intake(model):
     assert ticks[0] == "start"
     assert ticks[1].startswith("+ ")
     fig.canvas.draw()
-    assert not _overlaps(ax.get_xticklabels(), fig.canvas.get_renderer())
-
-
-def test_plot_network_layers_and_labels(model, analysis):
-    fig = plot_network(
-        model,
-        posteriors=analysis.diagnosis.posteriors,
-        evidence=analysis.evidence,
-        title="Case E03",
-    )
-    ax = fig.axes[0]
-    texts = ax.texts
-    assert {"history", "causes", "findings"} <= {t.get_text() for t in texts}
-    assert any(t.get_text().startswith("sciatica 99") for t in texts)
-    assert any(t.get_text() == "shooting pain: yes" for t in texts)
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    # labels of one layer never overlap each other
-    for x0 in (0.0, 1.0, 2.0):
-        layer = [
-            t
-            for t in texts
-            if abs(t.get_position()[0] - x0) < 0.1
-            and t.get_text() not in ("history", "causes", "findings")
-        ]
-        assert len(layer) in (11, 15, 24)
-        assert not _overlaps(layer, renderer)
-
-
-def test_plot_network_without_evidence(model):
-    fig = plot_network(model)
-    assert isinstance(fig, Figure)
-    names = {t.get_text() for t in fig.axes[0].texts}
-    assert "shooting pain" in names
-    assert "sciatica" in names
+    assert not overlaps(ax.get_xticklabels(), fig.canvas.get_renderer())
 
 
 def test_figures_render_to_png(tmp_path, analysis):
