@@ -145,7 +145,12 @@ class Policy:
         return out
 
     def triage(
-        self, schema: Schema, codes: np.ndarray, posteriors: np.ndarray
+        self,
+        schema: Schema,
+        codes: np.ndarray,
+        posteriors: np.ndarray,
+        *,
+        with_reasons: bool = True,
     ) -> tuple[np.ndarray, list[str], list[tuple[str, ...]]]:
         """Levels, reasons and red flags of coded rows with their cause posteriors.
 
@@ -157,12 +162,15 @@ class Policy:
             ``(B, n_columns)`` state codes, -1 where not known.
         posteriors : numpy.ndarray
             ``(B, n_causes)``; NaN rows (not scored) count as no likely cause.
+        with_reasons : bool
+            Build the reason strings (batch scoring, which does not write them, skips it).
 
         Returns
         -------
         levels : numpy.ndarray of str
         reasons : list of str
-            The rule or the likely cause that set each level, in plain words.
+            The rule or the likely cause that set each level, in plain words (empty when
+            ``with_reasons`` is False).
         flags : list of tuple of str
             The red flags that fired, in rule order.
         """
@@ -189,27 +197,39 @@ class Policy:
             best[better], reason[better] = lvl, -i - 2
         care_rules = [k for k, r in enumerate(self.rules) if r.level == "self_care"]
         care = fired[:, care_rules].any(axis=1) if care_rules else np.zeros(n, dtype=bool)
+        first_care = (
+            np.array(care_rules)[np.argmax(fired[:, care_rules], axis=1)] if care_rules else 0
+        )
+        proposed = best < n_levels
         default = self.rules.index(self.default)
-        levels, reasons = [], []
-        for b in range(n):
-            if best[b] < n_levels:
-                levels.append(TRIAGE_LEVELS[best[b]])
-                r = int(reason[b])
+        # nothing proposed: self-care when the benign pattern fired, else the default rule
+        level = np.where(
+            proposed, best, np.where(care, self_care, TRIAGE_LEVELS.index(self.default.level))
+        )
+        reason = np.where(proposed, reason, np.where(care, first_care, default))
+        levels = np.array(TRIAGE_LEVELS, dtype=object)[level]
+        reasons: list[str] = []
+        if with_reasons:
+            for b, r in enumerate(reason.tolist()):
                 if r >= 0:
                     reasons.append(self.rules[r].words)
                 else:
                     c = causes[-r - 2]
                     reasons.append(f"{c.name.replace('_', ' ')} is likely ({post[b, -r - 2]:.0%})")
-            elif care[b]:
-                k = next(k for k in care_rules if fired[b, k])
-                levels.append("self_care")
-                reasons.append(self.rules[k].words)
-            else:
-                levels.append(self.rules[default].level)
-                reasons.append(self.rules[default].words)
         flag_rules = [k for k, r in enumerate(self.rules) if r.red_flag]
-        flags = [tuple(self.rules[k].words for k in flag_rules if row[k]) for row in fired]
-        return np.array(levels, dtype=object), reasons, flags
+        if len(flag_rules) > 62:  # too many for one int64 key per row
+            flags = [tuple(self.rules[k].words for k in flag_rules if row[k]) for row in fired]
+            return levels, reasons, flags
+        # one tuple per distinct pattern of fired red flags, shared by the rows that have it
+        # (the pattern as an integer: one bit per red-flag rule; there are fewer than 63)
+        bits = fired[:, flag_rules].astype(np.int64) @ (1 << np.arange(len(flag_rules)))
+        keys, inverse = np.unique(bits, return_inverse=True)
+        words = [
+            tuple(self.rules[k].words for j, k in enumerate(flag_rules) if (key >> j) & 1)
+            for key in keys.tolist()
+        ]
+        flags = [words[i] for i in inverse.reshape(-1).tolist()]
+        return levels, reasons, flags
 
     def markdown(self) -> str:
         """The rules and thresholds as the Markdown table the README quotes.

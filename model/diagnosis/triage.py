@@ -70,7 +70,8 @@ def triage_codes(
     ``posteriors`` is ``(B, n_causes)`` in ``causes.csv`` order; NaN rows (unscored) take the
     rules alone. ``policy`` defaults to the shipped one.
     """
-    levels, _, flags = (policy or shipped_policy()).triage(load_schema(), codes, posteriors)
+    policy = policy or shipped_policy()
+    levels, _, flags = policy.triage(load_schema(), codes, posteriors, with_reasons=False)
     return levels, flags
 
 
