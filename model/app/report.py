@@ -47,8 +47,6 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from legnumb.errors import InputError
-
 __all__ = [
     "case_anchor",
     "case_section_html",
@@ -91,17 +89,9 @@ def write_report(
         When ``directory`` is a file or cannot be created, or the cases cannot be used.
     """
     from legnumb.analysis.review import analyse
-    from legnumb.io.symptom_csv import atomic_output
+    from legnumb.io.symptom_csv import atomic_output, output_directory
 
-    out = Path(directory)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"-o {out}: expected a directory for the report; got a file.")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"-o {out}: cannot create the output directory ({exc.strerror or exc})."
-        ) from exc
+    out = output_directory(directory, what="the report")
     data = analyse(
         model,
         cases,

@@ -118,6 +118,7 @@ __all__ = [
     "format_header",
     "format_probabilities",
     "output_columns",
+    "output_directory",
     "output_target",
     "parse_header",
     "quote_cell",
@@ -1657,6 +1658,28 @@ def _process_exists(pid: int) -> bool:
     except OSError:  # e.g. another user's process
         return True
     return True
+
+
+def output_directory(path: str | Path, *, what: str) -> Path:
+    """``path`` as a directory for ``what`` (made when missing), or an :class:`InputError`.
+
+    >>> import tempfile
+    >>> d = output_directory(tempfile.mkdtemp() + "/new", what="the report")
+    >>> d.is_dir()
+    True
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            f"-o {out}: expected a directory for {what}; got a file (not a directory)."
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"-o {out}: cannot create the output directory ({exc.strerror or exc})."
+        ) from exc
+    return out
 
 
 @contextlib.contextmanager

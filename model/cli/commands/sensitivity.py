@@ -108,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
         labels = list(cases.index)
     else:
         labels = [select_case(cases, args.case_id, id_column=ids).name]
-    out = _out_dir(args.output)
+    from legnumb.io.symptom_csv import output_directory
+
+    out = output_directory(args.output, what="the output")
     errors = row_errors(cases)
     status = 0
     results = []
@@ -153,21 +155,6 @@ def run(args: argparse.Namespace) -> int:
         _write(out / "decisive_numbers.png", png)
     print(f"wrote {len(results)} case(s) to {printable(out)}")
     return status
-
-
-def _out_dir(path: str) -> Path:
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise InputError(
-            f"-o {out}: expected a directory for the output; got a file (not a directory)."
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"-o {out}: cannot create the output directory ({exc.strerror or exc})."
-        ) from exc
-    return out
 
 
 def _safe(name: str) -> str:
