@@ -1,0 +1,672 @@
+# ruff: noqa: N806, C901  (kernel code keeps the maths names: K bits, H history nodes...; one long row function)
+"""Numba kernels of :class:`~legnumb.inference.independent.IndependentEngine`.
+
+One evidence row is answered by a forward-backward pass of variable elimination over the
+causes, one cause at a time, in an order chosen per row (greedy, smallest state first). The
+state of the pass is a table over the *open* variables:
+
+* history blocks (connected groups of history nodes, e.g. ``sex, pregnant, postpartum``), open
+  from their first cause child to their last one, over the configurations of their unobserved
+  members (an observed block, or one without cause children, is a constant);
+* one bit per finding observed at a non-bottom state ``s_r`` (a *positive* finding), open from
+  its first parent cause to its last: given that the largest value produced so far is at most
+  ``s_r``, the bit says whether ``s_r`` has been reached. The leak opens the bit
+  (``Lcum(r-1)``, ``Lpmf(r)``); a present parent moves it ``0 -> 0`` with ``Qcum(r-1)``,
+  ``0 -> 1`` with ``Qpmf(r)``, ``1 -> 1`` with ``Qcum(r)``; an absent parent leaves it; the
+  finding closes on bit 1. This is the sequential (divorced) decomposition of noisy-MAX
+  (Díez & Galán 2003) with the auxiliary variable cut to two states, so every number in the
+  pass is a sum of non-negative products: no signed sums, no cancellation (unlike Quickscore,
+  Heckerman 1989, whose ``2^K`` alternating sum loses about ``log10(2 / P(finding))`` digits per
+  positive finding).
+
+A finding observed at its bottom state is a unary factor ``Qcum_i(0)`` on each present parent
+(and ``Lcum(0)``); an unobserved finding is barren. The pass is normalized after every step
+(the log of the scale is accumulated), so nothing underflows. The backward pass (the transposes
+of the same linear steps) gives every cause's and history node's posterior.
+
+:func:`run_rows` is compiled on first call (``cache=True``); ``run_rows.py_func`` is the same
+code run by the Python interpreter (the reference path the tests compare against).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["MAX_STATE", "STATUS_OK", "STATUS_TOO_LARGE", "run_rows", "run_rows_reference"]
+
+STATUS_OK = 0
+STATUS_TOO_LARGE = 1
+#: Largest state table (entries) one row may need before the engine gives up.
+MAX_STATE = 1 << 24
+
+_OPEN_BLOCK = 0
+_OPEN_FIND = 1
+_CAUSE = 2
+_CLOSE_FIND = 3
+_CLOSE_BLOCK = 4
+_AX_BLOCK = 0
+_AX_FIND = 1
+
+
+@njit(cache=True, nogil=True)
+def _stride(lay_card, n_ax, pos):
+    s = 1
+    for a in range(pos + 1, n_ax):
+        s *= lay_card[a]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _find_axis(lay_kind, lay_id, n_ax, kind, ident):
+    for a in range(n_ax):
+        if lay_kind[a] == kind and lay_id[a] == ident:
+            return a
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _cause_weights(
+    c,
+    n,
+    lay_kind,
+    lay_id,
+    lay_card,
+    n_ax,
+    hval,
+    hcard,
+    hblk,
+    mstride,
+    cpar_ptr,
+    cpar,
+    params,
+    base,
+    uc,
+    cobs,
+    d0,
+    d1,
+):
+    """P(c = absent | h) and u_c * P(c = present | h) for every state of the table."""
+    npar = cpar_ptr[c + 1] - cpar_ptr[c]
+    prod = 1
+    for j in range(npar):
+        prod *= hcard[cpar[cpar_ptr[c] + j]]
+    # per parent: fixed part or (axis stride, block card, member stride, card)
+    fixed = 0
+    mult = np.empty(npar, np.int64)
+    ast = np.zeros(npar, np.int64)
+    ak = np.ones(npar, np.int64)
+    ms = np.ones(npar, np.int64)
+    m = prod
+    any_axis = False
+    for j in range(npar):
+        h = cpar[cpar_ptr[c] + j]
+        m //= hcard[h]
+        mult[j] = m
+        if hval[h] >= 0:
+            fixed += hval[h] * m
+        else:
+            pos = _find_axis(lay_kind, lay_id, n_ax, _AX_BLOCK, hblk[h])
+            ast[j] = _stride(lay_card, n_ax, pos)
+            ak[j] = lay_card[pos]
+            ms[j] = mstride[h]
+            any_axis = True
+    w0 = 0.0 if cobs == 1 else 1.0
+    w1 = 0.0 if cobs == 0 else uc
+    if not any_axis:
+        p0 = params[base + fixed] * w0
+        p1 = params[base + prod + fixed] * w1
+        for i in range(n):
+            d0[i] = p0
+            d1[i] = p1
+        return
+    for i in range(n):
+        idx = fixed
+        for j in range(npar):
+            if ast[j] > 0:
+                v = (i // ast[j]) % ak[j]
+                h = cpar[cpar_ptr[c] + j]
+                idx += ((v // ms[j]) % hcard[h]) * mult[j]
+        d0[i] = params[base + idx] * w0
+        d1[i] = params[base + prod + idx] * w1
+
+
+@njit(cache=True, nogil=True)
+def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status):
+    (
+        hcol,
+        hcard,
+        hpar_ptr,
+        hpar,
+        hblk,
+        blk_ptr,
+        blk_mem,
+        ccol,
+        cpar_ptr,
+        cpar,
+        fcol,
+        fS,
+        fpar_ptr,
+        fpar,
+        ford_ptr,
+        ford,
+        frank,
+        blk_cmask,
+    ) = st
+    H = hcol.shape[0]
+    C = ccol.shape[0]
+    NF = fcol.shape[0]
+    G = blk_ptr.shape[0] - 1
+    logc = 0.0
+    impossible = False
+
+    hval = np.empty(H, np.int64)
+    for i in range(H):
+        hval[i] = code[hcol[i]]
+    # ---------------------------------------------------------------- history blocks
+    bk = np.ones(G, np.int64)
+    mstride = np.ones(H, np.int64)
+    for g in range(G):
+        k = 1
+        for p in range(blk_ptr[g + 1] - 1, blk_ptr[g] - 1, -1):
+            h = blk_mem[p]
+            if hval[h] < 0:
+                mstride[h] = k
+                k *= hcard[h]
+        bk[g] = k
+    wptr = np.zeros(G + 1, np.int64)
+    for g in range(G):
+        wptr[g + 1] = wptr[g] + bk[g]
+    W = np.empty(wptr[G])
+    for g in range(G):
+        for v in range(bk[g]):
+            w = 1.0
+            for p in range(blk_ptr[g], blk_ptr[g + 1]):
+                h = blk_mem[p]
+                x = hval[h] if hval[h] >= 0 else (v // mstride[h]) % hcard[h]
+                idx = x
+                for q in range(hpar_ptr[h], hpar_ptr[h + 1]):
+                    ph = hpar[q]
+                    pv = hval[ph] if hval[ph] >= 0 else (v // mstride[ph]) % hcard[ph]
+                    idx = idx * hcard[ph] + pv
+                w *= params[offr[hcol[h]] + idx]
+            W[wptr[g] + v] = w
+    is_axis = np.zeros(G, np.bool_)
+    n_ab = 0
+    for g in range(G):
+        if bk[g] > 1 and blk_cmask[g] != 0:
+            is_axis[g] = True
+            n_ab += 1
+            continue
+        s = 0.0
+        for v in range(bk[g]):
+            s += W[wptr[g] + v]
+        if s <= 0.0:
+            impossible = True
+            continue
+        logc += math.log(s)
+        if want_marg:
+            for v in range(bk[g]):
+                pv = W[wptr[g] + v] / s
+                for p in range(blk_ptr[g], blk_ptr[g + 1]):
+                    h = blk_mem[p]
+                    x = hval[h] if hval[h] >= 0 else (v // mstride[h]) % hcard[h]
+                    out_h[b, h, x] += pv
+    ab = np.empty(n_ab, np.int64)
+    n_ab = 0
+    for g in range(G):
+        if is_axis[g]:
+            ab[n_ab] = g
+            n_ab += 1
+
+    # ---------------------------------------------------------------- causes, findings
+    cobs = np.empty(C, np.int64)
+    for c in range(C):
+        cobs[c] = code[ccol[c]]
+        if force_absent:
+            if cobs[c] == 1:
+                impossible = True
+            cobs[c] = 0
+    u = np.ones(C)
+    fmask = np.zeros(NF, np.int64)
+    L0 = np.empty(NF)
+    L1 = np.empty(NF)
+    a0 = np.empty((NF, C))
+    a1 = np.empty((NF, C))
+    a2 = np.empty((NF, C))
+    K = 0
+    for f in range(NF):
+        s = code[fcol[f]]
+        if s < 0:
+            continue
+        base = offr[fcol[f]]
+        S = fS[f]
+        op = ford_ptr[f]
+        r = frank[op + s]
+        n = fpar_ptr[f + 1] - fpar_ptr[f]
+        if force_absent or r == 0:
+            x = params[base + s]
+            if x <= 0.0:
+                impossible = True
+            else:
+                logc += math.log(x)
+            if not force_absent:
+                for j in range(n):
+                    u[fpar[fpar_ptr[f] + j]] *= params[base + (1 + j) * S + s]
+            continue
+        lc = 0.0
+        for t in range(r):
+            lc += params[base + ford[op + t]]
+        m = 0
+        for j in range(n):
+            c = fpar[fpar_ptr[f] + j]
+            row = base + (1 + j) * S
+            q = 0.0
+            for t in range(r):
+                q += params[row + ford[op + t]]
+            a0[K, c] = q
+            a1[K, c] = params[row + s]
+            a2[K, c] = q + params[row + s]
+            m |= np.int64(1) << c
+        if m == 0:
+            x = params[base + s]
+            if x <= 0.0:
+                impossible = True
+            else:
+                logc += math.log(x)
+            continue
+        L0[K] = lc
+        L1[K] = params[base + s]
+        fmask[K] = m
+        K += 1
+    if impossible:
+        out_logz[b] = -math.inf
+        return
+
+    # ---------------------------------------------------------------- greedy order
+    lk = np.empty(n_ab)
+    for q in range(n_ab):
+        lk[q] = math.log2(bk[ab[q]])
+    order = np.empty(C, np.int64)
+    P = np.int64(0)
+    for step in range(C):
+        best = -1
+        bd = 1e300
+        ba = 1e300
+        for c in range(C):
+            if (P >> c) & 1:
+                continue
+            Pc = P | (np.int64(1) << c)
+            during = 0.0
+            after = 0.0
+            for q in range(K):
+                m = fmask[q]
+                if (m & Pc) != 0 and (m & ~P) != 0:
+                    during += 1.0
+                    if (m & ~Pc) != 0:
+                        after += 1.0
+            for q in range(n_ab):
+                m = blk_cmask[ab[q]]
+                if (m & Pc) != 0 and (m & ~P) != 0:
+                    during += lk[q]
+                    if (m & ~Pc) != 0:
+                        after += lk[q]
+            if during < bd or (during == bd and after < ba):
+                best = c
+                bd = during
+                ba = after
+        order[step] = best
+        P |= np.int64(1) << best
+
+    # ---------------------------------------------------------------- op list, sizes
+    max_ops = 2 * (n_ab + K) + C
+    op_kind = np.empty(max_ops, np.int64)
+    op_id = np.empty(max_ops, np.int64)
+    n_ops = 0
+    f_open = np.zeros(K, np.bool_)
+    b_open = np.zeros(n_ab, np.bool_)
+    P = np.int64(0)
+    for step in range(C):
+        c = order[step]
+        bit = np.int64(1) << c
+        for q in range(n_ab):
+            if not b_open[q] and (blk_cmask[ab[q]] & bit) != 0:
+                op_kind[n_ops] = _OPEN_BLOCK
+                op_id[n_ops] = ab[q]
+                n_ops += 1
+                b_open[q] = True
+        for q in range(K):
+            if not f_open[q] and (fmask[q] & bit) != 0:
+                op_kind[n_ops] = _OPEN_FIND
+                op_id[n_ops] = q
+                n_ops += 1
+                f_open[q] = True
+        op_kind[n_ops] = _CAUSE
+        op_id[n_ops] = c
+        n_ops += 1
+        P |= bit
+        for q in range(K):
+            if f_open[q] and (fmask[q] & ~P) == 0:
+                op_kind[n_ops] = _CLOSE_FIND
+                op_id[n_ops] = q
+                n_ops += 1
+                f_open[q] = False
+        for q in range(n_ab):
+            if b_open[q] and (blk_cmask[ab[q]] & ~P) == 0:
+                op_kind[n_ops] = _CLOSE_BLOCK
+                op_id[n_ops] = ab[q]
+                n_ops += 1
+                b_open[q] = False
+    # layouts (axes before each op) and sizes
+    max_ax = n_ab + K + 1
+    lay_kind = np.empty((n_ops + 1, max_ax), np.int64)
+    lay_id = np.empty((n_ops + 1, max_ax), np.int64)
+    lay_card = np.empty((n_ops + 1, max_ax), np.int64)
+    lay_n = np.zeros(n_ops + 1, np.int64)
+    size = np.ones(n_ops + 1, np.int64)
+    for t in range(n_ops):
+        na = lay_n[t]
+        for a in range(na):
+            lay_kind[t + 1, a] = lay_kind[t, a]
+            lay_id[t + 1, a] = lay_id[t, a]
+            lay_card[t + 1, a] = lay_card[t, a]
+        kind = op_kind[t]
+        if kind in (_OPEN_BLOCK, _OPEN_FIND):
+            k = bk[op_id[t]] if kind == _OPEN_BLOCK else 2
+            lay_kind[t + 1, na] = _AX_BLOCK if kind == _OPEN_BLOCK else _AX_FIND
+            lay_id[t + 1, na] = op_id[t]
+            lay_card[t + 1, na] = k
+            lay_n[t + 1] = na + 1
+            size[t + 1] = size[t] * k
+        elif kind == _CAUSE:
+            lay_n[t + 1] = na
+            size[t + 1] = size[t]
+        else:
+            ak = _AX_FIND if kind == _CLOSE_FIND else _AX_BLOCK
+            pos = _find_axis(lay_kind[t], lay_id[t], na, ak, op_id[t])
+            k = lay_card[t, pos]
+            for a in range(pos, na - 1):
+                lay_kind[t + 1, a] = lay_kind[t, a + 1]
+                lay_id[t + 1, a] = lay_id[t, a + 1]
+                lay_card[t + 1, a] = lay_card[t, a + 1]
+            lay_n[t + 1] = na - 1
+            size[t + 1] = size[t] // k
+    tptr = np.zeros(n_ops + 2, np.int64)
+    big = 1
+    for t in range(n_ops + 1):
+        tptr[t + 1] = tptr[t] + size[t]
+        if size[t] > big:
+            big = size[t]
+    if big > MAX_STATE:
+        out_status[b] = STATUS_TOO_LARGE
+        out_logz[b] = math.nan
+        return
+    tape = np.empty(tptr[n_ops + 1])
+    d0 = np.empty(big)
+    d1 = np.empty(big)
+    gbuf = np.empty(big)
+
+    # ---------------------------------------------------------------- forward
+    tape[0] = 1.0
+    logs = 0.0
+    for t in range(n_ops):
+        kind = op_kind[t]
+        ident = op_id[t]
+        na = lay_n[t]
+        n_in = size[t]
+        fin = tape[tptr[t] : tptr[t] + n_in]
+        fout = tape[tptr[t + 1] : tptr[t + 1] + size[t + 1]]
+        if kind in (_OPEN_BLOCK, _OPEN_FIND):
+            if kind == _OPEN_BLOCK:
+                k = bk[ident]
+                for i in range(n_in):
+                    x = fin[i]
+                    for v in range(k):
+                        fout[i * k + v] = x * W[wptr[ident] + v]
+            else:
+                for i in range(n_in):
+                    fout[2 * i] = fin[i] * L0[ident]
+                    fout[2 * i + 1] = fin[i] * L1[ident]
+        elif kind == _CAUSE:
+            c = ident
+            _cause_weights(
+                c,
+                n_in,
+                lay_kind[t],
+                lay_id[t],
+                lay_card[t],
+                na,
+                hval,
+                hcard,
+                hblk,
+                mstride,
+                cpar_ptr,
+                cpar,
+                params,
+                offr[ccol[c]],
+                u[c],
+                cobs[c],
+                d0,
+                d1,
+            )
+            for i in range(n_in):
+                gbuf[i] = d1[i] * fin[i]
+            bit = np.int64(1) << c
+            for a in range(na):
+                if lay_kind[t, a] != _AX_FIND:
+                    continue
+                q = lay_id[t, a]
+                if (fmask[q] & bit) == 0:
+                    continue
+                stv = _stride(lay_card[t], na, a)
+                x0 = a0[q, c]
+                x1 = a1[q, c]
+                x2 = a2[q, c]
+                for hi in range(n_in // (2 * stv)):
+                    for lo in range(stv):
+                        i0 = hi * 2 * stv + lo
+                        i1 = i0 + stv
+                        gbuf[i1] = x2 * gbuf[i1] + x1 * gbuf[i0]
+                        gbuf[i0] = x0 * gbuf[i0]
+            for i in range(n_in):
+                fout[i] = d0[i] * fin[i] + gbuf[i]
+        else:
+            ak = _AX_FIND if kind == _CLOSE_FIND else _AX_BLOCK
+            pos = _find_axis(lay_kind[t], lay_id[t], na, ak, ident)
+            k = lay_card[t, pos]
+            stv = _stride(lay_card[t], na, pos)
+            n_out = size[t + 1]
+            for hi in range(n_out // stv):
+                for lo in range(stv):
+                    if kind == _CLOSE_FIND:
+                        fout[hi * stv + lo] = fin[hi * 2 * stv + stv + lo]
+                    else:
+                        s = 0.0
+                        for v in range(k):
+                            s += fin[hi * k * stv + v * stv + lo]
+                        fout[hi * stv + lo] = s
+        s = 0.0
+        for i in range(size[t + 1]):
+            s += fout[i]
+        if not s > 0.0:
+            out_logz[b] = -math.inf
+            return
+        inv = 1.0 / s
+        for i in range(size[t + 1]):
+            fout[i] *= inv
+        logs += math.log(s)
+    out_logz[b] = logc + logs
+    if not want_marg:
+        return
+
+    # ---------------------------------------------------------------- backward
+    bout = np.empty(big)
+    bin_ = np.empty(big)
+    bout[0] = 1.0
+    for t in range(n_ops - 1, -1, -1):
+        kind = op_kind[t]
+        ident = op_id[t]
+        na = lay_n[t]
+        n_in = size[t]
+        fin = tape[tptr[t] : tptr[t] + n_in]
+        if kind in (_OPEN_BLOCK, _OPEN_FIND):
+            k = bk[ident] if kind == _OPEN_BLOCK else 2
+            if kind == _OPEN_BLOCK:
+                w = W[wptr[ident] : wptr[ident] + k]
+            else:
+                w = np.empty(2)
+                w[0] = L0[ident]
+                w[1] = L1[ident]
+            if kind == _OPEN_BLOCK:
+                pv = np.zeros(k)
+                for i in range(n_in):
+                    for v in range(k):
+                        pv[v] += fin[i] * bout[i * k + v]
+                tot = 0.0
+                for v in range(k):
+                    pv[v] *= w[v]
+                    tot += pv[v]
+                g = ident
+                for v in range(k):
+                    for p in range(blk_ptr[g], blk_ptr[g + 1]):
+                        h = blk_mem[p]
+                        x = hval[h] if hval[h] >= 0 else (v // mstride[h]) % hcard[h]
+                        out_h[b, h, x] += pv[v] / tot
+            for i in range(n_in):
+                s = 0.0
+                for v in range(k):
+                    s += w[v] * bout[i * k + v]
+                bin_[i] = s
+        elif kind == _CAUSE:
+            c = ident
+            _cause_weights(
+                c,
+                n_in,
+                lay_kind[t],
+                lay_id[t],
+                lay_card[t],
+                na,
+                hval,
+                hcard,
+                hblk,
+                mstride,
+                cpar_ptr,
+                cpar,
+                params,
+                offr[ccol[c]],
+                u[c],
+                cobs[c],
+                d0,
+                d1,
+            )
+            for i in range(n_in):
+                gbuf[i] = bout[i]
+            bit = np.int64(1) << c
+            for a in range(na):
+                if lay_kind[t, a] != _AX_FIND:
+                    continue
+                q = lay_id[t, a]
+                if (fmask[q] & bit) == 0:
+                    continue
+                stv = _stride(lay_card[t], na, a)
+                x0 = a0[q, c]
+                x1 = a1[q, c]
+                x2 = a2[q, c]
+                for hi in range(n_in // (2 * stv)):
+                    for lo in range(stv):
+                        i0 = hi * 2 * stv + lo
+                        i1 = i0 + stv
+                        gbuf[i0] = x0 * gbuf[i0] + x1 * gbuf[i1]
+                        gbuf[i1] = x2 * gbuf[i1]
+            m0 = 0.0
+            m1 = 0.0
+            for i in range(n_in):
+                m0 += d0[i] * fin[i] * bout[i]
+                m1 += d1[i] * fin[i] * gbuf[i]
+                bin_[i] = d0[i] * bout[i] + d1[i] * gbuf[i]
+            out_c1[b, c] = m1 / (m0 + m1)
+        else:
+            ak = _AX_FIND if kind == _CLOSE_FIND else _AX_BLOCK
+            pos = _find_axis(lay_kind[t], lay_id[t], na, ak, ident)
+            k = lay_card[t, pos]
+            stv = _stride(lay_card[t], na, pos)
+            n_out = size[t + 1]
+            for hi in range(n_out // stv):
+                for lo in range(stv):
+                    x = bout[hi * stv + lo]
+                    if kind == _CLOSE_FIND:
+                        bin_[hi * 2 * stv + lo] = 0.0
+                        bin_[hi * 2 * stv + stv + lo] = x
+                    else:
+                        for v in range(k):
+                            bin_[hi * k * stv + v * stv + lo] = x
+        mx = 0.0
+        for i in range(n_in):
+            if bin_[i] > mx:
+                mx = bin_[i]
+        if mx > 0.0:
+            inv = 1.0 / mx
+            for i in range(n_in):
+                bin_[i] *= inv
+        bout, bin_ = bin_, bout
+
+
+@njit(cache=True, nogil=True)
+def run_rows(codes, params, off, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status):
+    """Answer every row of ``codes`` (see the module docstring); outputs are filled in place.
+
+    ``off`` is ``(B or 1, n_vars)``: where each node's numbers start in ``params`` for that
+    row. ``out_h`` must be zeroed by the caller. ``out_status[b]`` is ``STATUS_TOO_LARGE``
+    when the row needs a state table larger than ``MAX_STATE``.
+    """
+    for b in range(codes.shape[0]):
+        orow = b if off.shape[0] > 1 else 0
+        _row(
+            b,
+            codes[b],
+            params,
+            off[orow],
+            st,
+            force_absent,
+            want_marg,
+            out_logz,
+            out_c1,
+            out_h,
+            out_status,
+        )
+
+
+def _interpreted(fn, **replace):
+    """``fn``'s Python code with the named jitted helpers replaced by their Python code."""
+    import types
+
+    env = dict(fn.py_func.__globals__)
+    env.update(replace)
+    return types.FunctionType(fn.py_func.__code__, env, fn.py_func.__name__)
+
+
+def run_rows_reference(
+    codes, params, off, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status
+):
+    """:func:`run_rows` run entirely by the Python interpreter (slow; the tests' reference)."""
+    cw = _interpreted(_cause_weights, _stride=_stride.py_func, _find_axis=_find_axis.py_func)
+    row = _interpreted(
+        _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
+    )
+    for b in range(codes.shape[0]):
+        orow = b if off.shape[0] > 1 else 0
+        row(
+            b,
+            codes[b],
+            params,
+            off[orow],
+            st,
+            force_absent,
+            want_marg,
+            out_logz,
+            out_c1,
+            out_h,
+            out_status,
+        )

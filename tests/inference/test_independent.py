@@ -1,0 +1,336 @@
+"""Tests of :mod:`legnumb.inference.independent` and :mod:`legnumb.inference.ci_kernels`.
+
+Exactness against hand computation, brute-force enumeration of the joint and pgmpy's variable
+elimination on the divorced network; overrides, threads, duplicates and error messages."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
+from legnumb.inference import ci_kernels
+from legnumb.inference.independent import IndependentEngine, IndependentResult
+from legnumb.network.bayesnet import build_network, reference_query
+from legnumb.network.cpt import CPT
+from legnumb.network.independent import CAUSE_STATES, IndependentNetwork, NoisyMax
+
+TOL = 1e-9
+YN = ("no", "yes")
+
+
+# ------------------------------------------------------------------------------ helpers
+def _dist(rng, k, lead=()):
+    x = rng.dirichlet(np.ones(k), size=lead)  # (*lead, k)
+    return np.moveaxis(x, -1, 0)
+
+
+def random_network(seed: int, n_hist=3, n_causes=4, n_findings=5, linked=True, min_parents=0):
+    """A small random network: history (one linked pair), causes, noisy-MAX findings."""
+    rng = np.random.default_rng(seed)
+    tables = []
+    hist = []
+    for i in range(n_hist):
+        name = f"h{i}"
+        k = int(rng.integers(2, 4))
+        states = tuple(f"s{j}" for j in range(k))
+        parents = (hist[0],) if (linked and i == 1) else ()
+        st = {name: states, **{p: tables[0].states[p] for p in parents}}
+        shape = tuple(len(st[p]) for p in parents)
+        tables.append(CPT(name, parents, st, _dist(rng, k, shape)))
+        hist.append(name)
+    cards = {t.variable: len(t.states[t.variable]) for t in tables}
+    causes = []
+    for j in range(n_causes):
+        name = f"c{j}"
+        n_par = int(rng.integers(0, min(3, n_hist) + 1))
+        parents = tuple(rng.choice(hist, size=n_par, replace=False).tolist())
+        st = {name: CAUSE_STATES, **{p: tables[hist.index(p)].states[p] for p in parents}}
+        shape = tuple(cards[p] for p in parents)
+        p1 = rng.uniform(0.05, 0.6, size=shape)
+        tables.append(CPT(name, parents, st, np.stack([1 - p1, p1])))
+        causes.append(name)
+    findings = []
+    for j in range(n_findings):
+        n_states = int(rng.integers(2, 5))
+        n_par = int(rng.integers(min_parents, n_causes + 1))
+        parents = tuple(rng.choice(causes, size=n_par, replace=False).tolist())
+        order = tuple(rng.permutation(n_states).tolist())
+        leak = rng.dirichlet(np.ones(n_states) * 0.7)
+        links = rng.dirichlet(np.ones(n_states) * 0.7, size=n_par).reshape(n_par, n_states)
+        findings.append(
+            NoisyMax(f"f{j}", tuple(f"v{t}" for t in range(n_states)), order, parents, leak, links)
+        )
+    return IndependentNetwork(tuple(tables), tuple(causes), tuple(findings))
+
+
+def brute_force(net: IndependentNetwork, ev: dict[str, str]):
+    """(marginals of every node, P(e), P(no cause, e)) by enumerating the whole joint."""
+    names = [t.variable for t in net.tables]
+    st = net.states
+    fnames = [f.node for f in net.findings]
+    # NoisyMax.table() does not handle a finding without parents: its table is the leak
+    ftab = {f.node: f.table() if f.parents else f.leak for f in net.findings}
+    marg = {v: np.zeros(len(st[v])) for v in net.variables}
+    pe = pnone = 0.0
+    for conf in itertools.product(*(range(len(st[v])) for v in names)):
+        a = dict(zip(names, conf, strict=True))
+        if any(v in ev and st[v][a[v]] != ev[v] for v in names):
+            continue
+        w = 1.0
+        for t in net.tables:
+            w *= t.values[(a[t.variable], *(a[p] for p in t.parents))]
+        fw = []
+        for f in net.findings:
+            dist = ftab[f.node][(slice(None), *(a[p] for p in f.parents))]
+            if f.node in ev:
+                w *= dist[st[f.node].index(ev[f.node])]
+            fw.append(dist)
+        if w == 0.0:
+            continue
+        pe += w
+        if all(a[c] == 0 for c in net.causes):
+            pnone += w
+        for v in names:
+            marg[v][a[v]] += w
+        for f, dist in zip(fnames, fw, strict=True):
+            if f in ev:
+                marg[f][st[f].index(ev[f])] += w
+            else:
+                marg[f] += w * dist
+    return {v: m / pe if pe > 0 else m * np.nan for v, m in marg.items()}, pe, pnone
+
+
+def random_rows(rng, eng: IndependentEngine, n: int, p_obs=0.6) -> np.ndarray:
+    card = np.array([len(eng.states[v]) for v in eng.variables])
+    codes = (rng.random((n, len(card))) * card).astype(np.int64)
+    codes[rng.random((n, len(card))) > p_obs] = -1
+    return codes
+
+
+def evidence(eng, row) -> dict[str, str]:
+    return {v: eng.states[v][c] for v, c in zip(eng.variables, row, strict=True) if c >= 0}
+
+
+# ---------------------------------------------------------------------- hand computation
+def hand_network() -> IndependentNetwork:
+    """sex -> {a, b}; finding x noisy-OR of a, b; finding y over (lo < mid < hi) of a.
+
+    P(sex = m) = 0.4; P(a | f) = 0.1, P(a | m) = 0.3; P(b | f) = 0.2, P(b | m) = 0.5.
+    x: leak 0.1, links a 0.8, b 0.5. y: states (hi, lo, mid), order lo < mid < hi;
+    leak (0, 1, 0) in (hi, lo, mid) order = always lo; link a = (0.3, 0.2, 0.5).
+    """
+    sex = CPT("sex", (), {"sex": ("f", "m")}, np.array([0.6, 0.4]))
+    a = CPT(
+        "a", ("sex",), {"a": CAUSE_STATES, "sex": ("f", "m")}, np.array([[0.9, 0.7], [0.1, 0.3]])
+    )
+    b = CPT(
+        "b", ("sex",), {"b": CAUSE_STATES, "sex": ("f", "m")}, np.array([[0.8, 0.5], [0.2, 0.5]])
+    )
+    x = NoisyMax(
+        "x", YN, (0, 1), ("a", "b"), np.array([0.9, 0.1]), np.array([[0.2, 0.8], [0.5, 0.5]])
+    )
+    y = NoisyMax(
+        "y",
+        ("hi", "lo", "mid"),
+        (1, 2, 0),
+        ("a",),
+        np.array([0.0, 1.0, 0.0]),
+        np.array([[0.3, 0.2, 0.5]]),
+    )
+    return IndependentNetwork((sex, a, b), ("a", "b"), (x, y))
+
+
+def test_hand_computed():
+    # x = yes, y = mid. P(x=no | a, b) = 0.9 * 0.2^a * 0.5^b; P(y=mid | a) = 0.5 a (leak = lo).
+    # So a must be present: P(e | sex) = P(a|sex) * 0.5 * [1 - 0.9*0.2*(1 - P(b|sex)*0.5)]
+    #   sex f: 0.1 * 0.5 * (1 - 0.18 * 0.9) = 0.05 * 0.838 = 0.0419
+    #   sex m: 0.3 * 0.5 * (1 - 0.18 * 0.75) = 0.15 * 0.865 = 0.12975
+    # P(e) = 0.6 * 0.0419 + 0.4 * 0.12975 = 0.02514 + 0.0519 = 0.07704
+    # P(b, e | f) = 0.1*0.5*0.2*(1 - 0.9*0.2*0.5) = 0.01*0.91 = 0.0091; | m: 0.15*0.5*0.91 = 0.06825
+    # P(b, e) = 0.6*0.0091 + 0.4*0.06825 = 0.00546 + 0.0273 = 0.03276; P(b | e) = 0.03276/0.07704
+    # P(sex = m | e) = 0.0519 / 0.07704; P(no cause, e) = 0 (y = mid needs a).
+    eng = IndependentEngine.from_network(hand_network())
+    res = eng.query(eng.encode([{"x": "yes", "y": "mid"}]))
+    assert isinstance(res, IndependentResult)
+    np.testing.assert_allclose(np.exp(res.log_evidence), [0.07704], rtol=1e-12)
+    np.testing.assert_allclose(res.marginals["a"], [[0.0, 1.0]], atol=1e-15)
+    np.testing.assert_allclose(res.marginals["b"][0, 1], 0.03276 / 0.07704, rtol=1e-12)
+    np.testing.assert_allclose(res.marginals["sex"][0], [0.02514 / 0.07704, 0.0519 / 0.07704])
+    assert res.log_none[0] == -np.inf
+    np.testing.assert_allclose(res.marginals["y"], [[0.0, 0.0, 1.0]])
+    # x = yes alone: P(no cause, x=yes) = P(a=0,b=0) * 0.1 = (0.6*0.72 + 0.4*0.35) * 0.1 = 0.0572
+    res = eng.query(eng.encode([{"x": "yes"}]), targets=["a"])
+    np.testing.assert_allclose(np.exp(res.log_none), [0.0572], rtol=1e-12)
+
+
+# ---------------------------------------------------------------- random vs brute force
+@pytest.mark.parametrize("seed", range(12))
+def test_random_networks_vs_brute_force(seed):
+    net = random_network(seed, n_hist=3, n_causes=4, n_findings=5)
+    eng = IndependentEngine.from_network(net)
+    rng = np.random.default_rng(100 + seed)
+    codes = random_rows(rng, eng, 30, p_obs=0.5)
+    codes[0] = -1  # empty row
+    res = eng.query(codes)
+    for b, row in enumerate(codes):
+        ev = evidence(eng, row)
+        marg, pe, pnone = brute_force(net, ev)
+        if pe == 0.0:
+            assert res.log_evidence[b] == -np.inf
+            assert all(np.isnan(m[b]).all() for m in res.marginals.values())
+            continue
+        assert res.log_evidence[b] == pytest.approx(np.log(pe), rel=TOL, abs=1e-12)
+        if pnone == 0.0:
+            assert res.log_none[b] == -np.inf
+        else:
+            assert res.log_none[b] == pytest.approx(np.log(pnone), rel=TOL, abs=1e-12)
+        for v in eng.variables:
+            np.testing.assert_allclose(res.marginals[v][b], marg[v], atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_networks_vs_pgmpy(seed):
+    net = random_network(50 + seed, n_hist=4, n_causes=6, n_findings=7, min_parents=1)
+    eng = IndependentEngine.from_network(net)
+    bn = build_network(net.to_cpts())
+    rng = np.random.default_rng(seed)
+    codes = random_rows(rng, eng, 12, p_obs=0.6)
+    res = eng.query(codes, targets=list(net.causes) + list(net.history))
+    for b, row in enumerate(codes):
+        ev = evidence(eng, row)
+        hidden = [v for v in res.marginals if v not in ev]
+        if not np.isfinite(res.log_evidence[b]):
+            continue
+        ref = reference_query(bn, hidden, ev) if hidden else {}
+        for v in hidden:
+            np.testing.assert_allclose(res.marginals[v][b], ref[v], atol=TOL, rtol=0)
+
+
+def test_every_state_of_every_finding_and_observed_causes():
+    net = random_network(7, n_hist=3, n_causes=4, n_findings=4)
+    eng = IndependentEngine.from_network(net)
+    rows = []
+    for f in net.findings:
+        for s in f.states:
+            for cstate in (None, "absent", "present"):
+                ev = {f.node: s, "h0": net.states["h0"][0]}
+                if cstate:
+                    ev["c1"] = cstate
+                rows.append(ev)
+    codes = eng.encode(rows)
+    res = eng.query(codes)
+    for b, ev in enumerate(rows):
+        marg, pe, pnone = brute_force(net, ev)
+        assert np.exp(res.log_evidence[b]) == pytest.approx(pe, rel=TOL)
+        assert np.exp(res.log_none[b]) == pytest.approx(pnone, rel=TOL, abs=1e-300)
+        for v in eng.variables:
+            np.testing.assert_allclose(res.marginals[v][b], marg[v], atol=TOL, rtol=0)
+
+
+def test_impossible_evidence():
+    net = hand_network()
+    eng = IndependentEngine.from_network(net)
+    # y = mid needs a present; a observed absent makes the row impossible.
+    res = eng.query(eng.encode([{"y": "mid", "a": "absent"}, {}]))
+    assert res.log_evidence[0] == -np.inf
+    assert res.log_none[0] == -np.inf
+    assert np.isnan(res.marginals["b"][0]).all()
+    assert np.isnan(res.marginals["x"][0]).all()
+    assert res.log_evidence[1] == 0.0
+    assert res.log_none[1] == pytest.approx(np.log(0.6 * 0.72 + 0.4 * 0.35))
+    np.testing.assert_allclose(res.marginals["sex"][1], [0.6, 0.4])
+
+
+def test_kernel_matches_interpreted_reference():
+    net = random_network(3, n_hist=3, n_causes=4, n_findings=5)
+    eng = IndependentEngine.from_network(net)
+    codes = random_rows(np.random.default_rng(0), eng, 15)
+    outs = []
+    for fn in (ci_kernels.run_rows, ci_kernels.run_rows_reference):
+        n = len(codes)
+        logz, c1 = np.empty(n), np.full((n, 4), np.nan)
+        hm, status = np.zeros((n, 3, 3)), np.zeros(n, np.int64)
+        fn(codes, eng._params, eng._off, eng._struct, False, True, logz, c1, hm, status)
+        outs.append((logz, c1, hm))
+    for x, y in zip(*outs, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+# -------------------------------------------------------------------------- overrides
+def test_overrides_match_a_rebuilt_network():
+    net = random_network(11, n_hist=3, n_causes=4, n_findings=5)
+    eng = IndependentEngine.from_network(net)
+    rng = np.random.default_rng(5)
+    codes = random_rows(rng, eng, 6)
+    f = net.findings[1]
+    cause = net.tables[4]
+    stacks, tabs = [], []
+    for _ in range(6):
+        stack = np.vstack([f.leak[None], f.links])
+        stacks.append(rng.dirichlet(np.ones(stack.shape[1]), size=stack.shape[0]))
+        p1 = rng.uniform(0.01, 0.9, size=cause.values.shape[1:])
+        tabs.append(np.stack([1 - p1, p1]))
+    ov = {f.node: np.array(stacks), cause.variable: np.array(tabs)}
+    res = eng.query(codes, cpt_values=ov)
+    for b in range(6):
+        alt = net.replace_values({f.node: stacks[b], cause.variable: tabs[b]})
+        ref = IndependentEngine.from_network(alt).query(codes[b : b + 1])
+        assert res.log_evidence[b] == pytest.approx(ref.log_evidence[0], rel=1e-12)
+        assert res.log_none[b] == pytest.approx(ref.log_none[0], rel=1e-12)
+        for v in eng.variables:
+            np.testing.assert_allclose(res.marginals[v][b], ref.marginals[v][0], atol=1e-12)
+    # one code row broadcast against many override rows
+    res1 = eng.query(codes[:1], cpt_values=ov, targets=["c0"])
+    assert res1.log_evidence.shape == (6,)
+    assert res1.log_evidence[0] == pytest.approx(res.log_evidence[0], rel=1e-12)
+
+
+# ------------------------------------------------------------- batch invariance, errors
+def test_threads_chunks_duplicates_give_identical_results():
+    net = random_network(21, n_hist=4, n_causes=6, n_findings=8)
+    eng = IndependentEngine.from_network(net)
+    codes = random_rows(np.random.default_rng(1), eng, 300)
+    codes = np.vstack([codes, codes[:50]])
+    t = [*list(net.causes), "h0"]
+    a = eng.query(codes, targets=t)
+    b = eng.query(codes, targets=t, n_threads=2, chunk_rows=7)
+    c = eng.query(codes[::-1], targets=t)
+    for v in t:
+        np.testing.assert_array_equal(a.marginals[v], b.marginals[v])
+        np.testing.assert_array_equal(a.marginals[v], c.marginals[v][::-1])
+    np.testing.assert_array_equal(a.log_evidence, b.log_evidence)
+    np.testing.assert_array_equal(a.log_none, b.log_none)
+    np.testing.assert_array_equal(a.log_evidence[300:], a.log_evidence[:50])
+
+
+def test_errors():
+    eng = IndependentEngine.from_network(hand_network())
+    with pytest.raises(UnknownNameError, match="expected a node"):
+        eng.encode([{"nope": "yes"}])
+    with pytest.raises(EngineError, match="expected a state of 'x'"):
+        eng.encode([{"x": "maybe"}])
+    with pytest.raises(InvalidTypeError, match="sequence of evidence dicts"):
+        eng.encode({"x": "yes"})
+    with pytest.raises(EngineError, match="expected codes of shape"):
+        eng.query(np.zeros((2, 3), dtype=np.int64))
+    with pytest.raises(EngineError, match="expected integer codes"):
+        eng.query(np.zeros((1, 5)))
+    with pytest.raises(EngineError, match=r"expected codes of 'x' in -1\.\.1"):
+        eng.query(np.array([[0, 0, 0, 2, 0]]))
+    with pytest.raises(UnknownNameError, match="expected target nodes"):
+        eng.query(eng.encode([{}]), targets=["zzz"])
+    with pytest.raises(UnknownNameError, match="keyed by nodes"):
+        eng.query(eng.encode([{}]), cpt_values={"zzz": np.ones(1)})
+    with pytest.raises(EngineError, match=r"of shape \(B, \*\(3, 2\)\)"):
+        eng.query(eng.encode([{}]), cpt_values={"x": np.full((1, 2, 2), 0.5)})
+    with pytest.raises(EngineError, match="to sum to 1"):
+        eng.query(eng.encode([{}]), cpt_values={"x": np.full((1, 3, 2), 0.9)})
+    with pytest.raises(EngineError, match="codes with 3 or 1 rows"):
+        eng.query(eng.encode([{}, {}]), cpt_values={"sex": np.full((3, 2), 0.5)})
+    with pytest.raises(EngineError, match="n_threads"):
+        eng.query(eng.encode([{}]), n_threads=0)
+    with pytest.raises(InvalidTypeError, match="IndependentNetwork"):
+        IndependentEngine.from_network([])
