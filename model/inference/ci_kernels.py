@@ -70,11 +70,9 @@ def _find_axis(lay_kind, lay_id, n_ax, kind, ident):
 @njit(cache=True, nogil=True)
 def _cause_weights(
     c,
-    n,
-    lay_kind,
+    nb,
     lay_id,
     lay_card,
-    n_ax,
     hval,
     hcard,
     hblk,
@@ -88,53 +86,55 @@ def _cause_weights(
     d0,
     d1,
 ):
-    """P(c = absent | h) and u_c * P(c = present | h) for every state of the table."""
+    """P(c = absent | h) and u_c * P(c = present | h) for every configuration ``h`` of the
+    open history blocks (the first ``nb`` axes); returns the number of configurations."""
+    n_hc = 1
+    for a in range(nb):
+        n_hc *= lay_card[a]
     npar = cpar_ptr[c + 1] - cpar_ptr[c]
     prod = 1
     for j in range(npar):
         prod *= hcard[cpar[cpar_ptr[c] + j]]
-    # per parent: fixed part or (axis stride, block card, member stride, card)
-    fixed = 0
-    mult = np.empty(npar, np.int64)
-    ast = np.zeros(npar, np.int64)
-    ak = np.ones(npar, np.int64)
-    ms = np.ones(npar, np.int64)
-    m = prod
-    any_axis = False
-    for j in range(npar):
-        h = cpar[cpar_ptr[c] + j]
-        m //= hcard[h]
-        mult[j] = m
-        if hval[h] >= 0:
-            fixed += hval[h] * m
-        else:
-            pos = _find_axis(lay_kind, lay_id, n_ax, _AX_BLOCK, hblk[h])
-            ast[j] = _stride(lay_card, n_ax, pos)
-            ak[j] = lay_card[pos]
-            ms[j] = mstride[h]
-            any_axis = True
     w0 = 0.0 if cobs == 1 else 1.0
     w1 = 0.0 if cobs == 0 else uc
-    if not any_axis:
-        p0 = params[base + fixed] * w0
-        p1 = params[base + prod + fixed] * w1
-        for i in range(n):
-            d0[i] = p0
-            d1[i] = p1
-        return
-    for i in range(n):
-        idx = fixed
+    for hc in range(n_hc):
+        idx = 0
+        m = prod
         for j in range(npar):
-            if ast[j] > 0:
-                v = (i // ast[j]) % ak[j]
-                h = cpar[cpar_ptr[c] + j]
-                idx += ((v // ms[j]) % hcard[h]) * mult[j]
-        d0[i] = params[base + idx] * w0
-        d1[i] = params[base + prod + idx] * w1
+            h = cpar[cpar_ptr[c] + j]
+            m //= hcard[h]
+            if hval[h] >= 0:
+                x = hval[h]
+            else:
+                st = 1
+                v = -1
+                for a in range(nb - 1, -1, -1):
+                    if lay_id[a] == hblk[h]:
+                        v = (hc // st) % lay_card[a]
+                        break
+                    st *= lay_card[a]
+                x = (v // mstride[h]) % hcard[h]
+            idx += x * m
+        d0[hc] = params[base + idx] * w0
+        d1[hc] = params[base + prod + idx] * w1
+    return n_hc
 
 
 @njit(cache=True, nogil=True)
-def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status):
+def _row(
+    b,
+    code,
+    params,
+    offr,
+    st,
+    force_absent,
+    want_marg,
+    out_logz,
+    out_c1,
+    out_h,
+    out_status,
+    out_work,
+):
     (
         hcol,
         hcard,
@@ -359,54 +359,81 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
                 op_id[n_ops] = ab[q]
                 n_ops += 1
                 b_open[q] = False
-    # layouts (axes before each op) and sizes
+    # layouts (axes before each op): open history blocks first, then finding bits
     max_ax = n_ab + K + 1
     lay_kind = np.empty((n_ops + 1, max_ax), np.int64)
     lay_id = np.empty((n_ops + 1, max_ax), np.int64)
     lay_card = np.empty((n_ops + 1, max_ax), np.int64)
     lay_n = np.zeros(n_ops + 1, np.int64)
+    lay_nb = np.zeros(n_ops + 1, np.int64)
+    op_pos = np.zeros(n_ops, np.int64)
     size = np.ones(n_ops + 1, np.int64)
     for t in range(n_ops):
         na = lay_n[t]
-        for a in range(na):
-            lay_kind[t + 1, a] = lay_kind[t, a]
-            lay_id[t + 1, a] = lay_id[t, a]
-            lay_card[t + 1, a] = lay_card[t, a]
+        nb = lay_nb[t]
         kind = op_kind[t]
-        if kind in (_OPEN_BLOCK, _OPEN_FIND):
+        if kind == _OPEN_BLOCK or kind == _OPEN_FIND:
+            pos = nb if kind == _OPEN_BLOCK else na
             k = bk[op_id[t]] if kind == _OPEN_BLOCK else 2
-            lay_kind[t + 1, na] = _AX_BLOCK if kind == _OPEN_BLOCK else _AX_FIND
-            lay_id[t + 1, na] = op_id[t]
-            lay_card[t + 1, na] = k
+            for a in range(pos):
+                lay_kind[t + 1, a] = lay_kind[t, a]
+                lay_id[t + 1, a] = lay_id[t, a]
+                lay_card[t + 1, a] = lay_card[t, a]
+            lay_kind[t + 1, pos] = _AX_BLOCK if kind == _OPEN_BLOCK else _AX_FIND
+            lay_id[t + 1, pos] = op_id[t]
+            lay_card[t + 1, pos] = k
+            for a in range(pos, na):
+                lay_kind[t + 1, a + 1] = lay_kind[t, a]
+                lay_id[t + 1, a + 1] = lay_id[t, a]
+                lay_card[t + 1, a + 1] = lay_card[t, a]
             lay_n[t + 1] = na + 1
+            lay_nb[t + 1] = nb + (1 if kind == _OPEN_BLOCK else 0)
             size[t + 1] = size[t] * k
         elif kind == _CAUSE:
+            pos = 0
+            for a in range(na):
+                lay_kind[t + 1, a] = lay_kind[t, a]
+                lay_id[t + 1, a] = lay_id[t, a]
+                lay_card[t + 1, a] = lay_card[t, a]
             lay_n[t + 1] = na
+            lay_nb[t + 1] = nb
             size[t + 1] = size[t]
         else:
             ak = _AX_FIND if kind == _CLOSE_FIND else _AX_BLOCK
             pos = _find_axis(lay_kind[t], lay_id[t], na, ak, op_id[t])
             k = lay_card[t, pos]
+            for a in range(pos):
+                lay_kind[t + 1, a] = lay_kind[t, a]
+                lay_id[t + 1, a] = lay_id[t, a]
+                lay_card[t + 1, a] = lay_card[t, a]
             for a in range(pos, na - 1):
                 lay_kind[t + 1, a] = lay_kind[t, a + 1]
                 lay_id[t + 1, a] = lay_id[t, a + 1]
                 lay_card[t + 1, a] = lay_card[t, a + 1]
             lay_n[t + 1] = na - 1
+            lay_nb[t + 1] = nb - (1 if kind == _CLOSE_BLOCK else 0)
             size[t + 1] = size[t] // k
+        op_pos[t] = pos
     tptr = np.zeros(n_ops + 2, np.int64)
     big = 1
     for t in range(n_ops + 1):
         tptr[t + 1] = tptr[t] + size[t]
         if size[t] > big:
             big = size[t]
+    out_work[b] = tptr[n_ops + 1]
     if big > MAX_STATE:
         out_status[b] = STATUS_TOO_LARGE
         out_logz[b] = math.nan
         return
+    n_hc_max = 1
+    for g in range(G):
+        if is_axis[g]:
+            n_hc_max *= bk[g]
     tape = np.empty(tptr[n_ops + 1])
-    d0 = np.empty(big)
-    d1 = np.empty(big)
+    d0 = np.empty(n_hc_max)
+    d1 = np.empty(n_hc_max)
     gbuf = np.empty(big)
+    w2 = np.empty(2)
 
     # ---------------------------------------------------------------- forward
     tape[0] = 1.0
@@ -417,27 +444,35 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
         na = lay_n[t]
         n_in = size[t]
         fin = tape[tptr[t] : tptr[t] + n_in]
-        fout = tape[tptr[t + 1] : tptr[t + 1] + size[t + 1]]
-        if kind in (_OPEN_BLOCK, _OPEN_FIND):
+        n_out = size[t + 1]
+        fout = tape[tptr[t + 1] : tptr[t + 1] + n_out]
+        s = 0.0
+        if kind == _OPEN_BLOCK or kind == _OPEN_FIND:
             if kind == _OPEN_BLOCK:
                 k = bk[ident]
-                for i in range(n_in):
-                    x = fin[i]
-                    for v in range(k):
-                        fout[i * k + v] = x * W[wptr[ident] + v]
+                w = W[wptr[ident] : wptr[ident] + k]
             else:
-                for i in range(n_in):
-                    fout[2 * i] = fin[i] * L0[ident]
-                    fout[2 * i + 1] = fin[i] * L1[ident]
+                k = 2
+                w2[0] = L0[ident]
+                w2[1] = L1[ident]
+                w = w2
+            low = _stride(lay_card[t], na, op_pos[t] - 1)
+            for hi in range(n_in // low):
+                for v in range(k):
+                    wv = w[v]
+                    o = (hi * k + v) * low
+                    for lo in range(low):
+                        x = fin[hi * low + lo] * wv
+                        fout[o + lo] = x
+                        s += x
         elif kind == _CAUSE:
             c = ident
-            _cause_weights(
+            nb = lay_nb[t]
+            n_hc = _cause_weights(
                 c,
-                n_in,
-                lay_kind[t],
+                nb,
                 lay_id[t],
                 lay_card[t],
-                na,
                 hval,
                 hcard,
                 hblk,
@@ -451,12 +486,13 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
                 d0,
                 d1,
             )
-            for i in range(n_in):
-                gbuf[i] = d1[i] * fin[i]
+            run = n_in // n_hc
+            for hc in range(n_hc):
+                x1 = d1[hc]
+                for i in range(hc * run, (hc + 1) * run):
+                    gbuf[i] = x1 * fin[i]
             bit = np.int64(1) << c
-            for a in range(na):
-                if lay_kind[t, a] != _AX_FIND:
-                    continue
+            for a in range(nb, na):
                 q = lay_id[t, a]
                 if (fmask[q] & bit) == 0:
                     continue
@@ -464,39 +500,39 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
                 x0 = a0[q, c]
                 x1 = a1[q, c]
                 x2 = a2[q, c]
-                for hi in range(n_in // (2 * stv)):
-                    for lo in range(stv):
-                        i0 = hi * 2 * stv + lo
+                for i0b in range(0, n_in, 2 * stv):
+                    for i0 in range(i0b, i0b + stv):
                         i1 = i0 + stv
                         gbuf[i1] = x2 * gbuf[i1] + x1 * gbuf[i0]
                         gbuf[i0] = x0 * gbuf[i0]
-            for i in range(n_in):
-                fout[i] = d0[i] * fin[i] + gbuf[i]
+            for hc in range(n_hc):
+                x0 = d0[hc]
+                for i in range(hc * run, (hc + 1) * run):
+                    x = x0 * fin[i] + gbuf[i]
+                    fout[i] = x
+                    s += x
         else:
-            ak = _AX_FIND if kind == _CLOSE_FIND else _AX_BLOCK
-            pos = _find_axis(lay_kind[t], lay_id[t], na, ak, ident)
+            pos = op_pos[t]
             k = lay_card[t, pos]
             stv = _stride(lay_card[t], na, pos)
-            n_out = size[t + 1]
             for hi in range(n_out // stv):
                 for lo in range(stv):
                     if kind == _CLOSE_FIND:
-                        fout[hi * stv + lo] = fin[hi * 2 * stv + stv + lo]
+                        x = fin[hi * 2 * stv + stv + lo]
                     else:
-                        s = 0.0
+                        x = 0.0
                         for v in range(k):
-                            s += fin[hi * k * stv + v * stv + lo]
-                        fout[hi * stv + lo] = s
-        s = 0.0
-        for i in range(size[t + 1]):
-            s += fout[i]
+                            x += fin[hi * k * stv + v * stv + lo]
+                    fout[hi * stv + lo] = x
+                    s += x
         if not s > 0.0:
             out_logz[b] = -math.inf
             return
-        inv = 1.0 / s
-        for i in range(size[t + 1]):
-            fout[i] *= inv
-        logs += math.log(s)
+        if s < 1e-200 or s > 1e200 or t == n_ops - 1:
+            inv = 1.0 / s
+            for i in range(n_out):
+                fout[i] *= inv
+            logs += math.log(s)
     out_logz[b] = logc + logs
     if not want_marg:
         return
@@ -511,19 +547,25 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
         na = lay_n[t]
         n_in = size[t]
         fin = tape[tptr[t] : tptr[t] + n_in]
-        if kind in (_OPEN_BLOCK, _OPEN_FIND):
-            k = bk[ident] if kind == _OPEN_BLOCK else 2
+        if kind == _OPEN_BLOCK or kind == _OPEN_FIND:
             if kind == _OPEN_BLOCK:
+                k = bk[ident]
                 w = W[wptr[ident] : wptr[ident] + k]
             else:
-                w = np.empty(2)
-                w[0] = L0[ident]
-                w[1] = L1[ident]
+                k = 2
+                w2[0] = L0[ident]
+                w2[1] = L1[ident]
+                w = w2
+            low = _stride(lay_card[t], na, op_pos[t] - 1)
             if kind == _OPEN_BLOCK:
                 pv = np.zeros(k)
-                for i in range(n_in):
+                for hi in range(n_in // low):
                     for v in range(k):
-                        pv[v] += fin[i] * bout[i * k + v]
+                        o = (hi * k + v) * low
+                        acc = 0.0
+                        for lo in range(low):
+                            acc += fin[hi * low + lo] * bout[o + lo]
+                        pv[v] += acc
                 tot = 0.0
                 for v in range(k):
                     pv[v] *= w[v]
@@ -535,19 +577,21 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
                         x = hval[h] if hval[h] >= 0 else (v // mstride[h]) % hcard[h]
                         out_h[b, h, x] += pv[v] / tot
             for i in range(n_in):
-                s = 0.0
+                bin_[i] = 0.0
+            for hi in range(n_in // low):
                 for v in range(k):
-                    s += w[v] * bout[i * k + v]
-                bin_[i] = s
+                    wv = w[v]
+                    o = (hi * k + v) * low
+                    for lo in range(low):
+                        bin_[hi * low + lo] += wv * bout[o + lo]
         elif kind == _CAUSE:
             c = ident
-            _cause_weights(
+            nb = lay_nb[t]
+            n_hc = _cause_weights(
                 c,
-                n_in,
-                lay_kind[t],
+                nb,
                 lay_id[t],
                 lay_card[t],
-                na,
                 hval,
                 hcard,
                 hblk,
@@ -561,12 +605,11 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
                 d0,
                 d1,
             )
+            run = n_in // n_hc
             for i in range(n_in):
                 gbuf[i] = bout[i]
             bit = np.int64(1) << c
-            for a in range(na):
-                if lay_kind[t, a] != _AX_FIND:
-                    continue
+            for a in range(nb, na):
                 q = lay_id[t, a]
                 if (fmask[q] & bit) == 0:
                     continue
@@ -574,22 +617,27 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
                 x0 = a0[q, c]
                 x1 = a1[q, c]
                 x2 = a2[q, c]
-                for hi in range(n_in // (2 * stv)):
-                    for lo in range(stv):
-                        i0 = hi * 2 * stv + lo
+                for i0b in range(0, n_in, 2 * stv):
+                    for i0 in range(i0b, i0b + stv):
                         i1 = i0 + stv
                         gbuf[i0] = x0 * gbuf[i0] + x1 * gbuf[i1]
                         gbuf[i1] = x2 * gbuf[i1]
             m0 = 0.0
             m1 = 0.0
-            for i in range(n_in):
-                m0 += d0[i] * fin[i] * bout[i]
-                m1 += d1[i] * fin[i] * gbuf[i]
-                bin_[i] = d0[i] * bout[i] + d1[i] * gbuf[i]
+            for hc in range(n_hc):
+                y0 = d0[hc]
+                y1 = d1[hc]
+                s0 = 0.0
+                s1 = 0.0
+                for i in range(hc * run, (hc + 1) * run):
+                    s0 += fin[i] * bout[i]
+                    s1 += fin[i] * gbuf[i]
+                    bin_[i] = y0 * bout[i] + y1 * gbuf[i]
+                m0 += y0 * s0
+                m1 += y1 * s1
             out_c1[b, c] = m1 / (m0 + m1)
         else:
-            ak = _AX_FIND if kind == _CLOSE_FIND else _AX_BLOCK
-            pos = _find_axis(lay_kind[t], lay_id[t], na, ak, ident)
+            pos = op_pos[t]
             k = lay_card[t, pos]
             stv = _stride(lay_card[t], na, pos)
             n_out = size[t + 1]
@@ -606,7 +654,7 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
         for i in range(n_in):
             if bin_[i] > mx:
                 mx = bin_[i]
-        if mx > 0.0:
+        if mx > 0.0 and (mx < 1e-200 or mx > 1e200):
             inv = 1.0 / mx
             for i in range(n_in):
                 bin_[i] *= inv
@@ -614,12 +662,15 @@ def _row(b, code, params, offr, st, force_absent, want_marg, out_logz, out_c1, o
 
 
 @njit(cache=True, nogil=True)
-def run_rows(codes, params, off, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status):
+def run_rows(
+    codes, params, off, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status, out_work
+):
     """Answer every row of ``codes`` (see the module docstring); outputs are filled in place.
 
     ``off`` is ``(B or 1, n_vars)``: where each node's numbers start in ``params`` for that
     row. ``out_h`` must be zeroed by the caller. ``out_status[b]`` is ``STATUS_TOO_LARGE``
-    when the row needs a state table larger than ``MAX_STATE``.
+    when the row needs a state table larger than ``MAX_STATE``; ``out_work[b]`` is the number of
+    state-table entries the row's pass went through (its cost).
     """
     for b in range(codes.shape[0]):
         orow = b if off.shape[0] > 1 else 0
@@ -635,6 +686,7 @@ def run_rows(codes, params, off, st, force_absent, want_marg, out_logz, out_c1, 
             out_c1,
             out_h,
             out_status,
+            out_work,
         )
 
 
@@ -648,7 +700,7 @@ def _interpreted(fn, **replace):
 
 
 def run_rows_reference(
-    codes, params, off, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status
+    codes, params, off, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status, out_work
 ):
     """:func:`run_rows` run entirely by the Python interpreter (slow; the tests' reference)."""
     cw = _interpreted(_cause_weights, _stride=_stride.py_func, _find_axis=_find_axis.py_func)
@@ -669,4 +721,5 @@ def run_rows_reference(
             out_c1,
             out_h,
             out_status,
+            out_work,
         )

@@ -373,6 +373,7 @@ class IndependentEngine:
         maxk = int(self._card.max()) if self._card.size else 1
         hm = np.zeros((n, len(self._history), maxk))
         status = np.zeros(n, dtype=np.int64)
+        work_done = np.zeros(n, dtype=np.int64)
         per_row = off.shape[0] > 1
 
         def run(s: int) -> None:
@@ -389,6 +390,7 @@ class IndependentEngine:
                 c1[s:e],
                 hm[s:e],
                 status[s:e],
+                work_done[s:e],
             )
 
         starts = list(range(0, n, step))
@@ -404,6 +406,7 @@ class IndependentEngine:
                 f"expected evidence whose elimination fits in memory. Got row {b} needing a "
                 "state table of more than 2^24 entries instead."
             )
+        self.last_work = work_done
         return logz, c1, hm
 
     def _finding_marginal(self, work, params, off, v, logz, step, n_threads) -> np.ndarray:

@@ -252,8 +252,8 @@ def test_kernel_matches_interpreted_reference():
     for fn in (ci_kernels.run_rows, ci_kernels.run_rows_reference):
         n = len(codes)
         logz, c1 = np.empty(n), np.full((n, 4), np.nan)
-        hm, status = np.zeros((n, 3, 3)), np.zeros(n, np.int64)
-        fn(codes, eng._params, eng._off, eng._struct, False, True, logz, c1, hm, status)
+        hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
+        fn(codes, eng._params, eng._off, eng._struct, False, True, logz, c1, hm, status, work)
         outs.append((logz, c1, hm))
     for x, y in zip(*outs, strict=True):
         np.testing.assert_array_equal(x, y)
