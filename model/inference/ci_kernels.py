@@ -2,7 +2,7 @@
 """Numba kernels of :class:`~legnumb.inference.independent.IndependentEngine`.
 
 One evidence row is answered by a forward-backward pass of variable elimination over the
-causes, one cause at a time, in an order chosen per row (greedy, smallest state first). The
+causes, one cause at a time, in an order chosen per row (greedy: the cause that leaves the smallest state, then the smallest state while it is processed). The
 state of the pass is a table over the *open* variables:
 
 * history blocks (connected groups of history nodes, e.g. ``sex, pregnant, postpartum``), open
@@ -313,7 +313,7 @@ def _row(
                     during += lk[q]
                     if (m & ~Pc) != 0:
                         after += lk[q]
-            if during < bd or (during == bd and after < ba):
+            if after < ba or (after == ba and during < bd):
                 best = c
                 bd = during
                 ba = after
