@@ -83,7 +83,9 @@ def bench_network(seed: int = 0) -> IndependentNetwork:
         )
     for j in range(7):
         n_states = int(rng.integers(2, 6))
-        leak = np.concatenate([[0.0], rng.dirichlet(np.ones(n_states - 1)) * rng.uniform(0.01, 0.1)])
+        leak = np.concatenate(
+            [[0.0], rng.dirichlet(np.ones(n_states - 1)) * rng.uniform(0.01, 0.1)]
+        )
         leak[0] = 1 - leak[1:].sum()
         links = rng.dirichlet(np.ones(n_states) * 0.8, size=24)
         order = tuple(rng.permutation(n_states).tolist())
@@ -91,7 +93,12 @@ def bench_network(seed: int = 0) -> IndependentNetwork:
         full[list(order)] = leak  # leak mass on the bottom state of the order
         findings.append(
             NoisyMax(
-                f"multi{j}", tuple(f"m{t}" for t in range(n_states)), order, tuple(causes), full, links
+                f"multi{j}",
+                tuple(f"m{t}" for t in range(n_states)),
+                order,
+                tuple(causes),
+                full,
+                links,
             )
         )
     return IndependentNetwork(tuple(tables), tuple(causes), tuple(findings))
@@ -126,7 +133,7 @@ def main() -> None:
             f"{threads} thread(s): {len(codes) / dt:,.0f} rows/s ({dt:.2f} s for {len(codes)} rows)"
         )
     assert np.isfinite(res.log_none).any()
-    w = eng.last_work
+    w = eng.last_cost
     print(
         f"cost (state-table entries per row): median {np.median(w):,.0f}, mean {w.mean():,.0f}, "
         f"p99 {np.percentile(w, 99):,.0f}, max {w.max():,.0f}"

@@ -1,4 +1,4 @@
-# ruff: noqa: N806, C901  (kernel code keeps the maths names: K bits, H history nodes...; one long row function)
+# ruff: noqa: N806, C901, SIM109  (kernel code keeps the maths names: K bits, H history nodes...; one long row function)
 """Numba kernels of :class:`~legnumb.inference.independent.IndependentEngine`.
 
 One evidence row is answered by a forward-backward pass of variable elimination over the
@@ -35,12 +35,21 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["MAX_STATE", "STATUS_OK", "STATUS_TOO_LARGE", "run_rows", "run_rows_reference"]
+__all__ = [
+    "MAX_STATE",
+    "MAX_TAPE",
+    "STATUS_OK",
+    "STATUS_TOO_LARGE",
+    "run_rows",
+    "run_rows_reference",
+]
 
 STATUS_OK = 0
 STATUS_TOO_LARGE = 1
 #: Largest state table (entries) one row may need before the engine gives up.
 MAX_STATE = 1 << 24
+#: Largest sum of the state tables of one row's pass (kept for the backward pass; 2 GiB).
+MAX_TAPE = 1 << 28
 
 _OPEN_BLOCK = 0
 _OPEN_FIND = 1
@@ -86,8 +95,10 @@ def _cause_weights(
     d0,
     d1,
 ):
-    """P(c = absent | h) and u_c * P(c = present | h) for every configuration ``h`` of the
-    open history blocks (the first ``nb`` axes); returns the number of configurations."""
+    """P(c = absent | h) and u_c * P(c = present | h) for every open history configuration.
+
+    The open history blocks are the first ``nb`` axes; returns the number of configurations.
+    """
     n_hc = 1
     for a in range(nb):
         n_hc *= lay_card[a]
@@ -421,7 +432,7 @@ def _row(
         if size[t] > big:
             big = size[t]
     out_work[b] = tptr[n_ops + 1]
-    if big > MAX_STATE:
+    if big > MAX_STATE or tptr[n_ops + 1] > MAX_TAPE:
         out_status[b] = STATUS_TOO_LARGE
         out_logz[b] = math.nan
         return

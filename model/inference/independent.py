@@ -72,7 +72,14 @@ class IndependentResult(QueryResult):
 
 
 class IndependentEngine:
-    """Exact batch inference on an :class:`IndependentNetwork` (see the module docstring)."""
+    """Exact batch inference on an :class:`IndependentNetwork` (see the module docstring).
+
+    After :meth:`query`, ``last_cost`` holds per row the number of state-table entries its
+    pass went through (the cost of the row; it grows about as ``2^K`` with ``K`` the findings
+    observed above their bottom state).
+    """
+
+    last_cost: np.ndarray
 
     def __init__(self, net: IndependentNetwork) -> None:
         if not isinstance(net, IndependentNetwork):
@@ -326,12 +333,13 @@ class IndependentEngine:
             work = codes
         work = np.ascontiguousarray(work)
         step = chunk_rows or _DEFAULT_CHUNK
-        if n_threads > 1:
-            step = max(1, min(step, -(-work.shape[0] // n_threads)))
+        if n_threads > 1:  # small chunks balance the threads (a row's cost varies a lot)
+            step = max(1, min(step, -(-work.shape[0] // (16 * n_threads))))
 
         want = [self._names[t] for t in target_idx]
         need_marg = any(self._names[t] not in self._fset for t in target_idx)
         logz, c1, hm = self._run(work, params, off, False, need_marg, step, n_threads)
+        cost = self._work
         log_none, _, _ = self._run(work, params, off, True, False, step, n_threads)
         impossible = ~np.isfinite(logz)
         out: dict[str, np.ndarray] = {}
@@ -352,7 +360,8 @@ class IndependentEngine:
         log_none = np.where(np.isfinite(log_none), log_none, -np.inf)
         if inverse is not None:
             out = {k: v[inverse] for k, v in out.items()}
-            logz, log_none = logz[inverse], log_none[inverse]
+            logz, log_none, cost = logz[inverse], log_none[inverse], cost[inverse]
+        self.last_cost = cost
         return IndependentResult(marginals=out, log_evidence=logz, log_none=log_none)
 
     # ------------------------------------------------------------------------- internals
@@ -404,9 +413,9 @@ class IndependentEngine:
             b = int(np.flatnonzero(status == STATUS_TOO_LARGE)[0])
             raise EngineError(
                 f"expected evidence whose elimination fits in memory. Got row {b} needing a "
-                "state table of more than 2^24 entries instead."
+                "state table of more than 2^24 entries (or 2^28 in all) instead."
             )
-        self.last_work = work_done
+        self._work = work_done
         return logz, c1, hm
 
     def _finding_marginal(self, work, params, off, v, logz, step, n_threads) -> np.ndarray:
