@@ -145,6 +145,7 @@ def _row(
     out_h,
     out_status,
     out_work,
+    caps,
 ):
     (
         hcol,
@@ -432,7 +433,7 @@ def _row(
         if size[t] > big:
             big = size[t]
     out_work[b] = tptr[n_ops + 1]
-    if big > MAX_STATE or tptr[n_ops + 1] > MAX_TAPE:
+    if big > caps[0] or tptr[n_ops + 1] > caps[1]:
         out_status[b] = STATUS_TOO_LARGE
         out_logz[b] = math.nan
         return
@@ -674,13 +675,25 @@ def _row(
 
 @njit(cache=True, nogil=True)
 def run_rows(
-    codes, params, off, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status, out_work
+    codes,
+    params,
+    off,
+    st,
+    force_absent,
+    want_marg,
+    out_logz,
+    out_c1,
+    out_h,
+    out_status,
+    out_work,
+    caps,
 ):
     """Answer every row of ``codes`` (see the module docstring); outputs are filled in place.
 
     ``off`` is ``(B or 1, n_vars)``: where each node's numbers start in ``params`` for that
-    row. ``out_h`` must be zeroed by the caller. ``out_status[b]`` is ``STATUS_TOO_LARGE``
-    when the row needs a state table larger than ``MAX_STATE``; ``out_work[b]`` is the number of
+    row. ``out_h`` must be zeroed by the caller. ``caps`` is ``(largest state table, largest
+    tape)`` in entries (``MAX_STATE``, ``MAX_TAPE`` by default). ``out_status[b]`` is
+    ``STATUS_TOO_LARGE`` (and ``out_logz[b]`` NaN) when the row would exceed them; ``out_work[b]`` is the number of
     state-table entries the row's pass went through (its cost).
     """
     for b in range(codes.shape[0]):
@@ -698,6 +711,7 @@ def run_rows(
             out_h,
             out_status,
             out_work,
+            caps,
         )
 
 
@@ -711,7 +725,18 @@ def _interpreted(fn, **replace):
 
 
 def run_rows_reference(
-    codes, params, off, st, force_absent, want_marg, out_logz, out_c1, out_h, out_status, out_work
+    codes,
+    params,
+    off,
+    st,
+    force_absent,
+    want_marg,
+    out_logz,
+    out_c1,
+    out_h,
+    out_status,
+    out_work,
+    caps,
 ):
     """:func:`run_rows` run entirely by the Python interpreter (slow; the tests' reference)."""
     cw = _interpreted(_cause_weights, _stride=_stride.py_func, _find_axis=_find_axis.py_func)
@@ -733,4 +758,5 @@ def run_rows_reference(
             out_h,
             out_status,
             out_work,
+            caps,
         )

@@ -65,7 +65,8 @@ class IndependentResult(QueryResult):
     log_none : numpy.ndarray
         ``(B,)`` natural log of ``P(every cause absent, evidence row)``, so that
         ``exp(log_none - log_evidence)`` is P(no listed cause | row); ``-inf`` when a cause is
-        observed present or the evidence is impossible without a cause.
+        observed present or the evidence is impossible without a cause; NaN for a row too
+        large to answer (see :class:`IndependentEngine`).
     """
 
     log_none: np.ndarray
@@ -77,9 +78,18 @@ class IndependentEngine:
     After :meth:`query`, ``last_cost`` holds per row the number of state-table entries its
     pass went through (the cost of the row; it grows about as ``2^K`` with ``K`` the findings
     observed above their bottom state).
+
+    A row whose pass would need a state table of more than ``max_state`` entries, or more
+    than ``max_tape`` entries in all (the forward tables are kept for the backward pass), is
+    not answered: its marginals, ``log_evidence`` and ``log_none`` are NaN (the other rows
+    of the batch are answered as usual). A finding's marginal is NaN in a row where one of
+    its states' passes is too large. The defaults (``2^24`` and ``2^28`` entries, 2 GiB) can
+    be lowered per engine by setting the attributes.
     """
 
     last_cost: np.ndarray
+    max_state: int = 1 << 24
+    max_tape: int = 1 << 28
 
     def __init__(self, net: IndependentNetwork) -> None:
         if not isinstance(net, IndependentNetwork):
@@ -338,9 +348,9 @@ class IndependentEngine:
 
         want = [self._names[t] for t in target_idx]
         need_marg = any(self._names[t] not in self._fset for t in target_idx)
-        logz, c1, hm = self._run(work, params, off, False, need_marg, step, n_threads)
+        logz, c1, hm, too_big = self._run(work, params, off, False, need_marg, step, n_threads)
         cost = self._work
-        log_none, _, _ = self._run(work, params, off, True, False, step, n_threads)
+        log_none, _, _, _ = self._run(work, params, off, True, False, step, n_threads)
         impossible = ~np.isfinite(logz)
         out: dict[str, np.ndarray] = {}
         for name in want:
@@ -358,6 +368,8 @@ class IndependentEngine:
         logz = np.where(impossible, -np.inf, logz)
         logz[(work < 0).all(axis=1)] = 0.0
         log_none = np.where(np.isfinite(log_none), log_none, -np.inf)
+        logz[too_big] = np.nan
+        log_none[too_big] = np.nan
         if inverse is not None:
             out = {k: v[inverse] for k, v in out.items()}
             logz, log_none, cost = logz[inverse], log_none[inverse], cost[inverse]
@@ -374,6 +386,11 @@ class IndependentEngine:
         return frozenset(f.node for f in self._net.findings)
 
     def _run(self, work, params, off, force_absent, want_marg, step, n_threads):
+        """One pass over every row: (log evidence, P(cause present), history marginals, too_big).
+
+        ``too_big`` marks the rows whose pass would exceed the memory caps; their log evidence
+        is NaN.
+        """
         from legnumb.inference.ci_kernels import STATUS_TOO_LARGE, run_rows
 
         n = work.shape[0]
@@ -384,6 +401,7 @@ class IndependentEngine:
         status = np.zeros(n, dtype=np.int64)
         work_done = np.zeros(n, dtype=np.int64)
         per_row = off.shape[0] > 1
+        caps = np.array([self.max_state, self.max_tape], dtype=np.int64)
 
         def run(s: int) -> None:
             e = min(n, s + step)
@@ -400,6 +418,7 @@ class IndependentEngine:
                 hm[s:e],
                 status[s:e],
                 work_done[s:e],
+                caps,
             )
 
         starts = list(range(0, n, step))
@@ -409,14 +428,12 @@ class IndependentEngine:
         else:
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
                 list(pool.map(run, starts))
-        if (status == STATUS_TOO_LARGE).any():
-            b = int(np.flatnonzero(status == STATUS_TOO_LARGE)[0])
-            raise EngineError(
-                f"expected evidence whose elimination fits in memory. Got row {b} needing a "
-                "state table of more than 2^24 entries (or 2^28 in all) instead."
-            )
+        too_big = status == STATUS_TOO_LARGE
+        logz[too_big] = np.nan
+        c1[too_big] = np.nan
+        hm[too_big] = np.nan
         self._work = work_done
-        return logz, c1, hm
+        return logz, c1, hm, too_big
 
     def _finding_marginal(self, work, params, off, v, logz, step, n_threads) -> np.ndarray:
         """P(finding = s | e) = P(e, finding = s) / P(e), one pass per state."""
@@ -432,9 +449,10 @@ class IndependentEngine:
             for s in range(k):
                 trial = sub.copy()
                 trial[:, v] = s
-                lz, _, _ = self._run(trial, params, o, False, False, step, n_threads)
+                lz, _, _, _ = self._run(trial, params, o, False, False, step, n_threads)
                 with np.errstate(invalid="ignore"):
                     out[rows, s] = np.exp(lz - logz[rows])
+            out[rows[np.isnan(out[rows]).any(axis=1)]] = np.nan  # a state's pass too large
         return out
 
     # ------------------------------------------------------------------------- validation

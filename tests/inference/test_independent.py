@@ -253,10 +253,59 @@ def test_kernel_matches_interpreted_reference():
         n = len(codes)
         logz, c1 = np.empty(n), np.full((n, 4), np.nan)
         hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
-        fn(codes, eng._params, eng._off, eng._struct, False, True, logz, c1, hm, status, work)
+        caps = np.array([ci_kernels.MAX_STATE, ci_kernels.MAX_TAPE], dtype=np.int64)
+        args = (eng._params, eng._off, eng._struct, False, True, logz, c1, hm, status, work, caps)
+        fn(codes, *args)
         outs.append((logz, c1, hm))
     for x, y in zip(*outs, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_row_too_large_gives_nan_for_that_row_only():
+    net = random_network(21, n_hist=4, n_causes=6, n_findings=8, min_parents=2)
+    eng = IndependentEngine.from_network(net)
+    codes = random_rows(np.random.default_rng(2), eng, 40, p_obs=0.9)
+    full = eng.query(codes)
+    cost = eng.last_cost
+    eng.max_tape = int(np.median(cost))
+    res = eng.query(codes)
+    big = cost > eng.max_tape
+    assert big.any()
+    assert (~big).any()
+    assert np.isnan(res.log_evidence[big]).all()
+    assert np.isnan(res.log_none[big]).all()
+    findings = {f.node for f in net.findings}
+    for v in eng.variables:
+        assert np.isnan(res.marginals[v][big]).all()
+        ok = ~big
+        if v in findings:  # a pass with the finding observed may be too large on its own
+            nan = np.isnan(res.marginals[v]).any(axis=1)
+            assert np.isnan(res.marginals[v][nan]).all()
+            ok &= ~nan
+        np.testing.assert_array_equal(res.marginals[v][ok], full.marginals[v][ok])
+    np.testing.assert_array_equal(res.log_evidence[~big], full.log_evidence[~big])
+    np.testing.assert_array_equal(res.log_none[~big], full.log_none[~big])
+
+
+def test_finding_without_parent_causes():
+    base = hand_network()
+    lone = NoisyMax(
+        "z", ("lo", "mid", "hi"), (0, 1, 2), (), np.array([0.7, 0.2, 0.1]), np.zeros((0, 3))
+    )
+    net = IndependentNetwork(base.tables, base.causes, (*base.findings, lone))
+    eng = IndependentEngine.from_network(net)
+    rows = [{"z": "mid"}, {"z": "lo", "x": "yes"}, {"z": "hi", "x": "yes", "y": "mid"}, {}]
+    res = eng.query(eng.encode(rows))
+    for b, ev in enumerate(rows):
+        marg, pe, pnone = brute_force(net, ev)
+        assert res.log_evidence[b] == pytest.approx(np.log(pe), rel=TOL, abs=1e-12)
+        if pnone == 0.0:
+            assert res.log_none[b] == -np.inf
+        else:
+            assert res.log_none[b] == pytest.approx(np.log(pnone), rel=TOL, abs=1e-12)
+        for v in eng.variables:
+            np.testing.assert_allclose(res.marginals[v][b], marg[v], atol=TOL, rtol=0)
+    np.testing.assert_allclose(res.marginals["z"][3], [0.7, 0.2, 0.1], atol=1e-15)
 
 
 # -------------------------------------------------------------------------- overrides
