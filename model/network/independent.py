@@ -49,7 +49,7 @@ import numpy as np
 from legnumb.errors import InvalidArgumentError, UnknownNameError
 from legnumb.network.cpt import CPT
 
-__all__ = ["CAUSE_STATES", "AUX_SEPARATOR", "IndependentNetwork", "NoisyMax"]
+__all__ = ["AUX_SEPARATOR", "CAUSE_STATES", "IndependentNetwork", "NoisyMax"]
 
 #: States of every cause node, in this order.
 CAUSE_STATES: tuple[str, str] = ("absent", "present")
@@ -89,15 +89,15 @@ class NoisyMax:
     links: np.ndarray
 
     def __post_init__(self) -> None:
-        S = len(self.states)
+        n_states = len(self.states)
         problems = []
-        if sorted(self.order) != list(range(S)):
-            problems.append(f"order must be a permutation of 0..{S - 1}; got {self.order}")
-        if np.shape(self.leak) != (S,):
-            problems.append(f"leak must have shape ({S},); got {np.shape(self.leak)}")
-        if np.shape(self.links) != (len(self.parents), S):
+        if sorted(self.order) != list(range(n_states)):
+            problems.append(f"order must be a permutation of 0..{n_states - 1}; got {self.order}")
+        if np.shape(self.leak) != (n_states,):
+            problems.append(f"leak must have shape ({n_states},); got {np.shape(self.leak)}")
+        if np.shape(self.links) != (len(self.parents), n_states):
             problems.append(
-                f"links must have shape ({len(self.parents)}, {S}); got {np.shape(self.links)}"
+                f"links must have shape ({len(self.parents)}, {n_states}); got {np.shape(self.links)}"
             )
         if len(set(self.parents)) != len(self.parents):
             problems.append(f"parents must be distinct; got {self.parents}")
@@ -111,7 +111,7 @@ class NoisyMax:
         return tuple(self.states[i] for i in self.order)
 
     def cumulative(self) -> np.ndarray:
-        """``(1 + n_parents, S)``: ``Lcum`` then each ``Qcum_i``, in the column's order.
+        """``(1 + n_parents, n_states)``: ``Lcum`` then each ``Qcum_i``, in the column's order.
 
         Column ``r`` is P(value <= r-th state from the bottom); the last column is 1.
         """
@@ -119,7 +119,7 @@ class NoisyMax:
         return np.cumsum(stacked, axis=1)
 
     def table(self) -> np.ndarray:
-        """The full table ``P(node | parents)``, shape ``(S, 2, ..., 2)`` (small ``n`` only)."""
+        """The full table ``P(node | parents)``, shape ``(n_states, 2, ..., 2)`` (small ``n`` only)."""
         n = len(self.parents)
         if n > 16:
             raise InvalidArgumentError(
@@ -128,10 +128,10 @@ class NoisyMax:
             )
         cum = self.cumulative()
         grids = np.indices((2,) * n).reshape(n, -1).T  # (2**n, n) parent states
-        F = np.repeat(cum[0][None, :], len(grids), axis=0)
+        cum_f = np.repeat(cum[0][None, :], len(grids), axis=0)
         for i in range(n):
-            F = F * np.where(grids[:, i : i + 1] == 1, cum[1 + i][None, :], 1.0)
-        pmf_ordered = np.diff(np.concatenate([np.zeros((len(grids), 1)), F], axis=1), axis=1)
+            cum_f = cum_f * np.where(grids[:, i : i + 1] == 1, cum[1 + i][None, :], 1.0)
+        pmf_ordered = np.diff(np.concatenate([np.zeros((len(grids), 1)), cum_f], axis=1), axis=1)
         pmf = np.empty_like(pmf_ordered)
         pmf[:, list(self.order)] = pmf_ordered
         return pmf.T.reshape((len(self.states),) + (2,) * n)
@@ -145,16 +145,16 @@ class NoisyMax:
                 f"states {', '.join(self.states)}; parents {', '.join(self.parents)}"
             )
         cum = self.cumulative()
-        F = cum[0].copy()
+        cum_f = cum[0].copy()
         for i, p in enumerate(self.parents):
             if causes.get(p, "absent") == "present":
-                F = F * cum[1 + i]
+                cum_f = cum_f * cum[1 + i]
         r = list(self.order).index(self.states.index(state))
-        return float(F[r] - (F[r - 1] if r else 0.0))
+        return float(cum_f[r] - (cum_f[r - 1] if r else 0.0))
 
     def to_cpts(self) -> list[CPT]:
-        """This finding as plain tables: a divorced chain when it has two or more parents."""
-        S = len(self.states)
+        """The finding as plain tables: a divorced chain when it has two or more parents."""
+        n_states = len(self.states)
         ordered = self.ordered_states
         cum = self.cumulative()
         n = len(self.parents)
@@ -163,15 +163,15 @@ class NoisyMax:
         out = []
         # first auxiliary node: max(leak, cause 1)
         prev = f"{self.node}{AUX_SEPARATOR}1"
-        F = np.stack([cum[0], cum[0] * cum[1]], axis=1)  # (S ordered, 2)
-        first = np.diff(np.vstack([np.zeros((1, 2)), F]), axis=0)
+        cum_f = np.stack([cum[0], cum[0] * cum[1]], axis=1)  # (n_states ordered, 2)
+        first = np.diff(np.vstack([np.zeros((1, 2)), cum_f]), axis=0)
         states = {prev: ordered, self.parents[0]: CAUSE_STATES}
         out.append(CPT(prev, (self.parents[0],), states, first))
         # max(y, cause k): P(value <= r | y, c) = [y <= r] * Qcum_k(r) ** c
-        step = np.arange(S)[:, None] >= np.arange(S)[None, :]  # [r, y]: y <= r
+        step = np.arange(n_states)[:, None] >= np.arange(n_states)[None, :]  # [r, y]: y <= r
         for k in range(1, n):
-            G = np.stack([step * 1.0, step * cum[1 + k][:, None]], axis=2)  # (r, y, c)
-            pmf = np.diff(np.concatenate([np.zeros((1, S, 2)), G], axis=0), axis=0)
+            cum_g = np.stack([step * 1.0, step * cum[1 + k][:, None]], axis=2)  # (r, y, c)
+            pmf = np.diff(np.concatenate([np.zeros((1, n_states, 2)), cum_g], axis=0), axis=0)
             parent = self.parents[k]
             if k < n - 1:
                 name = f"{self.node}{AUX_SEPARATOR}{k + 1}"
@@ -259,7 +259,7 @@ class IndependentNetwork:
     def replace_values(self, values: Mapping[str, np.ndarray]) -> IndependentNetwork:
         """A copy with some nodes' numbers replaced.
 
-        ``values[node]`` is a table's values array, or for a finding the ``(1 + n_parents, S)``
+        ``values[node]`` is a table's values array, or for a finding the ``(1 + n_parents, n_states)``
         stack of its leak and links.
         """
         tables = tuple(

@@ -57,8 +57,10 @@ def normalize_name(text: str) -> str:
     return str(text).strip().lower()
 
 
-def closest(word: str, candidates) -> str | None:
+def closest(word: str, candidates, *, cutoff: float = 0.6) -> str | None:
     """Return the candidate closest to ``word``, or None when nothing is close.
+
+    ``cutoff`` is the least :class:`difflib.SequenceMatcher` ratio that counts as close.
 
     >>> closest("both_leg", ["one_leg", "both_legs"])
     'both_legs'
@@ -71,7 +73,7 @@ def closest(word: str, candidates) -> str | None:
     prefixed = sorted((c for c in by_lower if len(w) >= 3 and c.startswith(w)), key=len)
     if prefixed:
         return by_lower[prefixed[0]]
-    found = difflib.get_close_matches(w, list(by_lower), n=1, cutoff=0.6)
+    found = difflib.get_close_matches(w, list(by_lower), n=1, cutoff=cutoff)
     return by_lower[found[0]] if found else None
 
 
@@ -167,8 +169,15 @@ class Schema:
         return self.history + tuple(self.causes) + self.symptoms
 
     def closest_column(self, name: str) -> str | None:
-        """The known column closest to ``name`` (for typo hints), or None."""
-        return closest(name, self.columns)
+        """The known column closest to ``name`` (for typo hints), or None.
+
+        Stricter than state hints: a header such as ``citation`` is an extra column, not a
+        typo of ``duration``, while ``lateralty`` is a typo of ``laterality``.
+
+        >>> load_schema().closest_column("lateralty"), load_schema().closest_column("citation")
+        ('laterality', None)
+        """
+        return closest(name, self.columns, cutoff=0.75)
 
     def normalize_state(self, column: str, value: str) -> str | None:
         """Map a raw cell to a state of ``column``; None when it is not a valid state.

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from legnumb.errors import InvalidArgumentError, InvalidTypeError, LegnumbError, UnknownNameError
 from legnumb.network.cpt import CPT
+from legnumb.network.independent import AUX_SEPARATOR, NoisyMax
 from legnumb.network.priors import load_priors
 from legnumb.network.schema import load_schema
 
@@ -33,14 +34,44 @@ def test_axes_are_named_and_cells_addressed_by_state(wet):
 
 
 def test_shipped_cpts_have_one_axis_per_scope_name_with_schema_states():
+    """History and cause tables are CPTs; findings are noisy-MAX (checked the same way)."""
     schema = load_schema()
-    for cpt in load_priors().expand():
+    objects = load_priors().expand()
+    assert len(objects) == len(schema.nodes)
+    for obj in objects:
+        if isinstance(obj, NoisyMax):
+            assert obj.node in schema.symptoms, obj.node
+            assert obj.states == schema.states_of(obj.node), obj.node
+            assert obj.leak.shape == (len(obj.states),), obj.node
+            assert obj.links.shape == (len(obj.parents), len(obj.states)), obj.node
+            assert set(obj.parents) <= set(schema.causes), obj.node
+            parents = obj.parents
+            name = obj.node
+        else:
+            assert obj.variable not in schema.symptoms, obj.variable
+            assert obj.values.shape == tuple(len(obj.states[v]) for v in obj.scope), obj.variable
+            assert set(obj.states) == set(obj.scope), obj.variable
+            for v in obj.scope:
+                assert obj.states[v] == schema.states_of(v), (obj.variable, v)
+            parents = obj.parents
+            name = obj.variable
+        order = [schema.nodes.index(p) for p in parents]
+        assert order == sorted(order), name  # parents in schema order
+
+
+def test_shipped_divorced_tables_for_pgmpy_have_schema_or_finding_states():
+    """Auxiliary ``<finding>_max<k>`` nodes carry the states of their finding, nothing new."""
+    schema = load_schema()
+    nodes = set(schema.nodes)
+    for cpt in load_priors().network().to_cpts():
         assert cpt.values.shape == tuple(len(cpt.states[v]) for v in cpt.scope), cpt.variable
-        assert set(cpt.states) == set(cpt.scope), cpt.variable
+        np.testing.assert_allclose(cpt.values.sum(axis=0), 1.0, atol=1e-12)
         for v in cpt.scope:
-            assert cpt.states[v] == schema.states_of(v), (cpt.variable, v)
-        order = [schema.nodes.index(p) for p in cpt.parents]
-        assert order == sorted(order), cpt.variable  # parents in schema order
+            finding = v if v in nodes else v.rsplit(AUX_SEPARATOR, 1)[0]
+            assert finding in nodes, (cpt.variable, v)
+            assert set(cpt.states[v]) == set(schema.states_of(finding)), (cpt.variable, v)
+        if cpt.variable not in nodes or cpt.variable in schema.symptoms:
+            assert len(cpt.scope) <= 3, cpt.variable  # at most (S, S, 2) after divorcing
 
 
 @pytest.mark.parametrize(

@@ -36,12 +36,14 @@ def _noisy_max(rng, n_parents=3, n_states=3, order=None):
 
 def _brute(x: NoisyMax) -> np.ndarray:
     """P(x | parents) by enumerating every produced value: the definition of noisy-MAX."""
-    S, n = len(x.states), len(x.parents)
+    n_states, n = len(x.states), len(x.parents)
     rank = {s: r for r, s in enumerate(x.order)}  # state index -> rank
-    out = np.zeros((S,) + (2,) * n)
+    out = np.zeros((n_states,) + (2,) * n)
     for cfg in itertools.product((0, 1), repeat=n):
-        dists = [x.leak] + [x.links[i] if cfg[i] else np.eye(S)[x.order[0]] for i in range(n)]
-        for values in itertools.product(range(S), repeat=n + 1):
+        dists = [x.leak] + [
+            x.links[i] if cfg[i] else np.eye(n_states)[x.order[0]] for i in range(n)
+        ]
+        for values in itertools.product(range(n_states), repeat=n + 1):
             p = np.prod([d[v] for d, v in zip(dists, values, strict=True)])
             top = max(values, key=lambda v: rank[v])
             out[(top, *cfg)] += p
@@ -52,7 +54,12 @@ def _brute(x: NoisyMax) -> np.ndarray:
 def test_noisy_or_by_hand():
     # P(yes | a, b) = 1 - (1 - 0.1)(1 - 0.5)(1 - 0.2) = 0.64
     x = NoisyMax(
-        "f", ("yes", "no"), (1, 0), ("a", "b"), np.array([0.1, 0.9]), np.array([[0.5, 0.5], [0.2, 0.8]])
+        "f",
+        ("yes", "no"),
+        (1, 0),
+        ("a", "b"),
+        np.array([0.1, 0.9]),
+        np.array([[0.5, 0.5], [0.2, 0.8]]),
     )
     assert x.prob("yes", a="present", b="present") == pytest.approx(0.64)
     assert x.prob("yes") == pytest.approx(0.1)
@@ -74,7 +81,10 @@ def test_divorced_chain_equals_table_in_pgmpy(seed):
     priors = [CPT(p, (), {p: CAUSE_STATES}, np.array([0.7, 0.3])) for p in x.parents]
     chain = build_network(priors + x.to_cpts())
     full = build_network(
-        priors + [CPT("x", x.parents, {"x": x.states, **{p: CAUSE_STATES for p in x.parents}}, x.table())]
+        [
+            *priors,
+            CPT("x", x.parents, {"x": x.states, **{p: CAUSE_STATES for p in x.parents}}, x.table()),
+        ]
     )
     assert any(n.startswith("x_max") for n in chain.nodes())
     for state in x.states:

@@ -1,11 +1,8 @@
-"""Tests for legnumb.network.parameters: ParameterSpace and the one CPT expansion."""
+"""Tests for legnumb.network.parameters: ParameterSpace and the one expansion."""
 
 from __future__ import annotations
 
-import csv
-import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,13 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from legnumb.errors import InvalidArgumentError, UnknownNameError
+from legnumb.network.cpt import CPT
 from legnumb.network.parameters import ParameterSpace
-from legnumb.network.priors import PriorSet, load_priors, shipped_priors_dir
+from legnumb.network.priors import PriorSet, example_priors, load_priors
+from tests.network.test_priors import write_full_priors
 
 
 @pytest.fixture(scope="module")
 def priors() -> PriorSet:
-    return load_priors()
+    return example_priors()
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +26,21 @@ def space(priors) -> ParameterSpace:
     return ParameterSpace.from_priors(priors)
 
 
+@pytest.fixture(scope="module")
+def full_space(tmp_path_factory) -> ParameterSpace:
+    """The parameter space of a synthetic full priors set for the contract schema."""
+    return ParameterSpace.from_priors(load_priors(write_full_priors(tmp_path_factory.mktemp("p"))))
+
+
 def _variant(priors: PriorSet, theta_row: np.ndarray) -> PriorSet:
     """The priors with every number set to ``theta_row`` (no sibling rescaling)."""
     numbers = tuple(
         replace(n, value=float(x)) for n, x in zip(priors.numbers, theta_row, strict=True)
     )
-    return PriorSet(numbers, priors.sources, priors.schema, priors.sha256)
+    return PriorSet(numbers, priors.sources, priors.schema, priors.sha256, orders=priors.orders)
+
+
+AF = "causes:stroke|odds_ratio|atrial_fibrillation=yes|present"
 
 
 # --------------------------------------------------------------------------- layout
@@ -40,10 +48,16 @@ def test_vectors_follow_priors_numbers(priors, space):
     assert space.n_numbers == len(priors.numbers)
     assert space.param_ids == tuple(n.param_id for n in priors.numbers)
     np.testing.assert_array_equal(space.values, [n.value for n in priors.numbers])
+    np.testing.assert_array_equal(space.is_ratio, [n.kind == "odds_ratio" for n in priors.numbers])
     assert space.nodes == priors.schema.nodes
-    for i in (0, 100, space.n_numbers - 1):
+    for i in range(space.n_numbers):
         assert space.index(space.param_ids[i]) == i
         assert i in space.numbers_of(space.node_of[i])
+    assert space.parents["stroke"] == ("age_group", "atrial_fibrillation")
+    assert space.parents["onset"] == ("stroke", "sciatica")
+    assert space.base_values["onset"].shape == (3, 3)
+    assert space.base_values["weakness"].shape == (3, 2)
+    assert space.base_values["stroke"].shape == (2, 3, 2)
 
 
 def test_groups_are_the_distributions_of_priorset_siblings(priors, space):
@@ -51,132 +65,70 @@ def test_groups_are_the_distributions_of_priorset_siblings(priors, space):
         sibs = {space.param_ids[j] for j in space.siblings_of(i)}
         assert sibs == {m.param_id for m in priors.siblings(n.param_id)}, n.param_id
         assert (space.group[i] >= 0) == bool(sibs)
+    assert space.group[space.index(AF)] == -1
 
 
 # --------------------------------------------------------------------------- variants
-def test_draws_stay_in_range_and_distributions_sum_to_one(space):
-    theta = space.draw(300, rng=np.random.default_rng(1))
-    np.testing.assert_array_equal(theta, space.draw(300, rng=np.random.default_rng(1)))
-    free = space.group < 0
-    assert ((theta[:, free] >= space.low[free]) & (theta[:, free] <= space.high[free])).all()
-    for g in np.unique(space.group[~free]):
-        members = np.flatnonzero(space.group == g)
+@pytest.mark.parametrize("which", ["example", "full"])
+def test_draws_stay_in_range_and_distributions_sum_to_one(space, full_space, which):
+    s = space if which == "example" else full_space
+    theta = s.draw(300, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(theta, s.draw(300, rng=np.random.default_rng(1)))
+    free = s.group < 0
+    assert ((theta[:, free] >= s.low[free]) & (theta[:, free] <= s.high[free])).all()
+    assert (theta[:, s.is_ratio] > 0).all()
+    for g in np.unique(s.group[~free]):
+        members = np.flatnonzero(s.group == g)
         np.testing.assert_allclose(theta[:, members].sum(axis=1), 1.0, atol=1e-12)
         if len(members) == 2:
             np.testing.assert_array_equal(theta[:, members[1]], 1.0 - theta[:, members[0]])
-    assert space.in_range(theta).mean() > 0.95
+    assert s.in_range(theta).mean() > 0.95
+
+
+def test_odds_ratios_are_drawn_log_uniformly(space):
+    i = space.index(AF)  # OR 4 in [2, 8]: log-uniform, so half the draws below 4
+    theta = space.draw(4000, rng=np.random.default_rng(5))[:, i]
+    assert abs((theta < 4.0).mean() - 0.5) < 0.03
+    assert theta.min() >= 2.0
+    assert theta.max() <= 8.0
 
 
 def test_one_at_a_time_rescales_siblings_as_with_value(priors, space):
     pid = priors.get(
-        "findings", node="laterality", kind="link", parent="sciatica", state="one_leg"
+        "findings", node="onset", kind="link", parent="stroke", state="sudden"
     ).param_id
     i = space.index(pid)
-    theta = space.one_at_a_time([i, i], [0.6, 0.2])
-    for row, x in zip(theta, (0.6, 0.2), strict=True):
-        variant = priors.with_value(pid, x)
+    theta = space.one_at_a_time([i, i, space.index(AF)], [0.6, 0.2, 7.5])
+    for row, (p, x) in zip(theta, ((pid, 0.6), (pid, 0.2), (AF, 7.5)), strict=True):
+        variant = priors.with_value(p, x)
         np.testing.assert_allclose(row, [n.value for n in variant.numbers], rtol=0, atol=1e-15)
-        assert row[i] == x
-        assert row[space.siblings_of(i)].sum() == pytest.approx(1 - x, abs=1e-15)
+    assert theta[0, space.siblings_of(i)].sum() == pytest.approx(0.4, abs=1e-15)
     others = np.setdiff1d(np.arange(space.n_numbers), [i, *space.siblings_of(i)])
-    np.testing.assert_array_equal(theta[:, others], np.tile(space.values[others], (2, 1)))
+    np.testing.assert_array_equal(theta[:2, others], np.tile(space.values[others], (2, 1)))
 
 
 # --------------------------------------------------------------------------- expansion
 def test_expansion_at_the_point_values_is_priorset_expand_bit_for_bit(priors, space):
     batch = space.expand(space.values)
-    for cpt in priors.expand():
-        assert batch[cpt.variable].shape == (1, *cpt.values.shape)
-        assert np.array_equal(batch[cpt.variable][0], cpt.values), cpt.variable
-        assert np.array_equal(space.base_cpts[cpt.variable].values, cpt.values)
+    for x in priors.expand():
+        name = x.variable if isinstance(x, CPT) else x.node
+        want = x.values if isinstance(x, CPT) else np.vstack([x.leak[None], x.links])
+        assert batch[name].shape == (1, *want.shape)
+        assert np.array_equal(batch[name][0], want), name
+        assert np.array_equal(space.base_values[name], want), name
+        assert type(space.base[name]) is type(x)
 
 
 def test_each_batch_row_is_priorset_expand_of_that_variant(priors, space):
     theta = space.draw(3, rng=np.random.default_rng(7))
     batch = space.expand(theta)
     for b in range(len(theta)):
-        for cpt in _variant(priors, theta[b]).expand():
-            assert np.array_equal(batch[cpt.variable][b], cpt.values), (b, cpt.variable)
-
-
-def _by_hand(nums, cpt, node, state, given_):
-    """One cell, computed as ``priors/README.md`` states it, in file and parent order."""
-    kinds = {n.kind for n in nums}
-    if "prior" in kinds:
-        ps = next(iter(given_.values()), "")
-        return next(n.value for n in nums if n.state == state and n.parent_state == ps)
-    if "leak_weight" not in kinds:  # noisy-OR: P(off) = (1 - leak) * prod (1 - active link)
-        q = 1.0 - next(n.value for n in nums if n.kind == "leak")
-        for n in nums:
-            if n.kind == "link" and given_[n.parent] == n.parent_state:
-                q *= 1.0 - n.value
-        return 1.0 - q if state in ("yes", "present") else q
-    # mixture: (1 - w) * mean of the present causes' distributions + w * leak
-    leak = next(n.value for n in nums if n.kind == "leak" and n.state == state)
-    w = next(n.value for n in nums if n.kind == "leak_weight")
-    link = {n.parent: n.value for n in nums if n.kind == "link" and n.state == state}
-    on = [p for p in cpt.parents if given_[p] == "present"]
-    if not on:
-        return leak
-    total = 0.0
-    for p in on:
-        total += link[p]
-    return (1.0 - w) * (total / len(on)) + w * leak
-
-
-def test_expansion_follows_the_readme_formulas_cell_by_cell(priors, space):
-    """Sampled cells of every node, computed one by one; equal bit for bit."""
-    rng = np.random.default_rng(11)
-    theta = space.draw(1, rng=rng)[0]
-    batch = space.expand(theta)
-    variant = _variant(priors, theta)
-    for node, cpt in space.base_cpts.items():
-        nums = [n for n in variant.numbers if n.node == node]
-        for _ in range(40):
-            cell = tuple(int(rng.integers(k)) for k in cpt.values.shape)
-            state = cpt.states[node][cell[0]]
-            given_ = {p: cpt.states[p][c] for p, c in zip(cpt.parents, cell[1:], strict=True)}
-            got = batch[node][(0, *cell)]
-            want = _by_hand(nums, cpt, node, state, given_)
-            assert got == want, (node, cell, got, want)
-
-
-def test_observed_mixture_rows_are_exact_and_columns_stay_distributions(space):
-    theta = space.draw(4, rng=np.random.default_rng(3))
-    for node in ("distribution", "onset", "relieved_by"):
-        full = space.expand(theta, nodes=[node])[node]
-        for o, state in enumerate(space.base_cpts[node].states[node]):
-            eq = space.expand(theta, nodes=[node], observed={node: state})[node]
-            np.testing.assert_array_equal(eq[:, o], full[:, o])
-            np.testing.assert_allclose(eq.sum(axis=1), 1.0, atol=1e-12)
-
-
-def _without_links(tmp_path: Path, node: str) -> Path:
-    """A copy of the shipped priors in which ``node`` has no link rows (no parents)."""
-    dest = tmp_path / "priors"
-    shutil.copytree(
-        shipped_priors_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py")
-    )
-    path = dest / "findings.csv"
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(r for r in rows if not (r["node"] == node and r["kind"] == "link"))
-    return dest
-
-
-def test_mixture_node_without_parent_causes_is_its_leak(tmp_path):
-    priors = load_priors(_without_links(tmp_path, "onset"))
-    cpt = priors.expand_node("onset")
-    assert cpt.parents == ()
-    leak = [priors.get("findings", node="onset", kind="leak", state=s) for s in cpt.states["onset"]]
-    np.testing.assert_array_equal(cpt.values, [n.value for n in leak])
-    space = ParameterSpace.from_priors(priors)
-    theta = space.draw(2, rng=np.random.default_rng(0))
-    obs = space.expand(theta, nodes=["onset"], observed={"onset": "sudden"})["onset"]
-    np.testing.assert_array_equal(obs[:, 0], theta[:, space.index(leak[0].param_id)])
+        net = _variant(priors, theta[b]).network()
+        for t in net.tables:
+            assert np.array_equal(batch[t.variable][b], t.values), (b, t.variable)
+        for f in net.findings:
+            assert np.array_equal(batch[f.node][b, 0], f.leak), (b, f.node)
+            assert np.array_equal(batch[f.node][b, 1:], f.links), (b, f.node)
 
 
 # --------------------------------------------------------------------------- errors
@@ -189,25 +141,17 @@ def test_mixture_node_without_parent_causes_is_its_leak(tmp_path):
             InvalidArgumentError,
             r"expected theta of shape \(B, \d+\). Got \(2, 3\) instead",
         ),
-        (
-            lambda s: s.expand(s.values, nodes=["onsett"]),
-            UnknownNameError,
-            r"unknown node 'onsett'",
-        ),
-        (
-            lambda s: s.expand(s.values, nodes=["onset"], observed={"onset": "slow"}),
-            UnknownNameError,
-            r"unknown state 'slow' of onset; expected one of sudden, gradual",
-        ),
-        (
-            lambda s: s.one_at_a_time([0, 1], [0.5]),
-            InvalidArgumentError,
-            r"1-d sequences of one length",
-        ),
+        (lambda s: s.expand(s.values, nodes=["onsett"]), UnknownNameError, r"unknown node"),
+        (lambda s: s.one_at_a_time([0, 1], [0.5]), InvalidArgumentError, r"1-d sequences"),
         (
             lambda s: s.draw(0, rng=np.random.default_rng(0)),
             InvalidArgumentError,
             r"n as an int >= 1. Got 0 instead",
+        ),
+        (
+            lambda s: s.one_at_a_time([s.index(AF)], [0.0]),
+            InvalidArgumentError,
+            r"odds_ratio.*: an odds ratio must be a finite number > 0",
         ),
     ],
 )
@@ -227,13 +171,34 @@ def test_one_at_a_time_rejects_unusable_probabilities(space, x):
 
 
 # --------------------------------------------------------------------------- properties
+def _check_valid(space, theta):
+    """Every variant expands to valid tables: distributions strictly inside (0, 1)."""
+    batch = space.expand(theta)
+    net = space.priors.network()
+    for b in range(theta.shape[0]):
+        variant = net.replace_values({node: arr[b] for node, arr in batch.items()})
+        for t in variant.tables:
+            np.testing.assert_allclose(t.values.sum(axis=0), 1.0, atol=1e-12, err_msg=t.variable)
+            assert ((t.values > 0) & (t.values < 1)).all(), t.variable
+        for f in variant.findings:
+            stack = np.vstack([f.leak[None], f.links])
+            np.testing.assert_allclose(stack.sum(axis=1), 1.0, atol=1e-12, err_msg=f.node)
+            assert ((stack > 0) & (stack < 1)).all(), f.node
+            table = f.table()
+            np.testing.assert_allclose(table.sum(axis=0), 1.0, atol=1e-12, err_msg=f.node)
+            assert (table >= 0).all(), f.node
+
+
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 8))
-def test_admissible_vectors_give_distributions_strictly_inside_0_1(space, seed, n):
-    theta = space.draw(n, rng=np.random.default_rng(seed))
-    for node, cpts in space.expand(theta).items():
-        np.testing.assert_allclose(cpts.sum(axis=1), 1.0, rtol=0, atol=1e-12, err_msg=node)
-        assert ((cpts > 0) & (cpts < 1)).all(), node
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 4))
+def test_drawn_variants_expand_to_valid_tables(space, seed, n):
+    _check_valid(space, space.draw(n, rng=np.random.default_rng(seed)))
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_drawn_variants_of_the_full_schema_expand_to_valid_tables(full_space, seed):
+    _check_valid(full_space, full_space.draw(2, rng=np.random.default_rng(seed)))
 
 
 @settings(max_examples=25, deadline=None)
@@ -243,7 +208,9 @@ def test_one_number_anywhere_in_its_range_expands_as_priorset_does(priors, space
     x = data.draw(st.floats(float(space.low[i]), float(space.high[i])))
     node = space.node_of[i]
     got = space.expand(space.one_at_a_time([i], [x]), nodes=[node])[node][0]
-    want = priors.with_value(space.param_ids[i], x).expand_node(node).values
+    obj = priors.with_value(space.param_ids[i], x).expand_node(node)
+    want = obj.values if isinstance(obj, CPT) else np.vstack([obj.leak[None], obj.links])
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(got.sum(axis=0), 1.0, rtol=0, atol=1e-12)
+    axis = 0 if isinstance(obj, CPT) else 1
+    np.testing.assert_allclose(got.sum(axis=axis), 1.0, rtol=0, atol=1e-12)
     assert ((got > 0) & (got < 1)).all()

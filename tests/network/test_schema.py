@@ -10,10 +10,14 @@ SCHEMA = load_schema()
 
 
 def test_contract_sizes():
-    assert len(SCHEMA.columns) == 35
-    assert len(SCHEMA.causes) == 15
+    # contract v2: 17 history + 32 symptom columns, 24 causes
+    assert len(SCHEMA.columns) == 49
+    assert (len(SCHEMA.history), len(SCHEMA.symptoms)) == (17, 32)
+    assert len(SCHEMA.causes) == 24
     assert SCHEMA.history[0] == "age_group"
-    assert SCHEMA.symptoms[-1] == "cold_intolerance"
+    assert SCHEMA.history[-1] == "neurotoxic_exposure"
+    assert SCHEMA.symptoms[-1] == "anxiety_or_overbreathing"
+    assert SCHEMA.states_of("onset") == ("sudden", "over_hours", "gradual")
 
 
 @pytest.mark.parametrize(
