@@ -24,8 +24,8 @@ import pandas as pd
 from legnumb import __version__
 from legnumb.diagnosis.evidence import normalize_evidence
 from legnumb.diagnosis.policy import Policy, load_policy
-from legnumb.diagnosis.triage import red_flags, triage_reason
-from legnumb.inference.engine import Engine
+from legnumb.diagnosis.triage import red_flags, shipped_policy, triage_reason
+from legnumb.inference.independent import IndependentEngine
 from legnumb.network.bayesnet import DiscreteBayesianNetwork, build_network
 from legnumb.network.priors import PriorSet, load_priors
 from legnumb.network.schema import Schema
@@ -49,6 +49,8 @@ class Diagnosis:
         The warning signs found, in plain words (always reported).
     triage_reason : str
         The rule or the likely cause that set the level, in plain words.
+    p_other_cause : float
+        P(no listed cause is present | evidence).
     """
 
     evidence: dict[str, str]
@@ -56,6 +58,12 @@ class Diagnosis:
     triage: str
     red_flags: tuple[str, ...]
     triage_reason: str = ""
+    p_other_cause: float = float("nan")
+
+    @property
+    def n_findings(self) -> int:
+        """How many of the model's columns the evidence answered."""
+        return len(self.evidence)
 
     @property
     def ranked(self) -> pd.Series:
@@ -73,15 +81,16 @@ class Model:
         Every hand-set number, validated.
     network : pgmpy.models.DiscreteBayesianNetwork
         The network; ``check_model()`` passes.
-    engine : Engine
-        The exact batch engine compiled from ``network``.
+    engine : IndependentEngine
+        The exact batch engine for the causally independent network (pgmpy's variable
+        elimination on ``network`` is its reference).
     policy : Policy
         The triage rules and thresholds of the same priors folder.
     """
 
     priors: PriorSet
     network: DiscreteBayesianNetwork
-    engine: Engine
+    engine: IndependentEngine
     policy: Policy | None = None
     version: str = __version__
 
@@ -120,11 +129,18 @@ class Model:
 
     def posterior_matrix(self, codes: np.ndarray, *, n_threads: int = 1) -> np.ndarray:
         """P(cause = present | row) for coded rows: an array ``(B, len(causes))``."""
+        return self.infer(codes, n_threads=n_threads)[0]
+
+    def infer(self, codes: np.ndarray, *, n_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Posteriors ``(B, len(causes))`` and P(no listed cause | row) ``(B,)`` of coded rows."""
         codes = np.asarray(codes, dtype=np.int64)
         full = np.full((codes.shape[0], len(self.engine.variables)), -1, dtype=np.int64)
         full[:, self._column_positions()] = codes
         res = self.engine.query(full, targets=self.causes, n_threads=n_threads)
-        return np.column_stack([res.marginals[c][:, 1] for c in self.causes])
+        post = np.column_stack([res.marginals[c][:, 1] for c in self.causes])
+        with np.errstate(invalid="ignore"):
+            other = np.exp(res.log_none - res.log_evidence)
+        return post, other
 
     def _column_positions(self) -> np.ndarray:
         variables = self.engine.variables
@@ -139,16 +155,19 @@ class Model:
         state.
         """
         ev = normalize_evidence(self.schema, evidence)
-        post = pd.Series(
-            self.posterior_matrix(self.encode([ev]))[0], index=list(self.causes), name="posterior"
-        )
-        level, reason = triage_reason(ev, post, policy=self.policy)
-        return Diagnosis(ev, post, level, red_flags(ev, policy=self.policy), reason)
+        codes = self.encode([ev])
+        post, other = self.infer(codes)
+        base = self.base_posteriors(codes, post, np.ones(1, dtype=bool))
+        post = pd.Series(post[0], index=list(self.causes), name="posterior")
+        base = None if base is None else pd.Series(base[0], index=list(self.causes))
+        level, reason = triage_reason(ev, post, policy=self.policy, base_posteriors=base)
+        flags = red_flags(ev, policy=self.policy)
+        return Diagnosis(ev, post, level, flags, reason, float(other[0]))
 
     def score_codes(
         self, codes: np.ndarray, *, row_ok: np.ndarray | None = None, n_threads: int = 1
     ) -> pd.DataFrame:
-        """Score coded rows: ``p_<cause>``, ``top_cause``, ``triage`` and ``red_flags``.
+        """Score coded rows: the output columns of the contract from ``p_<cause>`` to ``n_findings``.
 
         Rows with ``row_ok`` False are not scored (NaN posteriors, blank top cause) but their
         red flags are still found and their triage follows the red-flag rules alone.
@@ -158,11 +177,34 @@ class Model:
         n = codes.shape[0]
         ok = np.ones(n, dtype=bool) if row_ok is None else np.asarray(row_ok, dtype=bool)
         post = np.full((n, len(self.causes)), np.nan)
+        other = np.full(n, np.nan)
         if ok.any():
-            post[ok] = self.posterior_matrix(codes[ok], n_threads=n_threads)
+            post[ok], other[ok] = self.infer(codes[ok], n_threads=n_threads)
+        base = self.base_posteriors(codes, post, ok, n_threads=n_threads)
         from legnumb.diagnosis.scoring import summarize
 
-        return summarize(self, codes, post, ok)
+        return summarize(self, codes, post, other, ok, base)
+
+    def base_posteriors(
+        self, codes: np.ndarray, post: np.ndarray, ok: np.ndarray, *, n_threads: int = 1
+    ) -> np.ndarray | None:
+        """Posteriors of rows with their red-flag answers left out, where triage needs them.
+
+        Adding a warning sign can lower a cause's posterior (a swollen calf makes PAD less
+        likely); triage takes a cause that was likely *before* the warning signs into account
+        too, so that a red-flag answer never lowers the level. Computed only for scored rows
+        that hold a red-flag answer and are not already at emergency; NaN elsewhere, and None
+        when no row needs it.
+        """
+        policy = self.policy or shipped_policy()
+        rfa = policy.red_flag_answers(self.schema, codes)
+        levels, _, _ = policy.triage(self.schema, codes, post)
+        need = np.asarray(ok, dtype=bool) & rfa.any(axis=1) & (levels != "emergency")
+        if not need.any():
+            return None
+        base = np.full(post.shape, np.nan)
+        base[need] = self.infer(np.where(rfa[need], -1, codes[need]), n_threads=n_threads)[0]
+        return base
 
     def score(self, df: pd.DataFrame) -> pd.DataFrame:
         """Score a DataFrame of raw symptom-CSV cells; same columns as ``legnumb score``."""
@@ -181,9 +223,11 @@ def load_model(priors: str | Path | None = None) -> Model:
     """
     ps: PriorSet = load_priors(priors)
     policy = load_policy(ps.directory, schema=ps.schema, sources=_source_kinds(ps))
-    cpts = ps.expand()
-    network = build_network(cpts)
-    return Model(priors=ps, network=network, engine=Engine.from_cpts(cpts), policy=policy)
+    net = ps.network()
+    network = build_network(net.to_cpts())
+    return Model(
+        priors=ps, network=network, engine=IndependentEngine.from_network(net), policy=policy
+    )
 
 
 def _source_kinds(ps: PriorSet) -> dict[str, str]:

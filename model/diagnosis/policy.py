@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from legnumb.errors import PriorsError, Problem
-from legnumb.network.schema import TRIAGE_LEVELS, Schema, closest, load_schema
+from legnumb.network.schema import TRIAGE_LEVELS, Cause, Schema, closest, load_schema
 
 __all__ = [
     "RULE_FIELDS",
@@ -144,14 +144,32 @@ class Policy:
             out[:, k] = hit
         return out
 
+    def red_flag_answers(self, schema: Schema, codes: np.ndarray) -> np.ndarray:
+        """Boolean ``(B, n_columns)``: the answers that a red-flag rule names.
+
+        A cell is a red-flag answer when some red-flag rule has a condition on its column
+        that allows its state (``?`` conditions do not count).
+        """
+        codes = np.asarray(codes, dtype=np.int64)
+        columns = list(schema.columns)
+        out = np.zeros(codes.shape, dtype=bool)
+        for rule in self.rules:
+            if not rule.red_flag:
+                continue
+            for cond in rule.when:
+                states = schema.columns[cond.column].states
+                named = [states.index(s) for s in cond.states if s != UNKNOWN]
+                j = columns.index(cond.column)
+                out[:, j] |= np.isin(codes[:, j], named)
+        return out
+
     def triage(
         self,
         schema: Schema,
         codes: np.ndarray,
         posteriors: np.ndarray,
-        *,
-        with_reasons: bool = True,
-    ) -> tuple[np.ndarray, list[str], list[tuple[str, ...]]]:
+        base_posteriors: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
         """Levels, reasons and red flags of coded rows with their cause posteriors.
 
         Parameters
@@ -162,15 +180,18 @@ class Policy:
             ``(B, n_columns)`` state codes, -1 where not known.
         posteriors : numpy.ndarray
             ``(B, n_causes)``; NaN rows (not scored) count as no likely cause.
-        with_reasons : bool
-            Build the reason strings (batch scoring, which does not write them, skips it).
+        base_posteriors : numpy.ndarray, optional
+            ``(B, n_causes)`` posteriors of the same rows with their red-flag answers left
+            out (:meth:`red_flag_answers`; NaN where not computed). A cause likely there
+            counts too, so that adding a warning sign never lowers the level by lowering a
+            posterior (see :meth:`legnumb.diagnosis.model.Model.score_codes`).
 
         Returns
         -------
         levels : numpy.ndarray of str
-        reasons : list of str
-            The rule or the likely cause that set each level, in plain words (empty when
-            ``with_reasons`` is False).
+        reasons : numpy.ndarray of str
+            The rule or the likely cause that set each level, in plain words (see
+            :meth:`cause_reason`).
         flags : list of tuple of str
             The red flags that fired, in rule order.
         """
@@ -180,7 +201,7 @@ class Policy:
         n_levels = len(TRIAGE_LEVELS)
         self_care = TRIAGE_LEVELS.index("self_care")
         best = np.full(n, n_levels, dtype=np.int64)  # most urgent proposal so far
-        reason = np.full(n, -1, dtype=np.int64)  # >= 0: rule index; < -1: -(cause index) - 2
+        reason = np.full(n, -1, dtype=np.int64)  # index into ``words`` below
         for k, rule in enumerate(self.rules):
             lvl = TRIAGE_LEVELS.index(rule.level)
             if rule.is_default or lvl == self_care:
@@ -188,13 +209,17 @@ class Policy:
             better = fired[:, k] & (lvl < best)
             best[better], reason[better] = lvl, k
         causes = list(schema.causes.values())
+        base = None if base_posteriors is None else np.asarray(base_posteriors, dtype=float)
         for i, cause in enumerate(causes):
             threshold = self.thresholds.get(cause.triage_if_likely)
             if threshold is None:
                 continue
             lvl = TRIAGE_LEVELS.index(cause.triage_if_likely)
             better = (post[:, i] >= threshold) & (lvl < best)
-            best[better], reason[better] = lvl, -i - 2
+            best[better], reason[better] = lvl, len(self.rules) + i
+            if base is not None:
+                better = (np.nan_to_num(base[:, i], nan=0.0) >= threshold) & (lvl < best)
+                best[better], reason[better] = lvl, len(self.rules) + len(causes) + i
         care_rules = [k for k, r in enumerate(self.rules) if r.level == "self_care"]
         care = fired[:, care_rules].any(axis=1) if care_rules else np.zeros(n, dtype=bool)
         first_care = (
@@ -208,14 +233,10 @@ class Policy:
         )
         reason = np.where(proposed, reason, np.where(care, first_care, default))
         levels = np.array(TRIAGE_LEVELS, dtype=object)[level]
-        reasons: list[str] = []
-        if with_reasons:
-            for b, r in enumerate(reason.tolist()):
-                if r >= 0:
-                    reasons.append(self.rules[r].words)
-                else:
-                    c = causes[-r - 2]
-                    reasons.append(f"{c.name.replace('_', ' ')} is likely ({post[b, -r - 2]:.0%})")
+        # one string per rule, per likely cause and per cause likely without the red flags
+        words = [r.words for r in self.rules] + [self.cause_reason(c) for c in causes]
+        words += [self.cause_reason(c) + " before the warning signs" for c in causes]
+        reasons = np.array(words, dtype=object)[reason]
         flag_rules = [k for k, r in enumerate(self.rules) if r.red_flag]
         if len(flag_rules) > 62:  # too many for one int64 key per row
             flags = [tuple(self.rules[k].words for k in flag_rules if row[k]) for row in fired]
@@ -230,6 +251,19 @@ class Policy:
         ]
         flags = [words[i] for i in inverse.reshape(-1).tolist()]
         return levels, reasons, flags
+
+    def cause_reason(self, cause: Cause) -> str:
+        """The ``triage_reason`` when a likely cause sets the level.
+
+        >>> from legnumb.network.schema import load_schema
+        >>> load_policy().cause_reason(load_schema().causes["stroke"])
+        'possible stroke (probability 5% or more)'
+        """
+        name = cause.name.replace("_", " ")
+        threshold = self.thresholds.get(cause.triage_if_likely)
+        if threshold is None:  # a class without a threshold never sets the level
+            return f"possible {name}"
+        return f"possible {name} (probability {threshold:.0%} or more)"
 
     def markdown(self) -> str:
         """The rules and thresholds as the Markdown table the README quotes.

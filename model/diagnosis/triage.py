@@ -63,16 +63,20 @@ def _codes(evidence: Mapping[str, str]) -> np.ndarray:
 
 
 def triage_codes(
-    codes: np.ndarray, posteriors: np.ndarray, *, policy: Policy | None = None
-) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-    """Vectorized triage: levels (array of str) and red flags per row.
+    codes: np.ndarray,
+    posteriors: np.ndarray,
+    *,
+    policy: Policy | None = None,
+    base_posteriors: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
+    """Vectorized triage: levels and reasons (arrays of str) and red flags per row.
 
     ``posteriors`` is ``(B, n_causes)`` in ``causes.csv`` order; NaN rows (unscored) take the
-    rules alone. ``policy`` defaults to the shipped one.
+    rules alone. ``base_posteriors``: the same rows without their red-flag answers (see
+    :meth:`Policy.triage`). ``policy`` defaults to the shipped one.
     """
     policy = policy or shipped_policy()
-    levels, _, flags = policy.triage(load_schema(), codes, posteriors, with_reasons=False)
-    return levels, flags
+    return policy.triage(load_schema(), codes, posteriors, base_posteriors)
 
 
 def red_flags(evidence: Mapping[str, str], *, policy: Policy | None = None) -> tuple[str, ...]:
@@ -106,9 +110,15 @@ def triage_level(
 
 
 def triage_reason(
-    evidence: Mapping[str, str], posteriors: pd.Series, *, policy: Policy | None = None
+    evidence: Mapping[str, str],
+    posteriors: pd.Series,
+    *,
+    policy: Policy | None = None,
+    base_posteriors: pd.Series | None = None,
 ) -> tuple[str, str]:
     """``(level, reason)`` for one person: the reason names the rule or the likely cause."""
     pol = policy or shipped_policy()
-    levels, reasons, _ = pol.triage(load_schema(), _codes(evidence), _posterior_row(posteriors))
+    base = None if base_posteriors is None else _posterior_row(base_posteriors)
+    row = _posterior_row(posteriors)
+    levels, reasons, _ = pol.triage(load_schema(), _codes(evidence), row, base)
     return str(levels[0]), reasons[0]

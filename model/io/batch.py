@@ -193,7 +193,10 @@ class _Part:
     probabilities: np.ndarray
     top_cause: np.ndarray
     triage: np.ndarray
+    triage_reason: np.ndarray
     red_flags: np.ndarray
+    p_other_cause: np.ndarray
+    n_findings: np.ndarray
     problems: dict[int, list[str]]
     short_rows: int = 0
     first_short_row: int = 0
@@ -213,34 +216,37 @@ def _score_chunk(model, chunk: Chunk, header: Header, n_threads: int = 1) -> _Pa
     res = model.score_codes(enc.codes, row_ok=enc.row_ok, n_threads=n_threads)
     names = [f"p_{c}" for c in model.causes]
     probs = res[names].to_numpy(dtype=float)
-    top_cause = res["top_cause"].to_numpy(dtype=object)
-    triage = res["triage"].to_numpy(dtype=object)
-    red_flags = res["red_flags"].to_numpy(dtype=object)
+    text = ("top_cause", "triage", "triage_reason", "red_flags")
+    cols = {k: res[k].to_numpy(dtype=object) for k in text}
+    other = res["p_other_cause"].to_numpy(dtype=float)
     problems = enc.problems
-    broken = np.flatnonzero(enc.row_ok & ~np.isfinite(probs).all(axis=1))
+    finite = np.isfinite(probs).all(axis=1) & np.isfinite(other)
+    broken = np.flatnonzero(enc.row_ok & ~finite)
     if len(broken):  # a row the model could not score is an error, never a blank result
-        probs, top_cause, triage, red_flags = (
-            np.array(x, copy=True) for x in (probs, top_cause, triage, red_flags)
-        )
+        probs, other = np.array(probs, copy=True), np.array(other, copy=True)
+        cols = {k: np.array(v, copy=True) for k, v in cols.items()}
         problems = dict(problems)
         for r in broken.tolist():
-            j = int(np.flatnonzero(~np.isfinite(probs[r]))[0])
+            bad = np.flatnonzero(~np.isfinite(probs[r]))
+            name, value = (
+                (names[bad[0]], probs[r, bad[0]]) if len(bad) else ("p_other_cause", other[r])
+            )
             problems[r] = [
-                f"could not score this row: the model gave a posterior of {probs[r, j]} for "
-                f"{names[j]}, which is not a probability; the row was not scored."
+                f"could not score this row: the model gave a posterior of {value} for "
+                f"{name}, which is not a probability; the row was not scored."
             ]
         # as for any row that is not scored: no posteriors, triage from the red flags alone
         redo = model.score_codes(enc.codes[broken], row_ok=np.zeros(len(broken), dtype=bool))
         probs[broken] = np.nan
-        top_cause[broken] = redo["top_cause"].to_numpy(dtype=object)
-        triage[broken] = redo["triage"].to_numpy(dtype=object)
-        red_flags[broken] = redo["red_flags"].to_numpy(dtype=object)
+        other[broken] = np.nan
+        for k in text:
+            cols[k][broken] = redo[k].to_numpy(dtype=object)
     return _Part(
         passthrough=chunk.passthrough,
         probabilities=probs,
-        top_cause=top_cause,
-        triage=triage,
-        red_flags=red_flags,
+        **cols,
+        p_other_cause=other,
+        n_findings=res["n_findings"].to_numpy(dtype=np.int64),
         problems=problems,
         short_rows=chunk.short_rows,
         first_short_row=chunk.first_short_row,
@@ -266,7 +272,10 @@ def _render(
         part.probabilities,
         part.top_cause,
         part.triage,
+        part.triage_reason,
         part.red_flags,
+        part.p_other_cause,
+        part.n_findings,
         [excel_safe_cell(e) for e in errors] if excel_safe and part.problems else errors,
         version=model.version,
         priors_hash=model.priors_hash,
@@ -339,7 +348,7 @@ def score_frame(model, df: pd.DataFrame, *, source: str | None = None) -> pd.Dat
     pandas.DataFrame
         ``df``'s columns (values untouched; columns named like an output column are left
         out), then ``p_<cause>`` (float, NaN when not scored), ``top_cause``, ``triage``,
-        ``red_flags``, ``error``, ``model_version`` and ``priors_hash``, with ``df``'s index.
+        ``triage_reason``, ``red_flags``, ``p_other_cause``, ``n_findings``, ``error``, ``model_version`` and ``priors_hash``, with ``df``'s index.
         Header problems (likely typos, replaced columns) are issued as ``UserWarning``.
 
     Raises
@@ -359,7 +368,10 @@ def score_frame(model, df: pd.DataFrame, *, source: str | None = None) -> pd.Dat
     scores = {f"p_{c}": part.probabilities[:, i] for i, c in enumerate(model.causes)}
     scores["top_cause"] = part.top_cause.astype(str)
     scores["triage"] = part.triage.astype(str)
+    scores["triage_reason"] = part.triage_reason.astype(str)
     scores["red_flags"] = part.red_flags.astype(str)
+    scores["p_other_cause"] = part.p_other_cause
+    scores["n_findings"] = part.n_findings
     scores["error"] = np.array(errors, dtype=object).astype(str)
     scores["model_version"] = np.full(len(df), model.version, dtype=object).astype(str)
     scores["priors_hash"] = np.full(len(df), model.priors_hash, dtype=object).astype(str)

@@ -363,7 +363,7 @@ def case_evidence(
     Traceback (most recent call last):
     ...
     legnumb.errors.EvidenceError: 1 problem(s) in cases.csv, row 2:
-      - cases.csv, row 2: column 'onset': Got 'slowly' instead; allowed: sudden, gradual
+      - cases.csv, row 2: column 'onset': Got 'slowly' instead; allowed: sudden, over_hours, gradual
     """
     items = row.to_dict() if isinstance(row, pd.Series) else dict(row)
     return normalize_evidence(schema, items, where=where, known_only=True)

@@ -148,7 +148,10 @@ def output_columns(causes: Sequence[str]) -> tuple[str, ...]:
         *(f"p_{c}" for c in causes),
         "top_cause",
         "triage",
+        "triage_reason",
         "red_flags",
+        "p_other_cause",
+        "n_findings",
         "error",
         "model_version",
         "priors_hash",
@@ -1460,7 +1463,10 @@ def format_chunk(
     probabilities: np.ndarray,
     top_cause: Sequence[object],
     triage: Sequence[object],
+    triage_reason: Sequence[object],
     red_flags: Sequence[object],
+    p_other_cause: np.ndarray,
+    n_findings: np.ndarray,
     errors: Sequence[str],
     *,
     version: str,
@@ -1468,23 +1474,26 @@ def format_chunk(
 ) -> bytes:
     """The output lines of a chunk, as UTF-8 bytes ending with ``\\n``.
 
-    >>> format_chunk([b"A1,one_leg"], np.array([[0.5]]), ["stroke"], ["emergency"], [""],
-    ...              [""], version="0.1.0", priors_hash="ab")
-    b'A1,one_leg,0.500000,stroke,emergency,,,0.1.0,ab\\n'
+    >>> format_chunk([b"A1,one_leg"], np.array([[0.5]]), ["stroke"], ["emergency"],
+    ...              ["stroke is likely"], [""], np.array([0.25]), np.array([1]), [""],
+    ...              version="0.1.0", priors_hash="ab")
+    b'A1,one_leg,0.500000,stroke,emergency,stroke is likely,,0.250000,1,,0.1.0,ab\\n'
     """
     n = len(passthrough)
     if n == 0:
         return b""
     constant = [quote_cell(version).encode("utf-8"), quote_cell(priors_hash).encode("utf-8")]
-    combo, cells = _text_cells([top_cause, triage, red_flags])
-    # top_cause,triage,red_flags,error,model_version,priors_hash: one piece per combination
-    table = np.array([b",".join([*c, b"", *constant]) for c in cells], dtype=object)
-    last = table[combo].tolist()
+    combo, cells = _text_cells([top_cause, triage, triage_reason, red_flags])
+    # top_cause,triage,triage_reason,red_flags: one piece per combination
+    text = np.array([b",".join(c) for c in cells], dtype=object)[combo].tolist()
+    other = format_probabilities(np.asarray(p_other_cause, dtype=float).reshape(n, 1))
+    counts = [b"%d" % k for k in np.asarray(n_findings, dtype=np.int64).tolist()]
+    tail = b",".join([b"", b"", *constant])  # ,error (blank),model_version,priors_hash
+    last = [b",".join((o, c)) + tail for o, c in zip(other, counts, strict=True)]
     for i, e in enumerate(errors):
         if e:
-            c = cells[combo[i]]
-            last[i] = b",".join([*c, quote_cell(e).encode("utf-8"), *constant])
-    pieces = zip(passthrough, format_probabilities(probabilities), last, strict=True)
+            last[i] = b",".join([other[i], counts[i], quote_cell(e).encode("utf-8"), *constant])
+    pieces = zip(passthrough, format_probabilities(probabilities), text, last, strict=True)
     return b"\n".join(map(b",".join, pieces)) + b"\n"
 
 

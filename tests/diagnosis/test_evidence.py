@@ -108,7 +108,7 @@ def test_unknown_column_without_a_close_name_has_no_hint():
         (
             "onset",
             "suddenly",
-            "column 'onset': Got 'suddenly' instead; allowed: sudden, gradual; closest: 'sudden'",
+            "column 'onset': Got 'suddenly' instead; allowed: sudden, over_hours, gradual; closest: 'sudden'",
         ),
         (
             "laterality",

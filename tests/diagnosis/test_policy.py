@@ -67,6 +67,21 @@ def test_shipped_policy_loads_with_one_default_and_sources():
         ),
         ("X1,urgent,laterality=both_legs,w,maybe,EJ-TRIAGE,", r"X1 red_flag: expected yes or no"),
         ("X1,urgent,laterality=both_legs,,yes,EJ-TRIAGE,", r"X1 words: is empty"),
+        (",urgent,laterality=both_legs,w,yes,EJ-TRIAGE,", r"row 2:  ?rule_id: is empty"),
+        (
+            "X1,urgent,zzzz=yes,w,yes,EJ-TRIAGE,",
+            r"X1 when: unknown column 'zzzz'(?!; closest)",
+        ),
+        (
+            "X1,urgent,onset=sudden|?|sometimes,w,yes,EJ-TRIAGE,",
+            r"X1 when: column 'onset': Got 'sometimes' instead; allowed: sudden, over_hours, "
+            r"gradual",
+        ),
+        (
+            "D2,urgent,,w,no,EJ-TRIAGE,",
+            r"triage_rules.csv: default rule: expected exactly one rule with an empty 'when'.*"
+            r"Got 2 instead",
+        ),
     ],
 )
 def test_each_rule_problem_names_file_row_and_key(priors_dir, row, message):
@@ -116,6 +131,36 @@ def test_threshold_problems(priors_dir):
     assert "urgent source_id: is empty" in text
 
 
+def test_more_threshold_problems(priors_dir):
+    (priors_dir / "triage_thresholds.csv").write_text(
+        "triage_class,threshold,source_id,reasoning\n"
+        "emergency,often,EJ-TRIAGE,r\n"
+        "urgent,0.15,EJ-TRIAGE,r\n"
+        "urgent,0.2,EJ-TRIAGX,r\n"
+    )
+    with pytest.raises(PriorsError) as info:
+        load_policy(priors_dir)
+    text = str(info.value)
+    assert len(info.value.problems) == 3
+    assert "row 2: emergency threshold: expected a probability strictly between 0 and 1. " in text
+    assert "Got 'often' instead" in text
+    assert "row 4: urgent: duplicate triage_class" in text
+    assert (
+        "row 4: urgent source_id: 'EJ-TRIAGX' is not in sources.csv; closest: 'EJ-TRIAGE'" in text
+    )
+
+
+def test_missing_header_field_and_missing_sources(priors_dir):
+    (priors_dir / "triage_rules.csv").write_text(
+        "rule_id,level,when,words,source_id,note\nD,routine,,w,EJ-TRIAGE,\n"
+    )
+    with pytest.raises(PriorsError, match=r"triage_rules.csv: header: missing field 'red_flag'"):
+        load_policy(priors_dir)
+    (priors_dir / "sources.csv").unlink()
+    with pytest.raises(PriorsError, match=r"sources.csv: file: missing; expected a CSV file"):
+        load_policy(priors_dir)
+
+
 def test_missing_file_and_unreadable_csv(priors_dir):
     (priors_dir / "triage_thresholds.csv").unlink()
     (priors_dir / "triage_rules.csv").write_text(HEADER + 'X1,urgent,"weakness=yes,w\n')
@@ -142,8 +187,10 @@ def test_unknown_state_matches_a_blank_cell():
             codes[:, columns.index(cond.column)] = SCHEMA.columns[cond.column].states.index(
                 cond.states[0]
             )
-    blank_col = next(c.column for c in rule.when if UNKNOWN in c.states)
-    codes[1, columns.index(blank_col)] = 0  # answered: the rule no longer fires
+    cond = next(c for c in rule.when if UNKNOWN in c.states)
+    # answered with a state the rule does not allow ("one_leg|?" still allows one_leg)
+    other = next(s for s in SCHEMA.columns[cond.column].states if s not in cond.states)
+    codes[1, columns.index(cond.column)] = SCHEMA.columns[cond.column].states.index(other)
     fired = policy.rule_matrix(SCHEMA, codes)[:, policy.rules.index(rule)]
     assert fired.tolist() == [True, False]
 

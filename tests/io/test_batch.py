@@ -36,7 +36,7 @@ def examples_scored(model, tmp_path_factory):
 def test_score_file_keeps_rows_and_columns(model, examples_scored):
     summary, out = examples_scored
     assert summary.exit_code == 0
-    assert summary.rows == 30
+    assert summary.rows == 57  # contract v2: E01-E57
     assert summary.error_rows == 0
     raw, got = read_raw(EXAMPLES), read_raw(out)
     assert list(got.columns) == list(raw.columns) + list(output_columns(model.causes))
@@ -44,9 +44,16 @@ def test_score_file_keeps_rows_and_columns(model, examples_scored):
     assert (got["model_version"] == model.version).all()
     assert (got["priors_hash"] == model.priors_hash).all()
     assert (got["error"] == "").all()
+    assert (got["triage_reason"] != "").all()  # every scored row says why
+    n_model = sum(c in model.columns for c in raw.columns)
+    answered = (raw[[c for c in raw.columns if c in model.columns]] != "").sum(axis=1)
+    assert n_model == len(model.columns)
+    assert got["n_findings"].astype(int).tolist() == answered.tolist()
     # pandas reads the version columns and the probabilities without options
     typed = pd.read_csv(out)
     assert typed["p_stroke"].dtype == float
+    assert typed["p_other_cause"].dtype == float
+    assert typed["n_findings"].dtype == np.int64
     assert typed["priors_hash"].iloc[0] == model.priors_hash
 
 
@@ -57,7 +64,10 @@ def test_file_and_frame_agree(model, examples_scored):
     for cause in model.causes:
         col = f"p_{cause}"
         assert got[col].tolist() == ["%.6f" % v for v in frame[col]]  # noqa: UP031
-    for col in ("top_cause", "triage", "red_flags", "error", "model_version", "priors_hash"):
+    assert got["p_other_cause"].tolist() == ["%.6f" % v for v in frame["p_other_cause"]]  # noqa: UP031
+    assert got["n_findings"].tolist() == [str(k) for k in frame["n_findings"]]
+    text = ("top_cause", "triage", "triage_reason", "red_flags", "error", "model_version")
+    for col in (*text, "priors_hash"):
         assert got[col].tolist() == frame[col].tolist(), col
 
 
@@ -88,10 +98,17 @@ def test_invalid_rows_keep_red_flags(model, tmp_path):
     bad = got.iloc[1]
     assert bad["error"].startswith("bad.csv, row 2: column 'laterality': Got 'sideways'")
     assert bad["p_stroke"] == ""
+    assert bad["p_other_cause"] == ""  # not scored: blank, like the posteriors
     assert bad["top_cause"] == ""
     assert bad["triage"] == "emergency"
+    assert bad["triage_reason"] == (
+        "new loss of bladder or bowel control (possible cauda equina syndrome)"
+    )  # the rule that set the level
+    assert bad["n_findings"] == "2"  # the unreadable laterality is not an answer
     assert bad["red_flags"] != ""
     assert got.iloc[0]["error"] == ""
+    assert 0 < float(got.iloc[0]["p_other_cause"]) < 1
+    assert got.iloc[0]["n_findings"] == "3"
     assert float(got.iloc[0]["p_sciatica"]) > 0
     assert summary.first_errors == [bad["error"]]
 
@@ -243,7 +260,7 @@ def test_dask_glob_and_parquet(model, cluster, tmp_path):
     )
     lines = one.read_bytes().splitlines(keepends=True)
     assert out.read_bytes() == b"".join(lines + lines[1:])
-    assert summary.rows == 60
+    assert summary.rows == 2 * 57
     pytest.importorskip("pyarrow")
     pq = tmp_path / "part1.parquet"
     read_raw(tmp_path / "part1.csv").to_parquet(pq)
@@ -285,16 +302,17 @@ def nan_for_second_row(monkeypatch):
     """The model's posteriors come out NaN (and inf) for the second row it scores."""
     from legnumb.diagnosis.model import Model
 
-    real = Model.posterior_matrix
+    real = Model.infer  # what score_codes calls (posteriors and P(no listed cause))
 
     def broken(self, codes, *, n_threads=1):
-        post = np.array(real(self, codes, n_threads=n_threads), dtype=float)
+        post, other = real(self, codes, n_threads=n_threads)
+        post = np.array(post, dtype=float)
         if len(post) > 1:
             post[1, 2] = np.nan
             post[1, 4] = np.inf
-        return post
+        return post, other
 
-    monkeypatch.setattr(Model, "posterior_matrix", broken)
+    monkeypatch.setattr(Model, "infer", broken)
 
 
 def test_d4_non_finite_posteriors_are_a_row_error(model, tmp_path, nan_for_second_row):
@@ -314,8 +332,10 @@ def test_d4_non_finite_posteriors_are_a_row_error(model, tmp_path, nan_for_secon
         f"p_{cause}, which is not a probability; the row was not scored."
     )
     assert all(bad[f"p_{c}"] == "" for c in model.causes)
+    assert bad["p_other_cause"] == ""
     assert bad["top_cause"] == ""
     assert bad["triage"] == "emergency"  # the red flag still counts
+    assert bad["triage_reason"] != ""
     assert bad["red_flags"] != ""
     assert got.iloc[0]["error"] == got.iloc[2]["error"] == ""
     assert got.iloc[2]["p_stroke"] != ""
@@ -325,7 +345,8 @@ def test_d4_score_frame_too(model, nan_for_second_row):
     frame = score_frame(model, pd.DataFrame({"onset": ["sudden", "gradual"]}))
     assert frame["error"].iloc[0] == ""
     assert frame["error"].iloc[1].startswith("row 2: could not score this row:")
-    assert frame.filter(regex="^p_").iloc[1].isna().all()
+    assert frame.filter(regex="^p_").iloc[1].isna().all()  # p_other_cause too
+    assert frame["p_other_cause"].iloc[0] > 0
 
 
 def test_dask_excel_safe_and_strict_like_local(model, cluster, tmp_path):

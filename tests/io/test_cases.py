@@ -127,7 +127,7 @@ def test_header_only_and_repeated_names(tmp_path):
 
 def test_bundled_examples():
     cases = load_examples()
-    assert len(cases) == 30
+    assert len(cases) == 57  # contract v2: E01-E57
     assert source_name(cases) == "examples.csv"
     assert row_errors(cases) == {}
     assert example_evidence("E03")["laterality"] == "one_leg"

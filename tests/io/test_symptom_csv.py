@@ -31,6 +31,8 @@ COLUMNS = list(SCHEMA.columns)
 OUTPUTS = output_columns(list(SCHEMA.causes))
 SPELLINGS = sorted({x for c in SCHEMA.columns.values() for x in c.states} | set("yn10"))
 SPELLINGS += ["true", "false"]
+#: State codes of onset (contract v2: sudden, over_hours, gradual).
+SUDDEN, GRADUAL = (SCHEMA.columns["onset"].states.index(s) for s in ("sudden", "gradual"))
 
 
 def read(data: bytes, *, fast: bool = True, block_bytes: int = 1 << 20, encoding="utf-8"):
@@ -181,7 +183,7 @@ def test_blank_lines_are_rows_with_nothing_known():
             assert sum(c.short_rows for c in chunks) == 1  # the line of spaces
             assert problems == {}
             onset = COLUMNS.index("onset")
-            assert [r[onset] for r in codes] == [-1, 0, -1, -1, -1, 1]
+            assert [r[onset] for r in codes] == [-1, SUDDEN, -1, -1, -1, GRADUAL]
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -228,7 +230,7 @@ def test_quoted_commas_quotes_and_newlines():
         b'"A,1",sudden,"line one\r\nline ""two"""',
         b"B,gradual,x",
     ]
-    assert [code(encs[0], "onset", i) for i in (0, 1)] == [0, 1]
+    assert [code(encs[0], "onset", i) for i in (0, 1)] == [SUDDEN, GRADUAL]
 
 
 @pytest.mark.parametrize(
