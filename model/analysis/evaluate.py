@@ -5,8 +5,8 @@ Examples
 >>> from legnumb import load_model
 >>> from legnumb.io.cases import load_cases
 >>> ev = evaluate(load_model(), load_cases(None))
->>> ev.summary["n"]
-30
+>>> ev.summary["n"], ev.summary["emergency_recall"]
+(57, 1.0)
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ class Evaluation:
     ----------
     summary : dict
         ``n``, ``scored``, ``top1``, ``top3`` (fractions), ``triage_agreement``,
-        ``under_triaged`` and ``over_triaged`` (counts).
+        ``under_triaged`` and ``over_triaged`` (counts), ``emergencies`` (cases expected at
+        emergency) and ``emergency_recall`` (the share of them given emergency).
     cases : pandas.DataFrame
         One row per case: expected and predicted cause and triage, rank of the expected cause.
     per_cause : pandas.DataFrame
@@ -41,6 +42,8 @@ class Evaluation:
         Expected cause (rows) by top cause (columns), counts.
     misses : pandas.DataFrame
         Cases whose top cause is not the expected one, or whose triage differs.
+    triage_table : pandas.DataFrame
+        Expected triage (rows) by given triage (columns), counts.
     """
 
     summary: dict
@@ -48,6 +51,7 @@ class Evaluation:
     per_cause: pd.DataFrame
     confusion: pd.DataFrame
     misses: pd.DataFrame
+    triage_table: pd.DataFrame
 
 
 def evaluate(
@@ -148,6 +152,8 @@ def evaluate(
         "triage_agreement": float(table["triage_ok"].mean()) if n else float("nan"),
         "under_triaged": int(table["under_triaged"].sum()),
         "over_triaged": int((got_rank < exp_rank).sum()),
+        "emergencies": int((expected_triage.to_numpy() == "emergency").sum()),
+        "emergency_recall": _recall(expected_triage.to_numpy(), got_t, "emergency"),
     }
     per_cause = (
         table.groupby("expected_cause", sort=False)
@@ -170,4 +176,20 @@ def evaluate(
         dropna=False,
     )
     misses = table[~table["top1"] | ~table["triage_ok"]].reset_index(drop=True)
-    return Evaluation(summary, table, per_cause, confusion, misses)
+    known_t = table[exp_rank >= 0]  # as for the confusion table
+    triage_table = pd.crosstab(
+        pd.Categorical(known_t["expected_triage"], categories=list(TRIAGE_LEVELS)),
+        pd.Categorical(
+            known_t["triage"].replace("", "(unscored)"), categories=[*TRIAGE_LEVELS, "(unscored)"]
+        ),
+        rownames=["expected"],
+        colnames=["given"],
+        dropna=False,
+    )
+    return Evaluation(summary, table, per_cause, confusion, misses, triage_table)
+
+
+def _recall(expected: np.ndarray, given: np.ndarray, level: str) -> float:
+    """Share of the cases expected at ``level`` that were given it (NaN when there are none)."""
+    want = expected == level
+    return float((given[want] == level).mean()) if want.any() else float("nan")

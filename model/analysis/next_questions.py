@@ -9,8 +9,8 @@ Two measures rank the questions:
   entropies** ``H = sum_c H(C_c | e)``; it equals ``sum_c I(C_c; Q | e)``, so it is >= 0.
   The causes are not mutually exclusive (a person can have diabetic neuropathy *and*
   sciatica), so there is no single categorical "diagnosis" variable. The joint entropy of
-  the 15 causes would need the joint posterior over 2^15 cause patterns, which junction
-  tree marginals do not give; and triage acts on each cause separately (each has its own
+  the 24 causes would need the joint posterior over 2^24 cause patterns, which the
+  engine's marginals do not give; and triage acts on each cause separately (each has its own
   "likely" threshold), so uncertainty about each cause is what a question should reduce.
 * ``expected_top_change``: the expected absolute change ``E_s |P(t | e, Q=s) - P(t | e)|``
   of the current top cause ``t``. The expected *signed* change is always 0 (the posterior
@@ -80,7 +80,7 @@ def _question_frames(ctx: _Context, row: np.ndarray, ba: dict) -> tuple[pd.DataF
     codes[np.arange(n_ans), a_col] = a_state
     safe_after = np.where(np.isnan(after), post[None, :], after)
     model = ctx.model_ref()
-    levels, flags = triage_codes(
+    levels, _, flags = triage_codes(
         np.vstack([codes, row[None, :]]),
         np.vstack([safe_after, post]),
         policy=None if model is None else model.policy,

@@ -21,6 +21,7 @@ from legnumb.analysis.context import (
     _codes,
     _context,
     _explain_codes,
+    _p_other_cause,
     _resolve_causes,
 )
 from legnumb.analysis.next_questions import _question_frames
@@ -151,7 +152,7 @@ def analyse(
     >>> from legnumb.diagnosis.model import load_model
     >>> a = analyse(load_model(), {"laterality": "one_leg", "back_pain": "yes"})
     >>> a.diagnosis.ranked.index[0], a.questions["column"].iloc[0]
-    ('sciatica', 'shooting_pain')
+    ('sciatica', 'position_trigger')
     >>> a.sentences["sciatica"]  # doctest: +ELLIPSIS
     'Back pain and one leg raise sciatica from ...% (the prior, no findings) to ...%.'
     """
@@ -171,13 +172,14 @@ def analyse(
             "post": np.array([res.marginals[c][0, 1] for c in ctx.causes]),
             "post2": np.stack([res.marginals[c][0] for c in ctx.causes]),
             "log_evidence": float(res.log_evidence[0]),
+            "p_other_cause": _p_other_cause(res),
         }
     t2 = time.perf_counter()
     post = ba["post"]
     series = pd.Series(post, index=list(ctx.causes), name="posterior")
     policy = model.policy or shipped_policy()
     levels, reasons, flags = policy.triage(model.schema, row[None, :], post[None, :])
-    diag = Diagnosis(ev, series, str(levels[0]), tuple(flags[0]), reasons[0])
+    diag = Diagnosis(ev, series, str(levels[0]), tuple(flags[0]), reasons[0], ba["p_other_cause"])
     frame, obs, loo_logev = _explain_codes(ctx, model, row, explain_causes, baseline, ba["post2"])
     t3 = time.perf_counter()
     names = _resolve_causes(ctx, explain_causes, post)
@@ -328,7 +330,7 @@ def compare(
         raise EvidenceError(f"{len(problems)} problem(s) in the scenarios:", problems)
     codes = model.encode([evs[n] for n in names])
     post = model.posterior_matrix(codes)
-    levels, flags = triage_codes(codes, post, policy=model.policy)
+    levels, _, flags = triage_codes(codes, post, policy=model.policy)
     causes = list(model.causes)
     table = pd.DataFrame(post.T, index=causes, columns=list(names))
     table = table.loc[table.max(axis=1).sort_values(ascending=False, kind="stable").index]

@@ -44,18 +44,19 @@ def shared(**values: Any) -> Iterator[dict[str, Any]]:
 
 
 def fresh_engine() -> None:
-    """In a forked worker: recompile the model's engine (``WORK["model"]``) from its CPTs.
+    """In a forked worker: recompile the model's engine (``WORK["model"]``) from its priors.
 
     The parent's engine holds caches and buffers that another thread may have been using at
     the moment of the fork; a worker must not inherit them half-updated.
     """
     from dataclasses import replace
 
-    from legnumb.inference.engine import Engine
+    from legnumb.inference.independent import IndependentEngine
 
     model = WORK.get("model")
     if model is not None:
-        WORK["model"] = replace(model, engine=Engine.from_cpts(model.priors.expand()))
+        engine = IndependentEngine.from_network(model.priors.network())
+        WORK["model"] = replace(model, engine=engine)
 
 
 def pmap(

@@ -47,6 +47,8 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from legnumb.data import DISCLAIMER
+
 __all__ = [
     "case_anchor",
     "case_section_html",
@@ -139,10 +141,7 @@ def render_html(data, *, jobs: int = 1) -> str:
         f"<p class='meta'>model {_e(m.version)} · priors sha256 {_e(m.priors_hash)} · "
         f"{len(m.priors.numbers)} hand-set numbers · {len(data.one_way)} cases from "
         f"{_e(data.source)} · {data.n_draws:,} joint draws per case (seed {data.seed})</p>"
-        "<p class='warn'>Decision support, not a diagnosis. Red flags are always reported; "
-        "anyone with sudden weakness, face/arm/speech problems, loss of bladder or bowel "
-        "control, chest pain or a swollen calf should seek urgent care whatever the "
-        "posteriors say.</p>"
+        f"<p class='warn'>{_e(DISCLAIMER)}</p>"
     )
     parts.append(_toc(data, anchors))
     parts.append(_METHOD)
@@ -621,17 +620,21 @@ _METHOD = """
 documented range (the other numbers of its distribution rescaled proportionally), and the case
 is rescored. Bars show the posterior of the top cause at both ends; the 20 largest swings are
 drawn. ◆ marks a number whose range contains a change of the top cause. The two numbers of a
-two-state distribution (P(sudden | c) and P(gradual | c) = 1 − P(sudden | c)) are one number
-and are drawn once.</li>
-<li><b>Admissible deviation.</b> The posterior as a function of one number x is
-(a x + b) / (c x + d) (Coupé &amp; van der Gaag 2002,
-<a href='https://doi.org/10.1023/A:1016398407857'>doi:10.1023/A:1016398407857</a>). All causes
-share the denominator P(e)(x), so the top cause changes where another cause's numerator
-overtakes it; x_down and x_up give those values (van der Gaag &amp; Renooij 2001).</li>
-<li><b>Robustness.</b> All numbers drawn jointly: each free number logit-uniform within
-[low, high]; two-state distributions as a drawn number and its complement; distributions of
-three or more states drawn number by number and renormalized to sum to 1. The case is rescored
-for every draw; <i>kept</i> is the share of draws in which the top cause stays on top.</li>
+two-state distribution (a history prior such as P(smoker = yes) and its complement) are one
+number and are drawn once.</li>
+<li><b>Admissible deviation.</b> For a probability (a history prior, or a leak or link of a
+finding: P(finding | no cause), P(finding | c alone)) the posterior as a function of the
+number x is (a x + b) / (c x + d) (Coupé &amp; van der Gaag 2002,
+<a href='https://doi.org/10.1023/A:1016398407857'>doi:10.1023/A:1016398407857</a>). A cause's
+baseline P(c | reference risk factors) and its odds ratios OR(c | risk factor) act through the
+logistic model and are evaluated exactly on a fine grid instead. All causes share the
+denominator P(e)(x), so the top cause changes where another cause's numerator overtakes it;
+x_down and x_up give those values (van der Gaag &amp; Renooij 2001).</li>
+<li><b>Robustness.</b> All numbers drawn jointly within [low, high]: probabilities
+logit-uniform, odds ratios log-uniform; two-state distributions as a drawn number and its
+complement; distributions of three or more states drawn number by number and renormalized to
+sum to 1. The case is rescored for every draw; <i>kept</i> is the share of draws in which the
+top cause stays on top.</li>
 <li><b>(EJ)</b> marks numbers resting on expert judgement alone: the first candidates for better
 evidence when they are decisive.</li>
 </ul>

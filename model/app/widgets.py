@@ -118,11 +118,16 @@ def triage_html(diagnosis) -> str:
 
 
 def posterior_html(
-    posteriors: pd.Series, *, baseline: pd.Series | None = None, top: int = 15
+    posteriors: pd.Series, *, baseline: pd.Series | None = None, top: int | None = None
 ) -> str:
-    """Horizontal bars of the posteriors (most likely first), with baseline ticks and changes."""
+    """Horizontal bars of the posteriors (most likely first), with baseline ticks and changes.
+
+    ``top`` keeps only the most likely causes; every cause by default.
+    """
     schema = load_schema()
-    post = posteriors.sort_values(ascending=False, kind="stable").head(top)
+    post = posteriors.sort_values(ascending=False, kind="stable")
+    if top is not None:
+        post = post.head(top)
     rows = []
     for cause, p in post.items():
         color = _CLASS_COLOR.get(schema.causes[cause].triage_if_likely, "#7f8c8d")

@@ -309,7 +309,7 @@ def plot_intake(
     pcols = [c for c in steps.columns if c.startswith("p_") and c != "p_top"]
     last = steps.iloc[-1][pcols].astype(float).sort_values(ascending=False)
     names = list(causes) if causes is not None else [c[2:] for c in last.index[:top]]
-    fig, ax = axes(ax, (8, 4.2))
+    fig, ax = axes(ax, (max(8.0, 1.25 * len(steps) + 1.0), 4.2))  # room for each step label
     x = steps["step"].to_numpy()
     for k, c in enumerate(names):
         ax.plot(

@@ -43,6 +43,19 @@ def _layer_order(edges, history, causes, findings):
     return hist, find
 
 
+def _contract_edges(model) -> list[tuple[str, str]]:
+    """Edges between contract nodes, from the priors: history -> cause -> finding.
+
+    The pgmpy network also holds the auxiliary divorcing nodes of each noisy-MAX finding
+    (``<finding>_max<k>``); the picture draws a finding as depending on its causes directly,
+    as the priors state it (:meth:`~legnumb.network.priors.PriorSet.network`).
+    """
+    net = model.priors.network()
+    edges = [(p, t.variable) for t in net.tables for p in t.parents]
+    edges += [(p, f.node) for f in net.findings for p in f.parents]
+    return edges
+
+
 def plot_network(
     model,
     *,
@@ -56,7 +69,8 @@ def plot_network(
     Parameters
     ----------
     model : Model
-        A loaded model (its pgmpy network gives the edges).
+        A loaded model (its priors give the edges: history -> causes -> findings; the
+        auxiliary divorcing nodes of the pgmpy network are not drawn).
     posteriors : pandas.Series, optional
         Cause posteriors: causes are then shaded by probability and labelled with it.
     evidence : mapping, optional
@@ -72,16 +86,16 @@ def plot_network(
     >>> from legnumb.diagnosis.model import load_model
     >>> fig = plot_network(load_model())
     >>> len(fig.axes[0].texts)  # one label per node and three layer names
-    53
+    76
     """
     import networkx as nx
 
     schema = model.schema
     evidence = dict(evidence or {})
     graph = nx.DiGraph()
-    graph.add_nodes_from(model.network.nodes())
-    graph.add_edges_from(model.network.edges())
     causes = list(schema.causes)
+    graph.add_nodes_from([*schema.history, *causes, *schema.symptoms])
+    graph.add_edges_from(_contract_edges(model))
     history, findings = _layer_order(
         list(graph.edges()), list(schema.history), causes, list(schema.symptoms)
     )
@@ -136,12 +150,12 @@ def plot_network(
         label = cause_phrase(c)
         if posteriors is not None:
             label += f" {format_pct(float(posteriors.get(c, np.nan)))}"
-        ax.text(
-            x,
-            y + 0.022,
+        ax.text(  # beside the node: with 24 causes there is no room above it
+            x + 0.035,
+            y,
             label,
-            ha="center",
-            va="bottom",
+            ha="left",
+            va="center",
             fontsize=8,
             bbox={
                 "boxstyle": "round,pad=0.15",

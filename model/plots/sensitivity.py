@@ -159,8 +159,10 @@ def plot_tornado(result, *, n: int = 20, ax=None):
 def plot_sensitivity_function(result, param_id: str, *, ax=None, title: str | None = None):
     """One sensitivity function: the target posterior as a function of one number.
 
-    The curve is drawn on a logit-scaled x axis over (0, 1), so small and large
-    probabilities are both readable; the shaded band is the number's stated range, the dot
+    The curve is the exact function (:meth:`OneWay.function
+    <legnumb.analysis.sensitivity.OneWay.function>`), drawn on a logit-scaled x axis over
+    (0, 1) for a probability, so small and large probabilities are both readable, and on a
+    log-scaled x axis for an odds ratio; the shaded band is the number's stated range, the dot
     its base value, and red dashed lines the admissible deviation: where the top cause
     would change (with the cause that takes over). When the target is not the top cause,
     the top cause's function is drawn dashed for comparison.
@@ -185,9 +187,16 @@ def plot_sensitivity_function(result, param_id: str, *, ax=None, title: str | No
     if row.empty:
         raise UnknownNameError(f"unknown param_id {param_id!r}")
     r = row.iloc[0]
-    lo_x = min(1e-3, r.low / 3, *(v / 2 for v in (r.x_down,) if np.isfinite(v)))
-    hi_x = 1 - min(1e-3, (1 - r.high) / 3, *((1 - v) / 2 for v in (r.x_up,) if np.isfinite(v)))
-    xs = 1 / (1 + np.exp(-np.linspace(np.log(lo_x / (1 - lo_x)), np.log(hi_x / (1 - hi_x)), 400)))
+    ratio = r.kind == "odds_ratio"
+    if ratio:  # an odds ratio lives on (0, inf): a log axis around its range
+        lo_x = min([r.low / 3, *(v / 2 for v in (r.x_down,) if np.isfinite(v))])
+        hi_x = max([r.high * 3, *(v * 2 for v in (r.x_up,) if np.isfinite(v))])
+        xs = np.geomspace(lo_x, hi_x, 400)
+    else:
+        lo_x = min(1e-3, r.low / 3, *(v / 2 for v in (r.x_down,) if np.isfinite(v)))
+        hi_x = 1 - min(1e-3, (1 - r.high) / 3, *((1 - v) / 2 for v in (r.x_up,) if np.isfinite(v)))
+        t = np.linspace(np.log(lo_x / (1 - lo_x)), np.log(hi_x / (1 - hi_x)), 400)
+        xs = 1 / (1 + np.exp(-t))
     f = result.function(param_id)
     ax.axvspan(r.low, r.high, color="0.85", label="stated range")
     ax.plot(xs, f(xs), color="black", lw=1.8, label=f"P({plain(result.target)})")
@@ -212,9 +221,14 @@ def plot_sensitivity_function(result, param_id: str, *, ax=None, title: str | No
                 fontsize=7.5,
                 transform=ax.get_xaxis_transform(),
             )
-    _logit_axis(ax, lo_x, hi_x)
+    if ratio:
+        ax.set_xscale("log")
+        ax.set_xlim(lo_x, hi_x)
+        ax.set_xlabel("value of the odds ratio (log scale)", fontsize=8)
+    else:
+        _logit_axis(ax, lo_x, hi_x)
+        ax.set_xlabel("value of the number (logit scale)", fontsize=8)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("value of the number (logit scale)", fontsize=8)
     ax.set_ylabel("P(cause | evidence)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.set_title(title or "\n".join(textwrap.wrap(plain(r.label), 42)), fontsize=8.5)

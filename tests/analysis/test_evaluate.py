@@ -33,9 +33,12 @@ def test_counts_hits_and_under_triage(model):
 
 def test_bundled_examples(model):
     ev = evaluate(model, load_cases(None))
-    assert ev.summary["n"] == 30
-    assert ev.summary["scored"] == 30
-    assert ev.per_cause["cases"].sum() == 30
+    assert ev.summary["n"] == 57  # v2: E01-E30 as in v1, E31-E57 for the new causes
+    assert ev.summary["scored"] == 57
+    assert ev.per_cause["cases"].sum() == 57
+    assert ev.triage_table.to_numpy().sum() == 57
+    assert ev.summary["emergencies"] == ev.triage_table.loc["emergency"].sum() == 19
+    assert ev.summary["emergency_recall"] == 1.0  # no expected emergency is sent elsewhere
 
 
 def test_rejects_unknown_expected_values(model):
@@ -65,6 +68,8 @@ def test_rows_carrying_read_errors_are_misses_not_failures(model, tmp_path):
     assert ev.cases["top1"].tolist() == [True, False, False]
     assert ev.cases["top_cause"].iloc[1] == ""
     assert ev.confusion.to_numpy().sum() == 2  # the row with unknown answers is left out
+    assert ev.triage_table.to_numpy().sum() == 2
+    assert ev.triage_table.at["emergency", "(unscored)"] == 1  # row B
     assert list(ev.misses["case_id"]) == ["B", "row 3"]
 
 

@@ -1,4 +1,4 @@
-"""Tests for model.sensitivity and model.variants."""
+"""Tests for legnumb.analysis.sensitivity: one-way (exact functions), robustness, across cases."""
 
 from __future__ import annotations
 
@@ -18,9 +18,13 @@ from legnumb.analysis.sensitivity import (
     robustness,
 )
 from legnumb.errors import EvidenceError, InputError
+from legnumb.inference.independent import IndependentEngine
 from legnumb.io.cases import case_evidence, load_cases, select_case
 from legnumb.network.bayesnet import build_network, reference_query
 from legnumb.network.parameters import ParameterSpace
+
+#: Few findings, no history: baselines and odds ratios move several compatible cells.
+SPARSE = {"onset": "sudden", "face_arm_or_speech": "yes"}
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +43,22 @@ def ow16(model, fragile):
     return one_way(model, fragile)
 
 
+@pytest.fixture(scope="module")
+def sparse(model):
+    return one_way(model, SPARSE, case_id="sparse")
+
+
 def _brute_force(model, param_id, x, evidence):
-    """P(cause | evidence) for every cause with one number set to x: re-expand, pgmpy VE."""
-    bn = build_network(model.priors.with_value(param_id, x).expand())
+    """P(cause | evidence) for every cause with one number set to x: a fresh engine."""
+    net = model.priors.with_value(param_id, x).network()
+    eng = IndependentEngine.from_network(net)
+    res = eng.query(eng.encode([evidence]), targets=list(model.causes))
+    return pd.Series({c: res.marginals[c][0, 1] for c in model.causes})
+
+
+def _pgmpy(model, param_id, x, evidence):
+    """The same with pgmpy's variable elimination on the divorced network."""
+    bn = build_network(model.priors.with_value(param_id, x).network().to_cpts())
     res = reference_query(bn, list(model.causes), evidence)
     return pd.Series({c: res[c][1] for c in model.causes})
 
@@ -51,7 +68,8 @@ def test_one_way_table_holds_every_number(model, ow16):
     t = ow16.table
     assert len(t) == len(model.priors.numbers)
     assert set(t["param_id"]) == {n.param_id for n in model.priors.numbers}
-    assert "P(shooting_pain | sciatica)" in set(t["label"])
+    assert "P(shooting_pain | sciatica alone)" in set(t["label"])
+    assert "OR(sciatica | obesity)" in set(t["label"])
     for col in ("label", "base", "low", "high", "p_low", "p_high", "swing", "source_kind"):
         assert col in t.columns
     assert t["swing"].is_monotonic_decreasing
@@ -61,12 +79,14 @@ def test_one_way_table_holds_every_number(model, ow16):
     assert ow16.target == ow16.top_cause == "multiple_sclerosis"
 
 
-def test_sensitivity_function_matches_brute_force_pgmpy(model, fragile, ow16):
-    """Fitted from three evaluations; checked at low, high and a fourth point by pgmpy."""
+def test_sensitivity_function_matches_brute_force(model, fragile, ow16):
+    """Probabilities: fitted from three evaluations; checked at a fourth point and at low."""
     ev = case_evidence(model.schema, fragile)
-    for param_id in ow16.top(3)["param_id"]:
-        r = ow16.table.set_index("param_id").loc[param_id]
-        x4 = 0.5 * (r.base + r.high) if r.high < 0.9 else 0.5 * r.base
+    t = ow16.table.set_index("param_id")
+    probs = t[t["kind"].isin(["prior", "leak", "link"]) & t["relevant"]].head(3).index
+    for param_id in [*ow16.top(3)["param_id"], *probs]:
+        r = t.loc[param_id]
+        x4 = 0.5 * (r.base + r.high) if r.kind == "odds_ratio" or r.high < 0.9 else 0.5 * r.base
         f = ow16.function(param_id)
         assert float(f(x4)) == pytest.approx(
             _brute_force(model, param_id, x4, ev)[ow16.target], abs=1e-9
@@ -76,29 +96,97 @@ def test_sensitivity_function_matches_brute_force_pgmpy(model, fragile, ow16):
         )
 
 
+@pytest.mark.parametrize(
+    ("param_id", "xs"),
+    [
+        ("causes:stroke|baseline|=|present", (1e-6, 0.0003, 0.02, 0.6)),
+        ("causes:stroke|odds_ratio|age_group=65_plus|present", (0.05, 3.0, 60.0, 5e3)),
+        ("causes:anxiety_related|odds_ratio|sex=male|present", (0.1, 2.5)),
+    ],
+)
+def test_logistic_functions_are_exact_in_the_cells(model, sparse, param_id, xs):
+    """Baselines and odds ratios with unobserved parents: not linear-fractional, yet exact."""
+    r = sparse.table.set_index("param_id").loc[param_id]
+    assert not r.linear_fractional
+    assert np.isnan([r.a, r.b, r.g, r.d, r.fit_error]).all()
+    for cause in ("stroke", "anxiety_related"):
+        f = sparse.function(param_id, cause=cause)
+        assert f.scale == ("log" if r.kind == "odds_ratio" else "logit")
+        assert not f.linear_fractional
+        got = f(np.array(xs))
+        want = [_brute_force(model, param_id, x, SPARSE)[cause] for x in xs]
+        np.testing.assert_allclose(got, want, atol=1e-9, rtol=0)
+    assert r.p_high == pytest.approx(_pgmpy(model, param_id, r.high, SPARSE)["stroke"], abs=1e-9)
+
+
+def test_logistic_numbers_with_observed_parents_are_linear_fractional(model, fragile, ow16):
+    """Every risk factor observed: a baseline or odds ratio moves one cell, a Möbius map."""
+    ev = case_evidence(model.schema, fragile)
+    t = ow16.table.set_index("param_id")
+    pid = "causes:multiple_sclerosis|baseline|=|present"
+    r = t.loc[pid]
+    assert r.linear_fractional
+    assert r.fit_error < 1e-12
+    f = ow16.function(pid)
+    lf = type(f)(f.a, f.b, f.g, f.d)  # the a, b, g, d alone
+    for x in (1e-4, 0.3, 0.9):
+        want = _brute_force(model, pid, x, ev)[ow16.target]
+        assert float(lf(x)) == pytest.approx(want, abs=1e-9)
+        assert float(f(x)) == pytest.approx(want, abs=1e-9)
+    # an odds ratio of a parent state that is not observed moves no compatible cell
+    other = "causes:multiple_sclerosis|odds_ratio|sex=male|present"
+    assert t.loc[other, "linear_fractional"]
+    assert t.loc[other, "swing"] == 0.0
+    kinds = t[t["kind"].isin(["prior", "leak", "link"])]
+    assert kinds["linear_fractional"].all()
+
+
 def test_spanning_subset_equals_exhaustive(model, cases):
     row = select_case(cases, "E03")
-    fast = one_way(model, row)
-    slow = one_way(model, row, exhaustive=True)
-    assert fast.n_evaluated < slow.n_evaluated
-    a = fast.table.set_index("param_id")
-    b = slow.table.set_index("param_id").loc[a.index]
-    for col in ("p_low", "p_high", "a", "b", "g", "d"):
-        np.testing.assert_allclose(a[col], b[col], atol=1e-11, rtol=1e-9)
-    assert slow.table["fit_error"].max() < 1e-9  # three evaluations lie on one function
+    for case in (row, SPARSE):
+        fast = one_way(model, case)
+        slow = one_way(model, case, exhaustive=True)
+        assert fast.n_evaluated < slow.n_evaluated / 2
+        a = fast.table.set_index("param_id")
+        b = slow.table.set_index("param_id").loc[a.index]
+        for col in ("p_low", "p_high", "a", "b", "g", "d", "x_down", "x_up"):
+            np.testing.assert_allclose(a[col], b[col], atol=1e-11, rtol=1e-9)
+        assert (a["top_down"] == b["top_down"]).all()
+        assert slow.table["fit_error"].max() < 1e-9  # three evaluations lie on one function
 
 
-def test_admissible_deviation_is_where_the_top_cause_changes(model, fragile, ow16):
+def test_admissible_deviation_is_where_the_top_cause_changes(model, fragile, ow16, sparse):
+    """Both kinds: a linear-fractional crossing (E16) and a grid-and-root one (sparse)."""
     ev = case_evidence(model.schema, fragile)
-    dec = ow16.table[ow16.table["decisive"]]
-    assert len(dec) > 0
-    r = dec.iloc[0]
-    x, other = (r.x_up, r.top_up) if np.isfinite(r.x_up) else (r.x_down, r.top_down)
-    step = 0.02 * abs(x - r.base)
-    beyond = x + step if x > r.base else x - step
-    inside = x - step if x > r.base else x + step
-    assert _brute_force(model, r.param_id, beyond, ev).idxmax() == other
-    assert _brute_force(model, r.param_id, inside, ev).idxmax() == ow16.top_cause
+    checked = set()
+    for ow, evidence in ((ow16, ev), (sparse, SPARSE)):
+        t = ow.table
+        for lf in (True, False):
+            dec = t[t["decisive"] & (t["linear_fractional"] == lf)]
+            if dec.empty:
+                continue
+            r = dec.iloc[0]
+            checked.add((r.kind in ("baseline", "odds_ratio"), lf))
+            x, other = (r.x_up, r.top_up) if np.isfinite(r.x_up) else (r.x_down, r.top_down)
+            step = 0.02 * abs(x - r.base)
+            beyond = x + step if x > r.base else x - step
+            inside = x - step if x > r.base else x + step
+            assert _brute_force(model, r.param_id, beyond, evidence).idxmax() == other
+            assert _brute_force(model, r.param_id, inside, evidence).idxmax() == ow.top_cause
+            # at the crossing the two posteriors tie
+            at = _brute_force(model, r.param_id, x, evidence)
+            assert at[other] == pytest.approx(at[ow.top_cause], abs=1e-9)
+    assert (True, False) in checked
+    assert any(lf for _, lf in checked)
+
+
+def test_odds_ratio_crossing_on_the_log_scale(model, sparse):
+    t = sparse.table.set_index("param_id")
+    r = t.loc["causes:stroke|odds_ratio|age_group=65_plus|present"]
+    assert r.decisive
+    assert r.low < r.x_down < r.base  # stroke stops being the top cause inside the range
+    at = _brute_force(model, r.name, r.x_down, SPARSE)
+    assert at[r.top_down] == pytest.approx(at["stroke"], abs=1e-9)
 
 
 def test_numbers_of_unobserved_findings_cannot_matter(model):
@@ -181,20 +269,10 @@ def test_batched_expansion_equals_priorset_expand(model, data):
     x = data.draw(st.floats(0.01, 0.99))
     pid = space.param_ids[i]
     node = space.node_of[i]
-    want = model.priors.with_value(pid, x).expand_node(node).values
+    want = model.priors.with_value(pid, x).expand_node(node)
+    want = want.values if hasattr(want, "values") else np.vstack([want.leak, want.links])
     got = space.expand(space.one_at_a_time([i], [x]), nodes=[node])[node][0]
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
-
-
-def test_observed_expansion_keeps_the_observed_row(model):
-    space = parameter_space(model)
-    theta = space.draw(5, rng=np.random.default_rng(3))
-    for node, state in (("distribution", "back_of_leg"), ("onset", "sudden")):
-        full = space.expand(theta, nodes=[node])[node]
-        eq = space.expand(theta, nodes=[node], observed={node: state})[node]
-        o = space.base_cpts[node].states[node].index(state)
-        np.testing.assert_allclose(eq[:, o], full[:, o], atol=1e-15)
-        np.testing.assert_allclose(eq.sum(axis=1), 1.0, atol=1e-12)
 
 
 def test_draw_scheme(model):
@@ -210,6 +288,10 @@ def test_draw_scheme(model):
         if len(members) == 2:  # complementary ranges: both stay in range
             assert space.in_range(theta)[:, members].all()
     assert space.in_range(theta).mean() > 0.95
+    ratio = space.is_ratio & (space.high > space.low)  # log-uniform: median at the log middle
+    mid = 0.5 * (np.log(space.low[ratio]) + np.log(space.high[ratio]))
+    half = 0.5 * (np.log(space.high[ratio]) - np.log(space.low[ratio]))
+    assert np.abs((np.median(np.log(theta[:, ratio]), axis=0) - mid) / half).max() < 0.25
     with pytest.raises(ValueError, match="n as an int >= 1"):
         space.draw(0, rng=np.random.default_rng(0))
 
@@ -218,6 +300,9 @@ def test_one_at_a_time_rejects_non_probabilities(model):
     space = parameter_space(model)
     with pytest.raises(ValueError, match=r"must lie in \(0, 1\)"):
         space.one_at_a_time([0], [1.0])
+    ratio = int(np.flatnonzero(space.is_ratio)[0])
+    with pytest.raises(ValueError, match="an odds ratio must be a finite number > 0"):
+        space.one_at_a_time([ratio], [0.0])
 
 
 # --------------------------------------------------------------------------- robustness
@@ -236,7 +321,7 @@ def test_robustness_is_seeded_and_summarized(model, fragile):
     assert 0.9 < a.in_range <= 1.0
 
 
-def test_mirror_images_of_two_state_distributions_count_once(model, ow16):
+def test_mirror_images_of_two_state_distributions_count_once(model, ow16, sparse):
     """P(sex=male) = 1 - P(sex=female): one number, shown and counted once."""
     space = parameter_space(model)
     t = ow16.table.set_index("param_id")
@@ -259,7 +344,11 @@ def test_mirror_images_of_two_state_distributions_count_once(model, ow16):
     assert len(two) == len(set(two))
     assert len(ow16.top(40, mirrors=True)) == 40
     assert ow16.n_decisive == int(ow16.numbers["decisive"].sum())
-    assert ow16.n_decisive < int(ow16.table["decisive"].sum())  # pairs were counted twice
+    for ow in (ow16, sparse):  # a decisive pair counts once, as its first number
+        t = ow.table.set_index("param_id")
+        mirrors = t[(t["mirror_of"] != "") & t["decisive"]]
+        assert t.loc[mirrors["mirror_of"], "decisive"].all()
+        assert ow.n_decisive == int(t["decisive"].sum()) - len(mirrors)
 
 
 def test_decisive_numbers_across_cases(model, cases, ow16):

@@ -21,6 +21,11 @@ def test_analyse_matches_the_single_functions(model):
         a.diagnosis.posteriors, model.diagnose(CASE).posteriors, atol=1e-12, check_exact=False
     )
     assert a.diagnosis.triage == model.diagnose(CASE).triage
+    assert a.diagnosis.triage_reason == model.diagnose(CASE).triage_reason
+    assert a.diagnosis.p_other_cause == pytest.approx(model.diagnose(CASE).p_other_cause, abs=1e-12)
+    assert 0.0 < a.diagnosis.p_other_cause < 1.0
+    b = x.analyse(model, CASE, questions=False)  # the path without answer rows agrees
+    assert b.diagnosis.p_other_cause == pytest.approx(a.diagnosis.p_other_cause, abs=1e-12)
     pd.testing.assert_frame_equal(a.explanation, x.explain(model, CASE, causes=2))
     pd.testing.assert_frame_equal(a.questions, x.next_questions(model, CASE))
     assert a.conflict is not None
@@ -71,7 +76,8 @@ def test_case_evidence_errors_name_everything():
         )
     text = str(info.value)
     assert (
-        "cases.csv, row 7: column 'onset': Got 'slowly' instead; allowed: sudden, gradual" in text
+        "cases.csv, row 7: column 'onset': Got 'slowly' instead; allowed: sudden, over_hours, "
+        "gradual" in text
     )
     assert "column 'weakness': Got 'maybe' instead; allowed: yes, no" in text
     with pytest.raises(InputError, match="Got 'E99' instead"):

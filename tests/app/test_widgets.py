@@ -21,6 +21,8 @@ from legnumb.app.widgets import (
 )
 
 CASE = x.example_evidence("E03")
+#: Every column answered (E01-E30 leave the v2 columns blank; E31-E51 answer them all).
+FULL = x.example_evidence("E31")
 
 
 @pytest.fixture
@@ -77,6 +79,10 @@ def test_set_evidence_updates_once_and_clears(app, monkeypatch):
     app.set_evidence(CASE)
     assert len(calls) == 1
     assert app.evidence == CASE
+    assert "Every column is answered" not in app.questions_panel.value
+    app.set_evidence(FULL)
+    assert len(calls) == 2
+    assert len(app.evidence) == len(app.controls)
     assert "Every column is answered" in app.questions_panel.value
     app.clear_button.click()
     assert app.evidence == {}
@@ -149,8 +155,10 @@ def test_html_panels_escape_and_render(model):
     a = x.analyse(model, CASE)
     assert "ROUTINE" in triage_html(a.diagnosis)
     assert posterior_html(a.diagnosis.posteriors).count("<tr>") == len(model.causes)
+    assert posterior_html(a.diagnosis.posteriors, top=5).count("<tr>") == 5
     assert "Why: sciatica" in explanation_html(a, "sciatica")
-    assert "nothing left to ask" in questions_html(a.questions)
+    assert "nothing left to ask" not in questions_html(a.questions)
+    assert "nothing left to ask" in questions_html(x.analyse(model, FULL).questions)
     c = x.compare(model, [{}, CASE])
     assert "Compare with baseline" in comparison_html(c)
     assert conflict_html(None).count("Not checked") == 1

@@ -1,4 +1,4 @@
-"""Tests for model.sensitivity_plots: each plot draws, names case and target, returns a figure."""
+"""Tests for legnumb.plots.sensitivity: each plot draws, names case and target, returns a figure."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_tornado_labels_read_as_probabilities(e16):
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert len(labels) == 12
-    assert all(lab.lstrip("◆ ").startswith(("P(", "leak share")) for lab in labels)
+    assert all(lab.lstrip("◆ ").startswith(("P(", "OR(", "leak share")) for lab in labels)
     assert any("(EJ)" in lab for lab in labels)
     assert "Case E16" in ax.get_title(loc="right")
     assert "b12_deficiency" in ax.get_title(loc="right")
@@ -77,20 +77,36 @@ def test_sensitivity_functions_mark_the_admissible_deviation(e16):
         plot_sensitivity_function(ow, "nope")
 
 
+def test_odds_ratio_function_on_a_log_axis(model):
+    ow = one_way(model, {"onset": "sudden", "face_arm_or_speech": "yes"}, case_id="sparse")
+    pid = "causes:stroke|odds_ratio|age_group=65_plus|present"
+    r = ow.table.set_index("param_id").loc[pid]
+    fig = plot_sensitivity_function(ow, pid)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    lo, hi = ax.get_xlim()
+    assert lo < r.low < r.x_down < r.base < r.high < hi
+    assert "top →" in _texts(fig)
+    assert "odds ratio" in ax.get_xlabel()
+
+
 def test_robustness_plot_names_case_and_stability(e16):
     _, rob = e16
     fig = plot_robustness(rob)
     title = fig.axes[0].get_title()
     assert "Case E16" in title
     assert f"{rob.stability:.1%}" in title
-    assert len(fig.axes[0].get_yticklabels()) == len(rob.summary)
+    assert len(fig.axes[0].get_yticklabels()) == min(15, len(rob.summary))  # max_causes
     lin = plot_robustness(rob, scale="linear")
     assert lin.axes[0].get_xlim() == (0.0, 1.0)
 
 
-def test_decisive_and_network_plots(model, e16):
+def test_decisive_plot(e16):
     fig = plot_decisive(decisive_numbers([e16[0]]), n=6)
     assert len(fig.axes[0].get_yticklabels()) == 6
+
+
+def test_network_plot(model):
     net = plot_network(model)
     text = _texts(net)
     assert "history" in text
