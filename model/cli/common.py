@@ -84,7 +84,13 @@ def add_cases_options(
         "cases",
         nargs="?",
         metavar="CASES.csv",
-        help="symptom CSV, one case per row (default: the 30 bundled worked examples)",
+        help="symptom CSV, one case per row (default: the 57 bundled worked examples)",
+    )
+    parser.add_argument(
+        "--library",
+        action="store_true",
+        help="use the bundled case library instead (cases transcribed from published case "
+        "reports, with expected cause and triage; for evaluation only)",
     )
     parser.add_argument(
         "--id-column",
@@ -135,7 +141,15 @@ def read_cases(args: argparse.Namespace, command: str, *, schema=None) -> pd.Dat
     """
     from legnumb.io.cases import case_warnings, find_column, load_cases, source_name
 
-    cases = load_cases(args.cases, schema=schema, encoding=getattr(args, "encoding", "utf-8"))
+    path, name = args.cases, None
+    if getattr(args, "library", False):
+        from legnumb.data import library_path
+
+        if path is not None:
+            raise InputError(f"{command}: give CASES.csv or --library, not both.")
+        path, name = library_path(), "case_library.csv"
+    encoding = getattr(args, "encoding", "utf-8")
+    cases = load_cases(path, schema=schema, encoding=encoding, name=name)
     for message in case_warnings(cases):
         warn(command, message)
     name = getattr(args, "id_column", None)

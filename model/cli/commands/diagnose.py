@@ -34,9 +34,10 @@ def register(subparsers) -> None:
         "diagnose",
         help="print ranked causes, triage and red flags per case (bundled examples by default)",
         description="Print a ranked table of likely causes, the triage level and the red flags "
-        "for each case of a small symptom CSV. Without CASES.csv, the 30 bundled worked examples "
-        "are used. The file is read as `legnumb score` reads it (same rules, same row numbers, "
-        "same messages). For large files use `legnumb score`.",
+        "for each case of a small symptom CSV, with the probability that no listed cause is "
+        "present and how many columns the case answered. Without CASES.csv, the 57 bundled "
+        "worked examples are used. The file is read as `legnumb score` reads it (same rules, "
+        "same row numbers, same messages). For large files use `legnumb score`.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -52,14 +53,26 @@ def _bar(p: float, width: int = 24) -> str:
     return "#" * round(p * width)
 
 
-def format_case(label: str, diagnosis, *, top: int = 5, expected: str = "") -> str:
-    """Text block for one case: header, triage, red flags, ranked posteriors."""
+def format_case(
+    label: str, diagnosis, *, top: int = 5, expected: str = "", n_columns: int | None = None
+) -> str:
+    """Text block for one case: header, triage, red flags, ranked posteriors.
+
+    The ranked posteriors are followed by P(no listed cause) and by how many columns the case
+    answered (``n_findings``, "of ``n_columns``" when given).
+    """
     lines = [label + (f"   [expected: {expected}]" if expected else "")]
     flags = "; ".join(diagnosis.red_flags) or "none"
     lines.append(f"  triage: {diagnosis.triage.upper():<10} red flags: {flags}")
     lines.append(f"  why this level: {diagnosis.triage_reason}")
     for i, (cause, p) in enumerate(diagnosis.ranked.head(top).items(), start=1):
         lines.append(f"  {i:>2}. {cause.replace('_', ' '):<26} {p:7.1%}  {_bar(p)}")
+    other = diagnosis.p_other_cause
+    of = f" of {n_columns}" if n_columns is not None else ""
+    lines.append(
+        f"      {'no listed cause':<26} {other:7.1%}  "
+        f"(findings answered: {diagnosis.n_findings}{of})"
+    )
     return "\n".join(lines)
 
 
@@ -105,5 +118,6 @@ def run(args: argparse.Namespace) -> int:
             text = "\n  ".join(printable(line) for line in str(exc).splitlines())
             print(f"{head}\n  not scored: {text}\n")
             continue
-        print(format_case(head, d, top=args.top, expected=expected) + "\n")
+        n = len(model.columns)
+        print(format_case(head, d, top=args.top, expected=expected, n_columns=n) + "\n")
     return status

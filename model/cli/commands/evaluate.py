@@ -84,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
         f"triage agreement {s['triage_agreement']:.1%}  "
         f"(under-triaged: {s['under_triaged']}, over-triaged: {s['over_triaged']})"
     )
+    print(
+        f"emergency recall {s['emergency_recall']:.1%} of {s['emergencies']} expected emergencies"
+    )
+    print("\ntriage, expected (rows) by given (columns):")
+    print(ev.triage_table.to_string())
     print("\nper cause:")
     with pd.option_context("display.width", 120):
         print(ev.per_cause.to_string())

@@ -57,9 +57,10 @@ def register(subparsers) -> None:
         "explain",
         help="explain one case: ranked causes, why, next questions, data conflict",
         description="For one case of a symptom CSV (the bundled examples by default): ranked "
-        "posteriors, triage and red flags, the weight of evidence of each finding for the three "
-        "most likely causes, the three most useful next questions, and whether the findings "
-        "fit together (data conflict). The file is read as `legnumb score` reads it.",
+        "posteriors with the probability that no listed cause is present and how many columns "
+        "the case answered, triage and red flags, the weight of evidence of each finding for "
+        "the three most likely causes, the three most useful next questions, and whether the "
+        "findings fit together (data conflict). The file is read as `legnumb score` reads it.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -155,6 +156,8 @@ def to_json(a: Analysis, *, case_id: str, source: str, model) -> dict:
         "priors": model.priors_hash,
         "evidence": a.evidence,
         "posteriors": {k: float(v) for k, v in ranked.items()},
+        "p_other_cause": float(a.diagnosis.p_other_cause),
+        "n_findings": a.diagnosis.n_findings,
         "triage": a.diagnosis.triage,
         "triage_reason": a.diagnosis.triage_reason,
         "red_flags": list(a.diagnosis.red_flags),
@@ -165,8 +168,12 @@ def to_json(a: Analysis, *, case_id: str, source: str, model) -> dict:
     }
 
 
-def format_text(a: Analysis, *, label: str) -> str:
-    """The analysis as readable text (without the disclaimer)."""
+def format_text(a: Analysis, *, label: str, n_columns: int) -> str:
+    """The analysis as readable text (without the disclaimer).
+
+    ``n_columns`` is how many columns the model reads (the answered ones are counted against
+    it).
+    """
     d = a.diagnosis
     out = [label, ""]
     out.append(f"Triage: {d.triage.upper().replace('_', ' ')} ({d.triage_reason})")
@@ -174,6 +181,11 @@ def format_text(a: Analysis, *, label: str) -> str:
     out += ["", "Ranked causes (P(cause present | findings)):"]
     for i, (cause, p) in enumerate(d.ranked.items(), start=1):
         out.append(f"  {i:>2}. {cause_phrase(cause):<26} {format_pct(p):>7}  {'#' * round(p * 30)}")
+    out.append(
+        f"      {'no listed cause':<26} {format_pct(d.p_other_cause):>7}  "
+        "(P(none of the causes above is present | findings))"
+    )
+    out.append(f"  Findings answered: {d.n_findings} of {n_columns} columns.")
     out += ["", "Why (weight of evidence = ln likelihood ratio, other findings held; + raises):"]
     for cause in list(d.ranked.index[:_EXPLAINED]):
         out.append(f"  {cause_phrase(cause)} ({format_pct(d.posteriors[cause])}):")
@@ -225,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
         with_conflict=True,
         n_sim=args.n_sim,
     )
-    source = args.cases or "examples.csv"
+    source = args.cases or ("case_library.csv" if args.library else "examples.csv")
     if args.json:
         print(json.dumps(to_json(a, case_id=args.case_id, source=source, model=model), indent=2))
         return 0
@@ -236,5 +248,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print(textwrap.fill(DISCLAIMER, width=100))
     print(f"model {model.version}, priors {model.priors_hash}\n")
-    print(format_text(a, label="\n".join(textwrap.wrap(label, 100))))
+    label = "\n".join(textwrap.wrap(label, 100))
+    print(format_text(a, label=label, n_columns=len(model.columns)))
     return 0

@@ -31,8 +31,10 @@ def register(subparsers) -> None:
         "export",
         help="write the network as BIF or XMLBIF (GeNIe, SamIam, Hugin)",
         description="Write the Bayesian network (structure and every CPT expanded from the "
-        "priors) in an exchange format, with pgmpy's writers. The file appears only when it "
-        "is complete.",
+        "priors) in an exchange format, with pgmpy's writers. Each finding with several "
+        "causes is written as a chain of auxiliary nodes named <finding>_max<k> (parent "
+        "divorcing of its noisy-MAX table); leave them unobserved. The file appears only when "
+        "it is complete.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -66,9 +68,11 @@ def run(args: argparse.Namespace) -> int:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
     n_nodes = len(model.network.nodes())
+    n_aux = n_nodes - len(set(model.network.nodes()) & set(model.schema.nodes))
     n_arcs = len(model.network.edges())
     print(
-        f"wrote {args.format.upper()} network ({n_nodes} nodes, {n_arcs} arcs; model "
-        f"{model.version}, priors {model.priors_hash}) to {printable(path)}"
+        f"wrote {args.format.upper()} network ({n_nodes} nodes, of which {n_aux} auxiliary "
+        f"noisy-MAX nodes; {n_arcs} arcs; model {model.version}, priors {model.priors_hash}) "
+        f"to {printable(path)}"
     )
     return 0

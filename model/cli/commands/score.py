@@ -44,7 +44,11 @@ __all__ = ["OPTION_PAIRS", "OPTION_RULES", "check_options", "register", "run"]
 DESCRIPTION = """\
 Score every row of a symptom CSV (see model/data/CONTRACT.md). The output has every input
 row, in input order, with the input cells unchanged, then p_<cause> for each cause (six
-decimals), top_cause, triage, red_flags, error, model_version and priors_hash.
+decimals), top_cause, triage, triage_reason (why that level, in plain words), red_flags,
+p_other_cause (the probability that no listed cause is present), n_findings (how many of the
+model's columns the row answered), error, model_version and priors_hash. The posteriors are
+decision support for a clinician, not a diagnosis. A version-1 file (without the columns
+added in version 2 of the contract) is scored as it always was.
 
 Rows are numbered from 1 for the first data row (the header is not counted). A row with an
 invalid value is kept, with an error naming the row, column, value and allowed states, and

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from legnumb.cli.main import main
 
 
@@ -9,11 +11,34 @@ def test_diagnose_prints_a_ranked_table_per_example(capsys):
     assert main(["diagnose", "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert "not a diagnosis" in out
-    assert out.count("triage:") == 30
+    assert out.count("triage:") == 57  # the 57 bundled examples of contract v2
+    assert out.count("no listed cause") == 57
     block = out.split("E17 ")[1].split("\n\n")[0]
     assert "triage: EMERGENCY" in block
     assert "1. stroke" in block
     assert "face drooping" in block
+    # E17 answers the 35 columns of contract v1, none of the 14 added in v2
+    assert "(findings answered: 35 of 49)" in block
+    assert re.search(r"no listed cause +0\.\d%", block)  # stroke explains the findings
+
+
+def test_diagnose_shows_p_other_cause_and_answered_columns(model, tmp_path, capsys):
+    f = tmp_path / "c.csv"
+    f.write_text("case_id,laterality,onset\nA,one_leg,sudden\nB,,\n")
+    assert main(["diagnose", str(f), "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    for case_id, evidence, answered in (
+        ("A", {"laterality": "one_leg", "onset": "sudden"}, 2),
+        ("B", {}, 0),
+    ):
+        block = out.split(f"\n{case_id}")[1].split("\n\n")[0]
+        d = model.diagnose(evidence)
+        assert d.n_findings == answered
+        assert 0 < d.p_other_cause < 1
+        pct = re.escape(f"{d.p_other_cause:.1%}")
+        assert re.search(
+            rf"\n +no listed cause +{pct}  \(findings answered: {answered} of 49\)$", block
+        )
 
 
 def test_diagnose_reports_bad_rows_and_keeps_going(tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from legnumb.cli.main import main
 
 
@@ -18,6 +20,22 @@ def test_evaluate_prints_accuracy_and_writes_plot(tmp_path, capsys):
     ):
         assert text in out
     assert png.stat().st_size > 10_000
+    assert ": 57 cases, 57 scored" in out  # the bundled examples of contract v2
+    # no worked example is under-triaged, so every expected emergency is one
+    assert "(under-triaged: 0," in out
+    assert "emergency recall 100.0% of 19 expected emergencies" in out
+    assert "triage, expected (rows) by given (columns):" in out
+
+
+def test_evaluate_library_reads_the_bundled_case_library(tmp_path, capsys):
+    assert main(["evaluate", "--library"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r": (\d+) cases, \1 scored", out)
+    assert "emergency recall" in out
+    f = tmp_path / "c.csv"
+    f.write_text("case_id,onset\nA,sudden\n")
+    assert main(["evaluate", str(f), "--library"]) == 2
+    assert "give CASES.csv or --library, not both" in capsys.readouterr().err
 
 
 def test_evaluate_plot_into_a_missing_folder_is_exit_2(tmp_path, capsys):

@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
+import pandas as pd
 import pytest
 
 from legnumb import DISCLAIMER
 from legnumb.cli import main
 from legnumb.data import examples_path
+from legnumb.network.schema import load_schema
+
+#: Columns contract v2 added (CONTRACT.md, "Version 2"); E01-E30 leave them blank.
+V2_COLUMNS = (
+    "postpartum",
+    "previous_clot",
+    "atrial_fibrillation",
+    "cancer_history",
+    "recent_infection",
+    "neurotoxic_exposure",
+    "saddle_numbness",
+    "numb_hands",
+    "foot_drop",
+    "rest_pain",
+    "severe_pain_after_injury",
+    "fever",
+    "rash",
+    "anxiety_or_overbreathing",
+)
+
+
+def _evidence(case_id: str) -> dict[str, str]:
+    """The answered columns of one bundled example."""
+    raw = pd.read_csv(examples_path(), dtype=str, keep_default_na=False)
+    row = raw.set_index("case_id").loc[case_id]
+    schema = load_schema()
+    return {c: row[c] for c in schema.columns if row[c]}
 
 
 def _run(capsys, *argv):
@@ -29,9 +58,25 @@ def test_text_output(capsys):
     assert " 1. sciatica" in out
     assert out.count("raise") >= 1
     assert "(the prior, no findings)" in out
-    assert "Every column is answered" in out
+    # E03 answers the 35 columns of contract v1: the questions left are the 14 columns of v2
+    assert "Findings answered: 35 of 49 columns." in out
+    block = out.split("Next questions")[1].split("Data conflict:")[0]
+    asked = re.findall(r"\[(\w+)\]  \d+\.\d\d bits", block)
+    assert len(asked) == 3
+    assert set(asked) <= set(V2_COLUMNS)
     assert "Data conflict:" in out
     assert "fit together as usual" in out
+
+
+def test_text_output_shows_p_other_cause_and_a_fully_answered_case(model, capsys):
+    code, out, _ = _run(capsys, "explain", "--case-id", "E31", "--n-sim", "50")
+    assert code == 0
+    assert " 1. meralgia paresthetica" in out
+    assert "Findings answered: 49 of 49 columns." in out
+    assert "Every column is answered: no question left to ask." in out
+    d = model.diagnose(_evidence("E31"))
+    assert 0 < d.p_other_cause < 0.01  # meralgia explains the findings
+    assert re.search(r"\n +no listed cause +<?0\.\d%  \(P\(none of the causes", out)
 
 
 def test_next_questions_for_a_partial_case(tmp_path, capsys):
@@ -60,7 +105,7 @@ def test_next_questions_for_a_partial_case(tmp_path, capsys):
     assert data["explanations"][0]["baseline"] == "history"
 
 
-def test_json_output(capsys):
+def test_json_output(model, capsys):
     code, out, _ = _run(
         capsys, "explain", str(examples_path()), "--case-id", "E21", "--json", "--n-sim", "100"
     )
@@ -75,7 +120,13 @@ def test_json_output(capsys):
     assert top["cause"] == next(iter(data["posteriors"]))
     assert top["findings"]
     assert {"column", "state", "finding", "woe"} <= set(top["findings"][0])
-    assert data["next_questions"] == []
+    # E21 answers the 35 columns of contract v1; the questions are about v2 columns
+    assert data["n_findings"] == 35
+    assert len(data["next_questions"]) == 3
+    assert {q["column"] for q in data["next_questions"]} <= set(V2_COLUMNS)
+    d = model.diagnose(_evidence("E21"))
+    assert data["p_other_cause"] == pytest.approx(d.p_other_cause, rel=1e-9)
+    assert data["posteriors"] == pytest.approx(d.posteriors.to_dict(), rel=1e-9)
     assert data["conflict"]["n_sim"] == 100
     assert data["disclaimer"] == DISCLAIMER
 
@@ -165,7 +216,10 @@ def test_invalid_state_names_file_row_column_value_and_allowed(tmp_path, capsys)
     code, out, err = _run(capsys, "explain", str(path), "--case-id", "E03")
     assert code == 1
     assert out == ""
-    assert "cases.csv, row 3: column 'onset': Got 'slowly' instead; allowed: sudden, gradual" in err
+    assert (
+        "cases.csv, row 3: column 'onset': Got 'slowly' instead; allowed: sudden, over_hours, gradual"
+        in err
+    )
 
 
 def test_bad_option_values(capsys):

@@ -365,14 +365,15 @@ def test_d4_non_finite_posterior_is_exit_1_with_a_row_error(tmp_path, capsys, mo
 
     from legnumb.diagnosis.model import Model
 
-    real = Model.posterior_matrix
+    real = Model.infer  # what scoring calls: posteriors and P(no listed cause)
 
     def broken(self, codes, *, n_threads=1):
-        post = np.array(real(self, codes, n_threads=n_threads), dtype=float)
+        post, other = real(self, codes, n_threads=n_threads)
+        post = np.array(post, dtype=float)
         post[0, 0] = np.nan
-        return post
+        return post, other
 
-    monkeypatch.setattr(Model, "posterior_matrix", broken)
+    monkeypatch.setattr(Model, "infer", broken)
     src = tmp_path / "x.csv"
     src.write_text("case_id,onset\nA,sudden\n")
     out = tmp_path / "o.csv"
