@@ -131,6 +131,125 @@ def _cause_weights(
     return n_hc
 
 
+# ----------------------------------------------------------------------- butterflies
+# A present cause moves an open finding bit (axis with stride ``stv`` inside a block) by the
+# upper-triangular 2x2 map ``(g0, g1) -> (a g0, b g0 + c g1)``; the maps of different bits act
+# on different axes, so they commute. The loops below run over pairs ``i0 = i1 - stv`` in
+# contiguous runs of ``stv`` entries (no branch, no index arithmetic inside), with two
+# accumulators for the sums (a fixed order, so results do not depend on the machine).
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fw_one(fin, fout, lo, hi, stv, a, b, c, d0, d1):
+    """Set fout = d0 fin + d1 T fin for a single bit (one pass); returns the sum of fout."""
+    s0 = 0.0
+    s1 = 0.0
+    e00 = d0 + d1 * a
+    e10 = d1 * b
+    e11 = d0 + d1 * c
+    for i0b in range(lo, hi, 2 * stv):
+        for i0 in range(i0b, i0b + stv):
+            f0 = fin[i0]
+            f1 = fin[i0 + stv]
+            x0 = e00 * f0
+            x1 = e11 * f1 + e10 * f0
+            fout[i0] = x0
+            fout[i0 + stv] = x1
+            s0 += x0
+            s1 += x1
+    return s0 + s1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fw_first(fin, g, lo, hi, stv, a, b, c, d1):
+    """Set g = d1 T fin (first bit of several)."""
+    a *= d1
+    b *= d1
+    c *= d1
+    for i0b in range(lo, hi, 2 * stv):
+        for i0 in range(i0b, i0b + stv):
+            f0 = fin[i0]
+            f1 = fin[i0 + stv]
+            g[i0] = a * f0
+            g[i0 + stv] = c * f1 + b * f0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fw_mid(g, lo, hi, stv, a, b, c):
+    """Set g = T g in place."""
+    for i0b in range(lo, hi, 2 * stv):
+        for i0 in range(i0b, i0b + stv):
+            g0 = g[i0]
+            g1 = g[i0 + stv]
+            g[i0] = a * g0
+            g[i0 + stv] = c * g1 + b * g0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fw_last(fin, g, fout, lo, hi, stv, a, b, c, d0):
+    """Set fout = d0 fin + T g (last bit); returns the sum of fout."""
+    s0 = 0.0
+    s1 = 0.0
+    for i0b in range(lo, hi, 2 * stv):
+        for i0 in range(i0b, i0b + stv):
+            g0 = g[i0]
+            x0 = d0 * fin[i0] + a * g0
+            x1 = d0 * fin[i0 + stv] + (c * g[i0 + stv] + b * g0)
+            fout[i0] = x0
+            fout[i0 + stv] = x1
+            s0 += x0
+            s1 += x1
+    return s0 + s1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bw_first(bout, g, lo, hi, stv, a, b, c):
+    """Set g = T' bout (transpose: (g0, g1) -> (a g0 + b g1, c g1))."""
+    for i0b in range(lo, hi, 2 * stv):
+        for i0 in range(i0b, i0b + stv):
+            y0 = bout[i0]
+            y1 = bout[i0 + stv]
+            g[i0] = a * y0 + b * y1
+            g[i0 + stv] = c * y1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bw_mid(g, lo, hi, stv, a, b, c):
+    for i0b in range(lo, hi, 2 * stv):
+        for i0 in range(i0b, i0b + stv):
+            y0 = g[i0]
+            y1 = g[i0 + stv]
+            g[i0] = a * y0 + b * y1
+            g[i0 + stv] = c * y1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bw_last(src, fin, bout, bin_, lo, hi, stv, a, b, c, d0, d1, acc):
+    """With h = T' src (last bit); bin_ = d0 bout + d1 h; acc += (fin . bout, fin . h)."""
+    s0 = 0.0
+    s1 = 0.0
+    t0 = 0.0
+    t1 = 0.0
+    for i0b in range(lo, hi, 2 * stv):
+        for i0 in range(i0b, i0b + stv):
+            i1 = i0 + stv
+            y1 = src[i1]
+            h0 = a * src[i0] + b * y1
+            h1 = c * y1
+            o0 = bout[i0]
+            o1 = bout[i1]
+            f0 = fin[i0]
+            f1 = fin[i1]
+            bin_[i0] = d0 * o0 + d1 * h0
+            bin_[i1] = d0 * o1 + d1 * h1
+            s0 += f0 * o0
+            s1 += f1 * o1
+            t0 += f0 * h0
+            t1 += f1 * h1
+    acc[0] += d0 * (s0 + s1)
+    acc[1] += d1 * (t0 + t1)
+
+
 @njit(cache=True, nogil=True)
 def _row(
     b,
@@ -446,6 +565,11 @@ def _row(
     d1 = np.empty(n_hc_max)
     gbuf = np.empty(big)
     w2 = np.empty(2)
+    bst = np.empty(K + 1, np.int64)
+    ba = np.empty(K + 1)
+    bb = np.empty(K + 1)
+    bc = np.empty(K + 1)
+    macc = np.zeros(2)
 
     # ---------------------------------------------------------------- forward
     tape[0] = 1.0
@@ -499,30 +623,35 @@ def _row(
                 d1,
             )
             run = n_in // n_hc
-            for hc in range(n_hc):
-                x1 = d1[hc]
-                for i in range(hc * run, (hc + 1) * run):
-                    gbuf[i] = x1 * fin[i]
             bit = np.int64(1) << c
+            nbit = 0
             for a in range(nb, na):
                 q = lay_id[t, a]
-                if (fmask[q] & bit) == 0:
-                    continue
-                stv = _stride(lay_card[t], na, a)
-                x0 = a0[q, c]
-                x1 = a1[q, c]
-                x2 = a2[q, c]
-                for i0b in range(0, n_in, 2 * stv):
-                    for i0 in range(i0b, i0b + stv):
-                        i1 = i0 + stv
-                        gbuf[i1] = x2 * gbuf[i1] + x1 * gbuf[i0]
-                        gbuf[i0] = x0 * gbuf[i0]
+                if (fmask[q] & bit) != 0:
+                    bst[nbit] = _stride(lay_card[t], na, a)
+                    ba[nbit] = a0[q, c]
+                    bb[nbit] = a1[q, c]
+                    bc[nbit] = a2[q, c]
+                    nbit += 1
             for hc in range(n_hc):
-                x0 = d0[hc]
-                for i in range(hc * run, (hc + 1) * run):
-                    x = x0 * fin[i] + gbuf[i]
-                    fout[i] = x
-                    s += x
+                lo = hc * run
+                hi = lo + run
+                y0 = d0[hc]
+                y1 = d1[hc]
+                if nbit == 0:
+                    y = y0 + y1
+                    for i in range(lo, hi):
+                        x = y * fin[i]
+                        fout[i] = x
+                        s += x
+                elif nbit == 1:
+                    s += _fw_one(fin, fout, lo, hi, bst[0], ba[0], bb[0], bc[0], y0, y1)
+                else:
+                    _fw_first(fin, gbuf, lo, hi, bst[0], ba[0], bb[0], bc[0], y1)
+                    for j in range(1, nbit - 1):
+                        _fw_mid(gbuf, lo, hi, bst[j], ba[j], bb[j], bc[j])
+                    j = nbit - 1
+                    s += _fw_last(fin, gbuf, fout, lo, hi, bst[j], ba[j], bb[j], bc[j], y0)
         else:
             pos = op_pos[t]
             k = lay_card[t, pos]
@@ -618,35 +747,43 @@ def _row(
                 d1,
             )
             run = n_in // n_hc
-            for i in range(n_in):
-                gbuf[i] = bout[i]
             bit = np.int64(1) << c
+            nbit = 0
             for a in range(nb, na):
                 q = lay_id[t, a]
-                if (fmask[q] & bit) == 0:
-                    continue
-                stv = _stride(lay_card[t], na, a)
-                x0 = a0[q, c]
-                x1 = a1[q, c]
-                x2 = a2[q, c]
-                for i0b in range(0, n_in, 2 * stv):
-                    for i0 in range(i0b, i0b + stv):
-                        i1 = i0 + stv
-                        gbuf[i0] = x0 * gbuf[i0] + x1 * gbuf[i1]
-                        gbuf[i1] = x2 * gbuf[i1]
-            m0 = 0.0
-            m1 = 0.0
+                if (fmask[q] & bit) != 0:
+                    bst[nbit] = _stride(lay_card[t], na, a)
+                    ba[nbit] = a0[q, c]
+                    bb[nbit] = a1[q, c]
+                    bc[nbit] = a2[q, c]
+                    nbit += 1
+            macc[0] = 0.0
+            macc[1] = 0.0
             for hc in range(n_hc):
+                lo = hc * run
+                hi = lo + run
                 y0 = d0[hc]
                 y1 = d1[hc]
-                s0 = 0.0
-                s1 = 0.0
-                for i in range(hc * run, (hc + 1) * run):
-                    s0 += fin[i] * bout[i]
-                    s1 += fin[i] * gbuf[i]
-                    bin_[i] = y0 * bout[i] + y1 * gbuf[i]
-                m0 += y0 * s0
-                m1 += y1 * s1
+                if nbit == 0:
+                    s0 = 0.0
+                    for i in range(lo, hi):
+                        s0 += fin[i] * bout[i]
+                        bin_[i] = (y0 + y1) * bout[i]
+                    macc[0] += y0 * s0
+                    macc[1] += y1 * s0
+                else:
+                    src = bout
+                    if nbit > 1:
+                        _bw_first(bout, gbuf, lo, hi, bst[0], ba[0], bb[0], bc[0])
+                        for j in range(1, nbit - 1):
+                            _bw_mid(gbuf, lo, hi, bst[j], ba[j], bb[j], bc[j])
+                        src = gbuf
+                    j = nbit - 1
+                    _bw_last(
+                        src, fin, bout, bin_, lo, hi, bst[j], ba[j], bb[j], bc[j], y0, y1, macc
+                    )
+            m0 = macc[0]
+            m1 = macc[1]
             out_c1[b, c] = m1 / (m0 + m1)
         else:
             pos = op_pos[t]
