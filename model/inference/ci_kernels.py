@@ -250,6 +250,24 @@ def _bw_last(src, fin, bout, bin_, lo, hi, stv, a, b, c, d0, d1, acc):
     acc[1] += d1 * (t0 + t1)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _max4(x, n):
+    """max(0, x[:n]) with four independent running maxima."""
+    m0 = 0.0
+    m1 = 0.0
+    m2 = 0.0
+    m3 = 0.0
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        m0 = max(m0, x[i])
+        m1 = max(m1, x[i + 1])
+        m2 = max(m2, x[i + 2])
+        m3 = max(m3, x[i + 3])
+    for i in range(n4, n):
+        m0 = max(m0, x[i])
+    return max(max(m0, m1), max(m2, m3))
+
+
 @njit(cache=True, nogil=True)
 def _row(
     b,
@@ -265,6 +283,7 @@ def _row(
     out_status,
     out_work,
     caps,
+    ws,
 ):
     (
         hcol,
@@ -414,7 +433,7 @@ def _row(
         K += 1
     if impossible:
         out_logz[b] = -math.inf
-        return
+        return 0
 
     # ---------------------------------------------------------------- greedy order
     lk = np.empty(n_ab)
@@ -555,15 +574,18 @@ def _row(
     if big > caps[0] or tptr[n_ops + 1] > caps[1]:
         out_status[b] = STATUS_TOO_LARGE
         out_logz[b] = math.nan
-        return
+        return 0
     n_hc_max = 1
     for g in range(G):
         if is_axis[g]:
             n_hc_max *= bk[g]
-    tape = np.empty(tptr[n_ops + 1])
+    need = tptr[n_ops + 1] + 3 * big
+    if need > ws.shape[0]:
+        return need  # the caller grows the workspace and calls again
+    tape = ws[: tptr[n_ops + 1]]
     d0 = np.empty(n_hc_max)
     d1 = np.empty(n_hc_max)
-    gbuf = np.empty(big)
+    gbuf = ws[tptr[n_ops + 1] : tptr[n_ops + 1] + big]
     w2 = np.empty(2)
     bst = np.empty(K + 1, np.int64)
     ba = np.empty(K + 1)
@@ -668,7 +690,7 @@ def _row(
                     s += x
         if not s > 0.0:
             out_logz[b] = -math.inf
-            return
+            return 0
         if s < 1e-200 or s > 1e200 or t == n_ops - 1:
             inv = 1.0 / s
             for i in range(n_out):
@@ -676,11 +698,11 @@ def _row(
             logs += math.log(s)
     out_logz[b] = logc + logs
     if not want_marg:
-        return
+        return 0
 
     # ---------------------------------------------------------------- backward
-    bout = np.empty(big)
-    bin_ = np.empty(big)
+    bout = ws[tptr[n_ops + 1] + big : tptr[n_ops + 1] + 2 * big]
+    bin_ = ws[tptr[n_ops + 1] + 2 * big : tptr[n_ops + 1] + 3 * big]
     bout[0] = 1.0
     for t in range(n_ops - 1, -1, -1):
         kind = op_kind[t]
@@ -717,10 +739,12 @@ def _row(
                         h = blk_mem[p]
                         x = hval[h] if hval[h] >= 0 else (v // mstride[h]) % hcard[h]
                         out_h[b, h, x] += pv[v] / tot
-            for i in range(n_in):
-                bin_[i] = 0.0
             for hi in range(n_in // low):
-                for v in range(k):
+                o = hi * k * low
+                wv = w[0]
+                for lo in range(low):
+                    bin_[hi * low + lo] = wv * bout[o + lo]
+                for v in range(1, k):
                     wv = w[v]
                     o = (hi * k + v) * low
                     for lo in range(low):
@@ -799,15 +823,13 @@ def _row(
                     else:
                         for v in range(k):
                             bin_[hi * k * stv + v * stv + lo] = x
-        mx = 0.0
-        for i in range(n_in):
-            if bin_[i] > mx:
-                mx = bin_[i]
+        mx = _max4(bin_, n_in)
         if mx > 0.0 and (mx < 1e-200 or mx > 1e200):
             inv = 1.0 / mx
             for i in range(n_in):
                 bin_[i] *= inv
         bout, bin_ = bin_, bout
+    return 0
 
 
 @njit(cache=True, nogil=True)
@@ -833,9 +855,10 @@ def run_rows(
     ``STATUS_TOO_LARGE`` (and ``out_logz[b]`` NaN) when the row would exceed them; ``out_work[b]`` is the number of
     state-table entries the row's pass went through (its cost).
     """
+    ws = np.empty(1 << 16)
     for b in range(codes.shape[0]):
         orow = b if off.shape[0] > 1 else 0
-        _row(
+        need = _row(
             b,
             codes[b],
             params,
@@ -849,7 +872,29 @@ def run_rows(
             out_status,
             out_work,
             caps,
+            ws,
         )
+        if need > 0:
+            ws = np.empty(need)
+            out_h[b] = 0.0  # the first call may have added the constant blocks' marginals
+            _row(
+                b,
+                codes[b],
+                params,
+                off[orow],
+                st,
+                force_absent,
+                want_marg,
+                out_logz,
+                out_c1,
+                out_h,
+                out_status,
+                out_work,
+                caps,
+                ws,
+            )
+            if need > 1 << 25:  # do not keep a huge workspace for the next rows
+                ws = np.empty(1 << 16)
 
 
 def _interpreted(fn, **replace):
@@ -880,20 +925,16 @@ def run_rows_reference(
     row = _interpreted(
         _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
     )
+    helpers = ("_fw_one", "_fw_first", "_fw_mid", "_fw_last", "_bw_first", "_bw_mid", "_bw_last")
+    helpers += ("_max4",)
+    for name in helpers:
+        row.__globals__[name] = globals()[name].py_func
+    ws = np.empty(0)
     for b in range(codes.shape[0]):
         orow = b if off.shape[0] > 1 else 0
-        row(
-            b,
-            codes[b],
-            params,
-            off[orow],
-            st,
-            force_absent,
-            want_marg,
-            out_logz,
-            out_c1,
-            out_h,
-            out_status,
-            out_work,
-            caps,
-        )
+        args = (params, off[orow], st, force_absent, want_marg, out_logz, out_c1, out_h)
+        need = row(b, codes[b], *args, out_status, out_work, caps, ws)
+        if need > 0:
+            ws = np.empty(need)
+            out_h[b] = 0.0
+            row(b, codes[b], *args, out_status, out_work, caps, ws)
