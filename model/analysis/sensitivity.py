@@ -254,7 +254,7 @@ def admissible_interval(
     x0 = np.asarray(x0, dtype=float)
     s = slope[:, [top]] - slope  # (P, C): d(x) = s x + r = top minus other
     r = intercept[:, [top]] - intercept
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         root = -r / s
     # a probability lives in [1e-9, 1 - 1e-9] (the loader's bounds); at 0 or 1 themselves
     # P(e) may vanish with every numerator (an observed state's probability), no real change
