@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
+from legnumb.inference.checks import check_codes, check_targets
 from legnumb.inference.engine import QueryResult
 from legnumb.network.independent import IndependentNetwork
 
@@ -473,40 +474,10 @@ class IndependentEngine:
         return arr / sums
 
     def _check_codes(self, codes: Any) -> np.ndarray:
-        arr = np.asarray(codes)
-        n = len(self._names)
-        if arr.ndim != 2 or arr.shape[1] != n:
-            raise EngineError(
-                f"expected codes of shape (B, {n}) (one column per node, see "
-                f"IndependentEngine.variables). Got shape {arr.shape} instead."
-            )
-        if arr.dtype.kind not in "iu":
-            raise EngineError(f"expected integer codes. Got dtype {arr.dtype} instead.")
-        arr = arr.astype(np.int64, copy=False)
-        if arr.size:
-            bad = (arr < -1) | (arr >= self._card)
-            if bad.any():
-                b, i = map(int, np.argwhere(bad)[0])
-                raise EngineError(
-                    f"expected codes of {self._names[i]!r} in -1..{self._card[i] - 1}. "
-                    f"Got {int(arr[b, i])} in row {b} instead."
-                )
-        return arr
+        return check_codes(codes, self._names, self._card, "IndependentEngine")
 
     def _check_targets(self, targets: Sequence[str] | None) -> tuple[int, ...]:
-        if targets is None:
-            return tuple(range(len(self._names)))
-        if isinstance(targets, str):
-            targets = (targets,)
-        idx = []
-        for t in targets:
-            if t not in self._index:
-                raise UnknownNameError(
-                    f"expected target nodes of the network. Got {t!r} instead; known nodes: "
-                    f"{', '.join(self._names)}."
-                )
-            idx.append(self._index[t])
-        return tuple(dict.fromkeys(idx))
+        return check_targets(targets, self._names)
 
     def _check_overrides(self, cpt_values: Mapping[str, np.ndarray] | None) -> dict:
         if not cpt_values:
