@@ -1,8 +1,11 @@
-# ruff: noqa: N806, C901, SIM109  (kernel code keeps the maths names: K bits, H history nodes...; one long row function)
+# ruff: noqa: N803, N806, C901, SIM109  (kernel code keeps the maths names: K bits, H history nodes...; one long row function)
 """Numba kernels of :class:`~legnumb.inference.independent.IndependentEngine`.
 
 One evidence row is answered by a forward-backward pass of variable elimination over the
-causes, one cause at a time, in an order chosen per row (greedy: the cause that leaves the smallest state, then the smallest state while it is processed). The
+causes, one cause at a time, in an order chosen per row (greedy: the cause that leaves the
+smallest state, then the smallest state while it is processed; when that order costs more than
+``SEARCH_MIN_COST`` entries, a local search moves single causes while the exact cost of the
+pass, the sum of its state tables, goes down). The
 state of the pass is a table over the *open* variables:
 
 * history blocks (connected groups of history nodes, e.g. ``sex, pregnant, postpartum``), open
@@ -57,6 +60,10 @@ _CAUSE = 2
 _CLOSE_FIND = 3
 _CLOSE_BLOCK = 4
 _AX_BLOCK = 0
+#: Rows whose greedy order costs more than this many entries get a local search on the order.
+SEARCH_MIN_COST = 1e5
+SEARCH_MIN_K = 8  # ... and at least this many finding bits (below, the greedy order is cheap)
+SEARCH_PASSES = 8  # at most this many sweeps over the causes
 _AX_FIND = 1
 
 
@@ -269,6 +276,110 @@ def _max4(x, n):
 
 
 @njit(cache=True, nogil=True)
+def _step_cost(P, c, K, fmask, n_ab, ab, blk_cmask, bk):
+    """Entries the op list writes for cause ``c`` after the causes in ``P`` (see ``_row``)."""
+    bit = np.int64(1) << c
+    P2 = P | bit
+    s = 1.0
+    for q in range(n_ab):
+        m = blk_cmask[ab[q]]
+        if (m & P) != 0 and (m & ~P) != 0:
+            s *= bk[ab[q]]
+    for q in range(K):
+        m = fmask[q]
+        if (m & P) != 0 and (m & ~P) != 0:
+            s *= 2.0
+    tot = 0.0
+    for q in range(n_ab):
+        m = blk_cmask[ab[q]]
+        if (m & P) == 0 and (m & bit) != 0:
+            s *= bk[ab[q]]
+            tot += s
+    for q in range(K):
+        m = fmask[q]
+        if (m & P) == 0 and (m & bit) != 0:
+            s *= 2.0
+            tot += s
+    tot += s
+    for q in range(K):
+        m = fmask[q]
+        if (m & bit) != 0 and (m & ~P2) == 0:
+            s *= 0.5
+            tot += s
+    for q in range(n_ab):
+        m = blk_cmask[ab[q]]
+        if (m & bit) != 0 and (m & ~P2) == 0:
+            s /= bk[ab[q]]
+            tot += s
+    return tot
+
+
+@njit(cache=True, nogil=True)
+def _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
+    """Local search on ``order`` (in place): move single causes while the pass gets cheaper.
+
+    Moving a cause by one place changes only the cost of the two steps swapped, so every
+    insertion move of one cause is priced in one sweep. Returns the cost of the final order.
+    """
+    C = order.shape[0]
+    pre = np.zeros(C + 1, np.int64)
+    for _ in range(max_passes):
+        improved = False
+        for i in range(C):
+            for j in range(C):
+                pre[j + 1] = pre[j] | (np.int64(1) << order[j])
+            x = order[i]
+            xb = np.int64(1) << x
+            best = -0.5
+            bj = i
+            cum = 0.0
+            Q = pre[i]
+            for j in range(i, C - 1):  # move x right past order[j + 1]
+                y = order[j + 1]
+                yb = np.int64(1) << y
+                old = _step_cost(Q, x, K, fmask, n_ab, ab, blk_cmask, bk)
+                old += _step_cost(Q | xb, y, K, fmask, n_ab, ab, blk_cmask, bk)
+                new = _step_cost(Q, y, K, fmask, n_ab, ab, blk_cmask, bk)
+                new += _step_cost(Q | yb, x, K, fmask, n_ab, ab, blk_cmask, bk)
+                cum += new - old
+                Q |= yb
+                if cum < best:
+                    best = cum
+                    bj = j + 1
+            cum = 0.0
+            for j in range(i, 0, -1):  # move x left past order[j - 1]
+                y = order[j - 1]
+                yb = np.int64(1) << y
+                Q = pre[j - 1]
+                old = _step_cost(Q, y, K, fmask, n_ab, ab, blk_cmask, bk)
+                old += _step_cost(Q | yb, x, K, fmask, n_ab, ab, blk_cmask, bk)
+                new = _step_cost(Q, x, K, fmask, n_ab, ab, blk_cmask, bk)
+                new += _step_cost(Q | xb, y, K, fmask, n_ab, ab, blk_cmask, bk)
+                cum += new - old
+                if cum < best:
+                    best = cum
+                    bj = j - 1
+            if bj > i:
+                for j in range(i, bj):
+                    order[j] = order[j + 1]
+                order[bj] = x
+                improved = True
+            elif bj < i:
+                for j in range(i, bj, -1):
+                    order[j] = order[j - 1]
+                order[bj] = x
+                improved = True
+        if not improved:
+            break
+    tot = 1.0
+    P = np.int64(0)
+    for j in range(C):
+        tot += _step_cost(P, order[j], K, fmask, n_ab, ab, blk_cmask, bk)
+        P |= np.int64(1) << order[j]
+    return tot
+
+
+@njit(cache=True, nogil=True)
 def _row(
     b,
     code,
@@ -469,6 +580,14 @@ def _row(
                 ba = after
         order[step] = best
         P |= np.int64(1) << best
+    if K >= SEARCH_MIN_K:
+        cost = 1.0
+        P = np.int64(0)
+        for step in range(C):
+            cost += _step_cost(P, order[step], K, fmask, n_ab, ab, blk_cmask, bk)
+            P |= np.int64(1) << order[step]
+        if cost > SEARCH_MIN_COST:
+            _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, SEARCH_PASSES)
 
     # ---------------------------------------------------------------- op list, sizes
     max_ops = 2 * (n_ab + K) + C
@@ -926,7 +1045,7 @@ def run_rows_reference(
         _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
     )
     helpers = ("_fw_one", "_fw_first", "_fw_mid", "_fw_last", "_bw_first", "_bw_mid", "_bw_last")
-    helpers += ("_max4",)
+    helpers += ("_max4", "_step_cost", "_improve_order")
     for name in helpers:
         row.__globals__[name] = globals()[name].py_func
     ws = np.empty(0)

@@ -383,3 +383,44 @@ def test_errors():
         eng.query(eng.encode([{}]), n_threads=0)
     with pytest.raises(InvalidTypeError, match="IndependentNetwork"):
         IndependentEngine.from_network([])
+
+
+def test_order_search_keeps_results_and_lowers_cost():
+    rng = np.random.default_rng(7)
+    n_c, n_k = 10, 12
+    fmask = np.array(
+        [sum(1 << int(c) for c in rng.choice(n_c, 3, replace=False)) for _ in range(n_k)]
+    )
+    ab, blk_cmask, bk = np.array([0]), np.array([0b11]), np.array([3])
+    args = (n_k, fmask, 1, ab, blk_cmask, bk)
+    for fn in (ci_kernels._improve_order.py_func, ci_kernels._improve_order):
+        order = rng.permutation(n_c).astype(np.int64)
+        start = 1.0 + sum(
+            ci_kernels._step_cost(int(sum(1 << int(c) for c in order[:j])), order[j], *args)
+            for j in range(n_c)
+        )
+        cost = fn(order, *args, 8)
+        assert sorted(order) == list(range(n_c))
+        assert cost < start
+    # rows whose greedy order gets the search: same numbers (up to rounding), same cost reported
+    net = random_network(5, n_hist=3, n_causes=14, n_findings=30, min_parents=3)
+    eng = IndependentEngine.from_network(net)
+    codes = random_rows(np.random.default_rng(0), eng, 20, p_obs=0.9)
+    res = eng.query(codes, targets=list(eng.causes))
+    big = np.flatnonzero((eng.last_cost > 1e5) & (eng.last_cost < 2e5))
+    assert big.size
+    greedy = ci_kernels._interpreted(ci_kernels._row, SEARCH_MIN_COST=np.inf)  # no search
+    n = len(big)
+    logz, c1 = np.empty(n), np.full((n, 14), np.nan)
+    hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    caps = np.array([ci_kernels.MAX_STATE, ci_kernels.MAX_TAPE], dtype=np.int64)
+    args = (eng._params, eng._off[0], eng._struct, False, True, logz, c1, hm, status, work, caps)
+    for i, b in enumerate(big):
+        need = greedy(i, codes[b], *args, np.empty(0))
+        greedy(i, codes[b], *args, np.empty(need))
+    assert (work >= eng.last_cost[big]).all()
+    assert (work > eng.last_cost[big]).any()
+    np.testing.assert_allclose(res.log_evidence[big], logz, rtol=1e-12)
+    np.testing.assert_allclose(
+        np.stack([res.marginals[c][big, 1] for c in eng.causes], 1), c1, rtol=1e-10
+    )
