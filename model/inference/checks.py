@@ -1,4 +1,4 @@
-"""Argument checks shared by the engines: evidence codes and target names.
+"""Argument checks shared by the engines: evidence dicts, evidence codes and target names.
 
 Both :class:`legnumb.inference.engine.Engine` and
 :class:`legnumb.inference.independent.IndependentEngine` take evidence as ``(B, n_vars)``
@@ -16,14 +16,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from legnumb.errors import EngineError, UnknownNameError
+from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
 
-__all__ = ["check_codes", "check_targets"]
+__all__ = ["batch_rows", "check_codes", "check_targets", "encode_evidence"]
 
 
 def check_codes(codes: Any, names: Sequence[str], card: np.ndarray, owner: str) -> np.ndarray:
@@ -77,3 +77,93 @@ def check_targets(targets: Sequence[str] | str | None, names: Sequence[str]) -> 
             )
         idx.append(index[t])
     return tuple(dict.fromkeys(idx))
+
+
+def encode_evidence(
+    evidences: Sequence[Mapping[str, str | None]],
+    names: Sequence[str],
+    states: Mapping[str, Sequence[str]],
+) -> np.ndarray:
+    """Evidence dicts (node -> state name; None = unobserved) as ``(B, len(names))`` codes.
+
+    >>> encode_evidence([{"b": "t"}, {}], ("a", "b"), {"a": ("f", "t"), "b": ("f", "t")})
+    array([[-1,  1],
+           [-1, -1]])
+
+    Raises
+    ------
+    InvalidTypeError
+        For a single mapping instead of a sequence of them.
+    UnknownNameError
+        For an unknown node name.
+    EngineError
+        For an unknown state name.
+    """
+    if isinstance(evidences, Mapping):
+        raise InvalidTypeError(
+            "expected a sequence of evidence dicts (one per row). Got a single mapping "
+            "instead; wrap it in a list."
+        )
+    index = {n: i for i, n in enumerate(names)}
+    lookup: dict[str, dict[str, int]] = {}
+    codes = np.full((len(evidences), len(names)), -1, dtype=np.int64)
+    for b, ev in enumerate(evidences):
+        for var, state in ev.items():
+            col = index.get(var)
+            if col is None:
+                raise UnknownNameError(
+                    f"expected a node of the network in row {b}. Got {var!r} instead; "
+                    f"known nodes: {', '.join(names)}."
+                )
+            if state is None:
+                continue
+            if var not in lookup:
+                lookup[var] = {s: j for j, s in enumerate(states[var])}
+            code = lookup[var].get(state)
+            if code is None:
+                raise EngineError(
+                    f"expected a state of {var!r} in row {b}, one of "
+                    f"{tuple(states[var])}. Got {state!r} instead."
+                )
+            codes[b, col] = code
+    return codes
+
+
+def batch_rows(
+    codes: np.ndarray,
+    overrides: Mapping[int, np.ndarray],
+    names: Sequence[str],
+    n_threads: Any,
+    chunk_rows: Any,
+) -> int:
+    """The number of rows of a query: codes and per-node overrides broadcast (1 or B rows).
+
+    Also checks ``n_threads`` (an int >= 1) and ``chunk_rows`` (None or an int >= 1).
+
+    >>> batch_rows(np.zeros((1, 2), dtype=int), {0: np.ones((3, 2))}, ("a", "b"), 1, None)
+    3
+
+    Raises
+    ------
+    EngineError
+        When a count is not a positive int, or the row counts do not broadcast.
+    """
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
+        raise EngineError(f"expected n_threads as an int >= 1. Got {n_threads!r} instead.")
+    if chunk_rows is not None and (
+        isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1
+    ):
+        raise EngineError(f"expected chunk_rows as an int >= 1. Got {chunk_rows!r} instead.")
+    n_rows = max([codes.shape[0], *(a.shape[0] for a in overrides.values())])
+    for v, a in overrides.items():
+        if a.shape[0] not in (1, n_rows):
+            raise EngineError(
+                f"expected cpt_values[{names[v]!r}] with {n_rows} or 1 rows. "
+                f"Got {a.shape[0]} rows instead."
+            )
+    if codes.shape[0] not in (1, n_rows):
+        raise EngineError(
+            f"expected codes with {n_rows} or 1 rows (as many as cpt_values). "
+            f"Got {codes.shape[0]} rows instead."
+        )
+    return n_rows

@@ -92,7 +92,7 @@ from typing import Any
 import numpy as np
 
 from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
-from legnumb.inference.checks import check_codes, check_targets
+from legnumb.inference.checks import batch_rows, check_codes, check_targets, encode_evidence
 from legnumb.inference.graph import _bipartition, _check_acyclic
 from legnumb.inference.kernels import (
     _EXPAND_MAX_BYTES,
@@ -271,7 +271,6 @@ class Engine:
         self._names = tuple(names)
         self._index = index
         self._states = states
-        self._state_codes = {v: {s: j for j, s in enumerate(states[v])} for v in names}
         self._card = card
         self._card_arr = np.asarray(card, dtype=np.int64)
         self._scopes = scopes
@@ -393,30 +392,7 @@ class Engine:
         >>> eng.encode([{"Smoker": "False"}, {}])[:, :3].tolist()
         [[-1, 1, -1], [-1, -1, -1]]
         """
-        if isinstance(evidences, Mapping):
-            raise InvalidTypeError(
-                "expected a sequence of evidence dicts (one per row). Got a single mapping "
-                "instead; wrap it in a list."
-            )
-        codes = np.full((len(evidences), len(self._names)), -1, dtype=np.int64)
-        for b, ev in enumerate(evidences):
-            for var, state in ev.items():
-                col = self._index.get(var)
-                if col is None:
-                    raise UnknownNameError(
-                        f"expected a node of the network in row {b}. Got {var!r} instead; "
-                        f"known nodes: {', '.join(self._names)}."
-                    )
-                if state is None:
-                    continue
-                code = self._state_codes[var].get(state)
-                if code is None:
-                    raise EngineError(
-                        f"expected a state of {var!r} in row {b}, one of "
-                        f"{self._states[var]}. Got {state!r} instead."
-                    )
-                codes[b, col] = code
-        return codes
+        return encode_evidence(evidences, self._names, self._states)
 
     def query(
         self,
@@ -468,24 +444,7 @@ class Engine:
         codes = self._check_codes(codes)
         target_idx = self._check_targets(targets)
         overrides = self._check_overrides(cpt_values)
-        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
-            raise EngineError(f"expected n_threads as an int >= 1. Got {n_threads!r} instead.")
-        if chunk_rows is not None and (
-            isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1
-        ):
-            raise EngineError(f"expected chunk_rows as an int >= 1. Got {chunk_rows!r} instead.")
-        n_rows = max([codes.shape[0], *(a.shape[0] for a in overrides.values())])
-        for v, a in overrides.items():
-            if a.shape[0] not in (1, n_rows):
-                raise EngineError(
-                    f"expected cpt_values[{self._names[v]!r}] with {n_rows} or 1 rows. "
-                    f"Got {a.shape[0]} rows instead."
-                )
-        if codes.shape[0] not in (1, n_rows):
-            raise EngineError(
-                f"expected codes with {n_rows} or 1 rows (as many as cpt_values). "
-                f"Got {codes.shape[0]} rows instead."
-            )
+        n_rows = batch_rows(codes, overrides, self._names, n_threads, chunk_rows)
 
         # Identical rows are scored once when every row shares the same CPTs.
         inverse = None

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
-from legnumb.inference.checks import check_codes, check_targets
+from legnumb.inference.checks import batch_rows, check_codes, check_targets, encode_evidence
 from legnumb.inference.engine import QueryResult
 from legnumb.network.independent import IndependentNetwork
 
@@ -104,7 +104,6 @@ class IndependentEngine:
         self._names = net.variables
         self._index = {v: i for i, v in enumerate(self._names)}
         self._states = net.states
-        self._state_codes = {v: {s: j for j, s in enumerate(ss)} for v, ss in self._states.items()}
         self._card = np.array([len(self._states[v]) for v in self._names], dtype=np.int64)
         tables = {t.variable: t for t in net.tables}
         history = [t.variable for t in net.tables if t.variable not in set(causes)]
@@ -242,30 +241,7 @@ class IndependentEngine:
         EngineError
             For an unknown state name.
         """
-        if isinstance(evidences, Mapping):
-            raise InvalidTypeError(
-                "expected a sequence of evidence dicts (one per row). Got a single mapping "
-                "instead; wrap it in a list."
-            )
-        codes = np.full((len(evidences), len(self._names)), -1, dtype=np.int64)
-        for b, ev in enumerate(evidences):
-            for var, state in ev.items():
-                col = self._index.get(var)
-                if col is None:
-                    raise UnknownNameError(
-                        f"expected a node of the network in row {b}. Got {var!r} instead; "
-                        f"known nodes: {', '.join(self._names)}."
-                    )
-                if state is None:
-                    continue
-                code = self._state_codes[var].get(state)
-                if code is None:
-                    raise EngineError(
-                        f"expected a state of {var!r} in row {b}, one of "
-                        f"{self._states[var]}. Got {state!r} instead."
-                    )
-                codes[b, col] = code
-        return codes
+        return encode_evidence(evidences, self._names, self._states)
 
     def query(
         self,
@@ -302,24 +278,7 @@ class IndependentEngine:
         codes = self._check_codes(codes)
         target_idx = self._check_targets(targets)
         overrides = self._check_overrides(cpt_values)
-        if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
-            raise EngineError(f"expected n_threads as an int >= 1. Got {n_threads!r} instead.")
-        if chunk_rows is not None and (
-            isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1
-        ):
-            raise EngineError(f"expected chunk_rows as an int >= 1. Got {chunk_rows!r} instead.")
-        n_rows = max([codes.shape[0], *(a.shape[0] for a in overrides.values())])
-        for v, a in overrides.items():
-            if a.shape[0] not in (1, n_rows):
-                raise EngineError(
-                    f"expected cpt_values[{self._names[v]!r}] with {n_rows} or 1 rows. "
-                    f"Got {a.shape[0]} rows instead."
-                )
-        if codes.shape[0] not in (1, n_rows):
-            raise EngineError(
-                f"expected codes with {n_rows} or 1 rows (as many as cpt_values). "
-                f"Got {codes.shape[0]} rows instead."
-            )
+        n_rows = batch_rows(codes, overrides, self._names, n_threads, chunk_rows)
         params, off = self._params, self._off
         per_row = any(a.shape[0] > 1 for a in overrides.values())
         if overrides:

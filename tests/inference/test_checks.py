@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from legnumb.errors import EngineError, UnknownNameError
-from legnumb.inference.checks import check_codes, check_targets
+from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
+from legnumb.inference.checks import batch_rows, check_codes, check_targets, encode_evidence
 
 NAMES = ("a", "b")
 CARD = np.array([2, 3])
@@ -38,3 +38,35 @@ def test_targets_default_dedupe_and_unknown():
     assert check_targets(["b", "b", "a"], NAMES) == (1, 0)
     with pytest.raises(UnknownNameError, match="Got 'c' instead; known nodes: a, b"):
         check_targets(["c"], NAMES)
+
+
+def test_encode_evidence_names_what_was_expected():
+    states = {"a": ("f", "t"), "b": ("x", "y", "z")}
+    assert encode_evidence([{"b": "z", "a": None}], NAMES, states).tolist() == [[-1, 2]]
+    with pytest.raises(InvalidTypeError, match="sequence of evidence dicts"):
+        encode_evidence({"a": "t"}, NAMES, states)
+    with pytest.raises(UnknownNameError, match=r"in row 1\. Got 'c' instead; known nodes: a, b"):
+        encode_evidence([{}, {"c": "t"}], NAMES, states)
+    with pytest.raises(EngineError, match=r"state of 'b' in row 0, one of \('x', 'y', 'z'\)"):
+        encode_evidence([{"b": "w"}], NAMES, states)
+
+
+@pytest.mark.parametrize(
+    ("codes_rows", "override_rows", "n_threads", "chunk_rows", "message"),
+    [
+        (1, 3, 0, None, "n_threads as an int >= 1. Got 0"),
+        (1, 3, True, None, "n_threads as an int >= 1. Got True"),
+        (1, 3, 1, 0, "chunk_rows as an int >= 1. Got 0"),
+        (2, 3, 1, None, r"cpt_values\['a'\] with 3 or 1 rows. Got 2|codes with 3 or 1 rows"),
+    ],
+)
+def test_batch_rows_checks_counts(codes_rows, override_rows, n_threads, chunk_rows, message):
+    codes = np.zeros((codes_rows, 2), dtype=np.int64)
+    with pytest.raises(EngineError, match=message):
+        batch_rows(codes, {0: np.ones((override_rows, 2))}, NAMES, n_threads, chunk_rows)
+
+
+def test_batch_rows_broadcasts_one_row():
+    codes = np.zeros((1, 2), dtype=np.int64)
+    assert batch_rows(codes, {0: np.ones((3, 2))}, NAMES, 2, 16) == 3
+    assert batch_rows(np.zeros((4, 2), dtype=np.int64), {}, NAMES, 1, None) == 4
