@@ -16,14 +16,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
 
-__all__ = ["batch_rows", "check_codes", "check_targets", "encode_evidence"]
+__all__ = ["batch_rows", "check_codes", "check_overrides", "check_targets", "encode_evidence"]
 
 
 def check_codes(codes: Any, names: Sequence[str], card: np.ndarray, owner: str) -> np.ndarray:
@@ -167,3 +167,43 @@ def batch_rows(
             f"Got {codes.shape[0]} rows instead."
         )
     return n_rows
+
+
+def check_overrides(
+    cpt_values: Mapping[str, Any] | None,
+    names: Sequence[str],
+    shape_of: Callable[[int], tuple[int, ...]],
+) -> dict[int, np.ndarray]:
+    """``cpt_values`` keyed by node index, as float arrays of shape ``(B, *shape_of(node))``.
+
+    Each engine then checks and normalizes the numbers its own way.
+
+    >>> check_overrides({"b": [[0.5, 0.5]]}, ("a", "b"), lambda v: (2,))
+    {1: array([[0.5, 0.5]])}
+
+    Raises
+    ------
+    UnknownNameError
+        For a name that is not a node.
+    EngineError
+        For an array of the wrong shape.
+    """
+    if not cpt_values:
+        return {}
+    index = {n: i for i, n in enumerate(names)}
+    out = {}
+    for name, vals in cpt_values.items():
+        if name not in index:
+            raise UnknownNameError(
+                f"expected cpt_values keyed by nodes of the network. Got {name!r} instead."
+            )
+        v = index[name]
+        arr = np.asarray(vals, dtype=np.float64)
+        shape = tuple(shape_of(v))
+        if arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
+            raise EngineError(
+                f"expected cpt_values[{name!r}] of shape (B, *{shape}). "
+                f"Got shape {arr.shape} instead."
+            )
+        out[v] = arr
+    return out

@@ -91,8 +91,14 @@ from typing import Any
 
 import numpy as np
 
-from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
-from legnumb.inference.checks import batch_rows, check_codes, check_targets, encode_evidence
+from legnumb.errors import EngineError, InvalidTypeError
+from legnumb.inference.checks import (
+    batch_rows,
+    check_codes,
+    check_overrides,
+    check_targets,
+    encode_evidence,
+)
 from legnumb.inference.graph import _bipartition, _check_acyclic
 from legnumb.inference.kernels import (
     _EXPAND_MAX_BYTES,
@@ -490,23 +496,9 @@ class Engine:
         return check_targets(targets, self._names)
 
     def _check_overrides(self, cpt_values: Mapping[str, np.ndarray] | None) -> dict:
-        if not cpt_values:
-            return {}
-        out = {}
-        for name, vals in cpt_values.items():
-            if name not in self._index:
-                raise UnknownNameError(
-                    f"expected cpt_values keyed by nodes of the network. Got {name!r} instead."
-                )
-            v = self._index[name]
-            arr = np.asarray(vals, dtype=np.float64)
-            shape = self._tables[v].shape
-            if arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
-                raise EngineError(
-                    f"expected cpt_values[{name!r}] of shape (B, *{shape}). "
-                    f"Got shape {arr.shape} instead."
-                )
-            _check_table(arr, name, batched=True)
+        out = check_overrides(cpt_values, self._names, lambda v: self._tables[v].shape)
+        for v, arr in out.items():
+            _check_table(arr, self._names[v], batched=True)
             out[v] = arr / arr.sum(axis=1, keepdims=True)
         return out
 

@@ -46,8 +46,14 @@ from typing import Any
 
 import numpy as np
 
-from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
-from legnumb.inference.checks import batch_rows, check_codes, check_targets, encode_evidence
+from legnumb.errors import EngineError, InvalidTypeError
+from legnumb.inference.checks import (
+    batch_rows,
+    check_codes,
+    check_overrides,
+    check_targets,
+    encode_evidence,
+)
 from legnumb.inference.engine import QueryResult
 from legnumb.network.independent import IndependentNetwork
 
@@ -439,22 +445,9 @@ class IndependentEngine:
         return check_targets(targets, self._names)
 
     def _check_overrides(self, cpt_values: Mapping[str, np.ndarray] | None) -> dict:
-        if not cpt_values:
-            return {}
-        out = {}
-        for name, vals in cpt_values.items():
-            if name not in self._index:
-                raise UnknownNameError(
-                    f"expected cpt_values keyed by nodes of the network. Got {name!r} instead."
-                )
-            v = self._index[name]
-            arr = np.asarray(vals, dtype=np.float64)
-            shape = self._shapes[v]
-            if arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
-                raise EngineError(
-                    f"expected cpt_values[{name!r}] of shape (B, *{shape}). "
-                    f"Got shape {arr.shape} instead."
-                )
+        out = check_overrides(cpt_values, self._names, lambda v: self._shapes[v])
+        for v, arr in out.items():
+            name = self._names[v]
             axis = 2 if name in self._fset else 1
             out[v] = np.ascontiguousarray(self._normalized(arr, name, axis=axis))
         return out

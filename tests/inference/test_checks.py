@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
-from legnumb.inference.checks import batch_rows, check_codes, check_targets, encode_evidence
+from legnumb.inference.checks import (
+    batch_rows,
+    check_codes,
+    check_overrides,
+    check_targets,
+    encode_evidence,
+)
 
 NAMES = ("a", "b")
 CARD = np.array([2, 3])
@@ -70,3 +76,14 @@ def test_batch_rows_broadcasts_one_row():
     codes = np.zeros((1, 2), dtype=np.int64)
     assert batch_rows(codes, {0: np.ones((3, 2))}, NAMES, 2, 16) == 3
     assert batch_rows(np.zeros((4, 2), dtype=np.int64), {}, NAMES, 1, None) == 4
+
+
+def test_check_overrides_keys_by_index_and_checks_shape():
+    assert check_overrides(None, NAMES, lambda v: (2,)) == {}
+    out = check_overrides({"b": [[0.25, 0.75]]}, NAMES, lambda v: (2,))
+    assert list(out) == [1]
+    assert out[1].dtype == np.float64
+    with pytest.raises(UnknownNameError, match=r"keyed by nodes of the network\. Got 'c'"):
+        check_overrides({"c": [[1.0]]}, NAMES, lambda v: (2,))
+    with pytest.raises(EngineError, match=r"cpt_values\['a'\] of shape \(B, \*\(2,\)\)"):
+        check_overrides({"a": [0.5, 0.5]}, NAMES, lambda v: (2,))
