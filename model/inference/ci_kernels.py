@@ -140,121 +140,158 @@ def _cause_weights(
 
 # ----------------------------------------------------------------------- butterflies
 # A present cause moves an open finding bit (axis with stride ``stv`` inside a block) by the
-# upper-triangular 2x2 map ``(g0, g1) -> (a g0, b g0 + c g1)``; the maps of different bits act
-# on different axes, so they commute. The loops below run over pairs ``i0 = i1 - stv`` in
-# contiguous runs of ``stv`` entries (no branch, no index arithmetic inside), with two
-# accumulators for the sums (a fixed order, so results do not depend on the machine).
+# upper-triangular 2x2 map ``T: (g0, g1) -> (a g0, b g0 + c g1)``; the maps of different bits
+# act on different axes, so they commute. Every kernel reads one array and writes another
+# (several bits go back and forth between two buffers), over contiguous slices, so that the
+# compiler vectorizes the loops; strides 1, 2 and 4 have unrolled loops of their own. Sums are
+# taken by ``_sum8`` and ``_dot8`` with eight accumulators in a fixed order, so results do not
+# depend on the machine.
+
+
+@njit(cache=True, nogil=True)
+def _fw_mid(gin, gout, lo, hi, stv, a, b, c):
+    """Set gout = T gin on ``[lo, hi)`` for the bit of stride ``stv``."""
+    if stv == 1:
+        for i in range(lo, hi, 2):
+            p0 = gin[i]
+            gout[i] = a * p0
+            gout[i + 1] = c * gin[i + 1] + b * p0
+    elif stv == 2:
+        for i in range(lo, hi, 4):
+            p0 = gin[i]
+            p1 = gin[i + 1]
+            gout[i] = a * p0
+            gout[i + 1] = a * p1
+            gout[i + 2] = c * gin[i + 2] + b * p0
+            gout[i + 3] = c * gin[i + 3] + b * p1
+    elif stv == 4:
+        for i in range(lo, hi, 8):
+            p0 = gin[i]
+            p1 = gin[i + 1]
+            p2 = gin[i + 2]
+            p3 = gin[i + 3]
+            gout[i] = a * p0
+            gout[i + 1] = a * p1
+            gout[i + 2] = a * p2
+            gout[i + 3] = a * p3
+            gout[i + 4] = c * gin[i + 4] + b * p0
+            gout[i + 5] = c * gin[i + 5] + b * p1
+            gout[i + 6] = c * gin[i + 6] + b * p2
+            gout[i + 7] = c * gin[i + 7] + b * p3
+    else:
+        for i0 in range(lo, hi, 2 * stv):
+            x0 = gin[i0 : i0 + stv]
+            x1 = gin[i0 + stv : i0 + 2 * stv]
+            y0 = gout[i0 : i0 + stv]
+            y1 = gout[i0 + stv : i0 + 2 * stv]
+            for j in range(stv):
+                p0 = x0[j]
+                y0[j] = a * p0
+                y1[j] = c * x1[j] + b * p0
+
+
+@njit(cache=True, nogil=True)
+def _bw_mid(yin, gout, lo, hi, stv, a, b, c):
+    """Set gout = T' yin (the transpose: ``(y0, y1) -> (a y0 + b y1, c y1)``)."""
+    if stv == 1:
+        for i in range(lo, hi, 2):
+            q0 = yin[i + 1]
+            gout[i] = a * yin[i] + b * q0
+            gout[i + 1] = c * q0
+    elif stv == 2:
+        for i in range(lo, hi, 4):
+            q0 = yin[i + 2]
+            q1 = yin[i + 3]
+            gout[i] = a * yin[i] + b * q0
+            gout[i + 1] = a * yin[i + 1] + b * q1
+            gout[i + 2] = c * q0
+            gout[i + 3] = c * q1
+    elif stv == 4:
+        for i in range(lo, hi, 8):
+            q0 = yin[i + 4]
+            q1 = yin[i + 5]
+            q2 = yin[i + 6]
+            q3 = yin[i + 7]
+            gout[i] = a * yin[i] + b * q0
+            gout[i + 1] = a * yin[i + 1] + b * q1
+            gout[i + 2] = a * yin[i + 2] + b * q2
+            gout[i + 3] = a * yin[i + 3] + b * q3
+            gout[i + 4] = c * q0
+            gout[i + 5] = c * q1
+            gout[i + 6] = c * q2
+            gout[i + 7] = c * q3
+    else:
+        for i0 in range(lo, hi, 2 * stv):
+            x0 = yin[i0 : i0 + stv]
+            x1 = yin[i0 + stv : i0 + 2 * stv]
+            y0 = gout[i0 : i0 + stv]
+            y1 = gout[i0 + stv : i0 + 2 * stv]
+            for j in range(stv):
+                q0 = x1[j]
+                y0[j] = a * x0[j] + b * q0
+                y1[j] = c * q0
+
+
+@njit(cache=True, nogil=True)
+def _axpby(x, y, out, lo, hi, p, q):
+    """Set out = p x + q y on ``[lo, hi)`` (``out`` may be ``y``)."""
+    xs = x[lo:hi]
+    ys = y[lo:hi]
+    os = out[lo:hi]
+    for i in range(hi - lo):
+        os[i] = q * ys[i] + p * xs[i]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _fw_one(fin, fout, lo, hi, stv, a, b, c, d0, d1):
-    """Set fout = d0 fin + d1 T fin for a single bit (one pass); returns the sum of fout."""
-    s0 = 0.0
-    s1 = 0.0
-    e00 = d0 + d1 * a
-    e10 = d1 * b
-    e11 = d0 + d1 * c
-    for i0b in range(lo, hi, 2 * stv):
-        for i0 in range(i0b, i0b + stv):
-            f0 = fin[i0]
-            f1 = fin[i0 + stv]
-            x0 = e00 * f0
-            x1 = e11 * f1 + e10 * f0
-            fout[i0] = x0
-            fout[i0 + stv] = x1
-            s0 += x0
-            s1 += x1
-    return s0 + s1
+def _sum8(x, lo, hi):
+    """Sum of ``x[lo:hi]`` with eight accumulators in a fixed order."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    a4 = 0.0
+    a5 = 0.0
+    a6 = 0.0
+    a7 = 0.0
+    n8 = hi - (hi - lo) % 8
+    for i in range(lo, n8, 8):
+        a0 += x[i]
+        a1 += x[i + 1]
+        a2 += x[i + 2]
+        a3 += x[i + 3]
+        a4 += x[i + 4]
+        a5 += x[i + 5]
+        a6 += x[i + 6]
+        a7 += x[i + 7]
+    for i in range(n8, hi):
+        a0 += x[i]
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _fw_first(fin, g, lo, hi, stv, a, b, c, d1):
-    """Set g = d1 T fin (first bit of several)."""
-    a *= d1
-    b *= d1
-    c *= d1
-    for i0b in range(lo, hi, 2 * stv):
-        for i0 in range(i0b, i0b + stv):
-            f0 = fin[i0]
-            f1 = fin[i0 + stv]
-            g[i0] = a * f0
-            g[i0 + stv] = c * f1 + b * f0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _fw_mid(g, lo, hi, stv, a, b, c):
-    """Set g = T g in place."""
-    for i0b in range(lo, hi, 2 * stv):
-        for i0 in range(i0b, i0b + stv):
-            g0 = g[i0]
-            g1 = g[i0 + stv]
-            g[i0] = a * g0
-            g[i0 + stv] = c * g1 + b * g0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _fw_last(fin, g, fout, lo, hi, stv, a, b, c, d0):
-    """Set fout = d0 fin + T g (last bit); returns the sum of fout."""
-    s0 = 0.0
-    s1 = 0.0
-    for i0b in range(lo, hi, 2 * stv):
-        for i0 in range(i0b, i0b + stv):
-            g0 = g[i0]
-            x0 = d0 * fin[i0] + a * g0
-            x1 = d0 * fin[i0 + stv] + (c * g[i0 + stv] + b * g0)
-            fout[i0] = x0
-            fout[i0 + stv] = x1
-            s0 += x0
-            s1 += x1
-    return s0 + s1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _bw_first(bout, g, lo, hi, stv, a, b, c):
-    """Set g = T' bout (transpose: (g0, g1) -> (a g0 + b g1, c g1))."""
-    for i0b in range(lo, hi, 2 * stv):
-        for i0 in range(i0b, i0b + stv):
-            y0 = bout[i0]
-            y1 = bout[i0 + stv]
-            g[i0] = a * y0 + b * y1
-            g[i0 + stv] = c * y1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _bw_mid(g, lo, hi, stv, a, b, c):
-    for i0b in range(lo, hi, 2 * stv):
-        for i0 in range(i0b, i0b + stv):
-            y0 = g[i0]
-            y1 = g[i0 + stv]
-            g[i0] = a * y0 + b * y1
-            g[i0 + stv] = c * y1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _bw_last(src, fin, bout, bin_, lo, hi, stv, a, b, c, d0, d1, acc):
-    """With h = T' src (last bit); bin_ = d0 bout + d1 h; acc += (fin . bout, fin . h)."""
-    s0 = 0.0
-    s1 = 0.0
-    t0 = 0.0
-    t1 = 0.0
-    for i0b in range(lo, hi, 2 * stv):
-        for i0 in range(i0b, i0b + stv):
-            i1 = i0 + stv
-            y1 = src[i1]
-            h0 = a * src[i0] + b * y1
-            h1 = c * y1
-            o0 = bout[i0]
-            o1 = bout[i1]
-            f0 = fin[i0]
-            f1 = fin[i1]
-            bin_[i0] = d0 * o0 + d1 * h0
-            bin_[i1] = d0 * o1 + d1 * h1
-            s0 += f0 * o0
-            s1 += f1 * o1
-            t0 += f0 * h0
-            t1 += f1 * h1
-    acc[0] += d0 * (s0 + s1)
-    acc[1] += d1 * (t0 + t1)
+def _dot8(x, y, lo, hi):
+    """Dot product of ``x[lo:hi]`` and ``y[lo:hi]`` with eight accumulators in a fixed order."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    a4 = 0.0
+    a5 = 0.0
+    a6 = 0.0
+    a7 = 0.0
+    n8 = hi - (hi - lo) % 8
+    for i in range(lo, n8, 8):
+        a0 += x[i] * y[i]
+        a1 += x[i + 1] * y[i + 1]
+        a2 += x[i + 2] * y[i + 2]
+        a3 += x[i + 3] * y[i + 3]
+        a4 += x[i + 4] * y[i + 4]
+        a5 += x[i + 5] * y[i + 5]
+        a6 += x[i + 6] * y[i + 6]
+        a7 += x[i + 7] * y[i + 7]
+    for i in range(n8, hi):
+        a0 += x[i] * y[i]
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -698,13 +735,15 @@ def _row(
     for g in range(G):
         if is_axis[g]:
             n_hc_max *= bk[g]
-    need = tptr[n_ops + 1] + 3 * big
+    need = tptr[n_ops + 1] + 4 * big
     if need > ws.shape[0]:
         return need  # the caller grows the workspace and calls again
     tape = ws[: tptr[n_ops + 1]]
     d0 = np.empty(n_hc_max)
     d1 = np.empty(n_hc_max)
-    gbuf = ws[tptr[n_ops + 1] : tptr[n_ops + 1] + big]
+    top = tptr[n_ops + 1]
+    gbuf = ws[top : top + big]
+    gbuf2 = ws[top + 3 * big : top + 4 * big]
     w2 = np.empty(2)
     bst = np.empty(K + 1, np.int64)
     ba = np.empty(K + 1)
@@ -723,7 +762,6 @@ def _row(
         fin = tape[tptr[t] : tptr[t] + n_in]
         n_out = size[t + 1]
         fout = tape[tptr[t + 1] : tptr[t + 1] + n_out]
-        s = 0.0
         if kind == _OPEN_BLOCK or kind == _OPEN_FIND:
             if kind == _OPEN_BLOCK:
                 k = bk[ident]
@@ -739,9 +777,7 @@ def _row(
                     wv = w[v]
                     o = (hi * k + v) * low
                     for lo in range(low):
-                        x = fin[hi * low + lo] * wv
-                        fout[o + lo] = x
-                        s += x
+                        fout[o + lo] = fin[hi * low + lo] * wv
         elif kind == _CAUSE:
             c = ident
             nb = lay_nb[t]
@@ -782,17 +818,21 @@ def _row(
                 if nbit == 0:
                     y = y0 + y1
                     for i in range(lo, hi):
-                        x = y * fin[i]
-                        fout[i] = x
-                        s += x
-                elif nbit == 1:
-                    s += _fw_one(fin, fout, lo, hi, bst[0], ba[0], bb[0], bc[0], y0, y1)
-                else:
-                    _fw_first(fin, gbuf, lo, hi, bst[0], ba[0], bb[0], bc[0], y1)
+                        fout[i] = y * fin[i]
+                elif nbit == 1:  # fout = (y0 + y1 T) fin
+                    e00 = y0 + y1 * ba[0]
+                    e11 = y0 + y1 * bc[0]
+                    _fw_mid(fin, fout, lo, hi, bst[0], e00, y1 * bb[0], e11)
+                else:  # fout = y0 fin + T_k ... T_1 (y1 T_0) fin
+                    _fw_mid(fin, gbuf, lo, hi, bst[0], ba[0] * y1, bb[0] * y1, bc[0] * y1)
+                    src = gbuf
+                    dst = gbuf2
                     for j in range(1, nbit - 1):
-                        _fw_mid(gbuf, lo, hi, bst[j], ba[j], bb[j], bc[j])
+                        _fw_mid(src, dst, lo, hi, bst[j], ba[j], bb[j], bc[j])
+                        src, dst = dst, src
                     j = nbit - 1
-                    s += _fw_last(fin, gbuf, fout, lo, hi, bst[j], ba[j], bb[j], bc[j], y0)
+                    _fw_mid(src, fout, lo, hi, bst[j], ba[j], bb[j], bc[j])
+                    _axpby(fin, fout, fout, lo, hi, y0, 1.0)
         else:
             pos = op_pos[t]
             k = lay_card[t, pos]
@@ -806,7 +846,7 @@ def _row(
                         for v in range(k):
                             x += fin[hi * k * stv + v * stv + lo]
                     fout[hi * stv + lo] = x
-                    s += x
+        s = _sum8(fout, 0, n_out)
         if not s > 0.0:
             out_logz[b] = -math.inf
             return 0
@@ -908,23 +948,21 @@ def _row(
                 y0 = d0[hc]
                 y1 = d1[hc]
                 if nbit == 0:
-                    s0 = 0.0
+                    s0 = _dot8(fin, bout, lo, hi)
+                    y = y0 + y1
                     for i in range(lo, hi):
-                        s0 += fin[i] * bout[i]
-                        bin_[i] = (y0 + y1) * bout[i]
+                        bin_[i] = y * bout[i]
                     macc[0] += y0 * s0
                     macc[1] += y1 * s0
-                else:
+                else:  # h = T' bout over every bit; bin_ = y0 bout + y1 h
                     src = bout
-                    if nbit > 1:
-                        _bw_first(bout, gbuf, lo, hi, bst[0], ba[0], bb[0], bc[0])
-                        for j in range(1, nbit - 1):
-                            _bw_mid(gbuf, lo, hi, bst[j], ba[j], bb[j], bc[j])
-                        src = gbuf
-                    j = nbit - 1
-                    _bw_last(
-                        src, fin, bout, bin_, lo, hi, bst[j], ba[j], bb[j], bc[j], y0, y1, macc
-                    )
+                    for j in range(nbit):
+                        dst = gbuf if j % 2 == 0 else gbuf2
+                        _bw_mid(src, dst, lo, hi, bst[j], ba[j], bb[j], bc[j])
+                        src = dst
+                    _axpby(bout, src, bin_, lo, hi, y0, y1)
+                    macc[0] += y0 * _dot8(fin, bout, lo, hi)
+                    macc[1] += y1 * _dot8(fin, src, lo, hi)
             m0 = macc[0]
             m1 = macc[1]
             out_c1[b, c] = m1 / (m0 + m1)
@@ -1044,8 +1082,8 @@ def run_rows_reference(
     row = _interpreted(
         _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
     )
-    helpers = ("_fw_one", "_fw_first", "_fw_mid", "_fw_last", "_bw_first", "_bw_mid", "_bw_last")
-    helpers += ("_max4", "_step_cost", "_improve_order")
+    helpers = ("_fw_mid", "_bw_mid", "_axpby", "_sum8", "_dot8", "_max4")
+    helpers += ("_step_cost", "_improve_order")
     for name in helpers:
         row.__globals__[name] = globals()[name].py_func
     ws = np.empty(0)
