@@ -23,7 +23,14 @@ import numpy as np
 
 from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
 
-__all__ = ["batch_rows", "check_codes", "check_overrides", "check_targets", "encode_evidence"]
+__all__ = [
+    "batch_rows",
+    "check_codes",
+    "check_overrides",
+    "check_targets",
+    "distinct_rows",
+    "encode_evidence",
+]
 
 
 def check_codes(codes: Any, names: Sequence[str], card: np.ndarray, owner: str) -> np.ndarray:
@@ -207,3 +214,44 @@ def check_overrides(
             )
         out[v] = arr
     return out
+
+
+#: Odd 64-bit multipliers for :func:`distinct_rows`' row hash (fixed: same input, same order).
+_ROW_HASH = np.random.default_rng(20261124).integers(1, 2**63, size=4096, dtype=np.uint64) | 1
+
+
+def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The distinct rows of ``codes`` and, for each row, the index of its distinct row.
+
+    Returns ``(codes, None)`` when every row is distinct. Rows are grouped by a 64-bit hash
+    (a sort of one number per row, not of whole rows); the grouping is then checked
+    against the rows themselves, and an exact row sort is used in the (unlikely) event that
+    two different rows share a hash, so the result is always exact.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> work, inverse = distinct_rows(np.array([[0, -1], [1, 2], [0, -1]]))
+    >>> work[inverse].tolist()
+    [[0, -1], [1, 2], [0, -1]]
+    >>> len(work)
+    2
+    """
+    codes = np.asarray(codes)
+    if codes.shape[0] < 2:
+        return codes, None
+    if codes.shape[1] <= _ROW_HASH.size:
+        mult = _ROW_HASH[: codes.shape[1]]
+        with np.errstate(over="ignore"):
+            key = (codes.astype(np.uint64) * mult).sum(axis=1, dtype=np.uint64)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        work = codes[first]
+        if len(work) == len(codes):
+            return codes, None
+        inverse = inverse.reshape(-1)
+        if np.array_equal(work[inverse], codes):
+            return work, inverse
+    work, inverse = np.unique(codes, axis=0, return_inverse=True)
+    if len(work) == len(codes):
+        return codes, None
+    return work, inverse.reshape(-1)

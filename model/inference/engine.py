@@ -97,6 +97,7 @@ from legnumb.inference.checks import (
     check_codes,
     check_overrides,
     check_targets,
+    distinct_rows,
     encode_evidence,
 )
 from legnumb.inference.graph import _bipartition, _check_acyclic
@@ -456,13 +457,8 @@ class Engine:
         inverse = None
         if any(a.shape[0] > 1 for a in overrides.values()):
             work = np.broadcast_to(codes, (n_rows, codes.shape[1]))
-        elif codes.shape[0] > 1:
-            work, inverse = np.unique(codes, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            if len(work) == len(codes):
-                work, inverse = codes, None
         else:
-            work = codes
+            work, inverse = distinct_rows(codes)
         n_work = work.shape[0]
         out_m = {self._names[t]: np.empty((n_work, self._card[t])) for t in target_idx}
         out_l = np.empty(n_work)

@@ -52,6 +52,7 @@ from legnumb.inference.checks import (
     check_codes,
     check_overrides,
     check_targets,
+    distinct_rows,
     encode_evidence,
 )
 from legnumb.inference.engine import QueryResult
@@ -300,13 +301,8 @@ class IndependentEngine:
         inverse = None
         if per_row:
             work = np.broadcast_to(codes, (n_rows, codes.shape[1]))
-        elif codes.shape[0] > 1:
-            work, inverse = np.unique(codes, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            if len(work) == len(codes):
-                work, inverse = codes, None
         else:
-            work = codes
+            work, inverse = distinct_rows(codes)
         work = np.ascontiguousarray(work)
         step = chunk_rows or _DEFAULT_CHUNK
         if n_threads > 1:  # small chunks balance the threads (a row's cost varies a lot)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import legnumb.inference.checks as checks_module
 from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
 from legnumb.inference.checks import (
     batch_rows,
     check_codes,
     check_overrides,
     check_targets,
+    distinct_rows,
     encode_evidence,
 )
 
@@ -87,3 +91,24 @@ def test_check_overrides_keys_by_index_and_checks_shape():
         check_overrides({"c": [[1.0]]}, NAMES, lambda v: (2,))
     with pytest.raises(EngineError, match=r"cpt_values\['a'\] of shape \(B, \*\(2,\)\)"):
         check_overrides({"a": [0.5, 0.5]}, NAMES, lambda v: (2,))
+
+
+@given(st.lists(st.lists(st.integers(-1, 3), min_size=3, max_size=3), min_size=0, max_size=30))
+def test_distinct_rows_is_exact(rows):
+    codes = np.array(rows, dtype=np.int64).reshape(len(rows), 3)
+    work, inverse = distinct_rows(codes)
+    if inverse is None:
+        assert work is codes
+        assert len({tuple(r) for r in rows}) == len(rows)
+    else:
+        np.testing.assert_array_equal(work[inverse], codes)
+        assert len(work) == len({tuple(r) for r in rows}) < len(rows)
+
+
+def test_distinct_rows_survives_hash_collisions(monkeypatch):
+    # every row hashes to 0: the check against the rows sends it to the exact row sort
+    monkeypatch.setattr(checks_module, "_ROW_HASH", np.zeros(8, dtype=np.uint64))
+    codes = np.array([[0, 1], [1, 0], [0, 1], [2, 2]])
+    work, inverse = distinct_rows(codes)
+    np.testing.assert_array_equal(work[inverse], codes)
+    assert len(work) == 3
