@@ -39,8 +39,7 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "MAX_STATE",
-    "MAX_TAPE",
+    "STATUS_DEFERRED",
     "STATUS_OK",
     "STATUS_TOO_LARGE",
     "run_rows",
@@ -49,10 +48,7 @@ __all__ = [
 
 STATUS_OK = 0
 STATUS_TOO_LARGE = 1
-#: Largest state table (entries) one row may need before the engine gives up.
-MAX_STATE = 1 << 24
-#: Largest sum of the state tables of one row's pass (kept for the backward pass; 2 GiB).
-MAX_TAPE = 1 << 28
+STATUS_DEFERRED = 2
 
 _OPEN_BLOCK = 0
 _OPEN_FIND = 1
@@ -727,23 +723,25 @@ def _row(
         if size[t] > big:
             big = size[t]
     out_work[b] = tptr[n_ops + 1]
+    # workspace: the tape of forward tables (or, without marginals, two tables that take
+    # turns), then buffers: gbuf, bout, bin_, gbuf2 (without marginals: gbuf, gbuf2)
+    top = tptr[n_ops + 1] if want_marg else 2 * big
+    need = top + (4 if want_marg else 2) * big
     if big > caps[0] or tptr[n_ops + 1] > caps[1]:
         out_status[b] = STATUS_TOO_LARGE
         out_logz[b] = math.nan
         return 0
+    if need > ws.shape[0]:
+        return need  # the caller grows the workspace (or defers the row) and calls again
     n_hc_max = 1
     for g in range(G):
         if is_axis[g]:
             n_hc_max *= bk[g]
-    need = tptr[n_ops + 1] + 4 * big
-    if need > ws.shape[0]:
-        return need  # the caller grows the workspace and calls again
-    tape = ws[: tptr[n_ops + 1]]
+    tape = ws[: tptr[n_ops + 1]] if want_marg else ws[: 2 * big]
     d0 = np.empty(n_hc_max)
     d1 = np.empty(n_hc_max)
-    top = tptr[n_ops + 1]
     gbuf = ws[top : top + big]
-    gbuf2 = ws[top + 3 * big : top + 4 * big]
+    gbuf2 = ws[top + 3 * big : top + 4 * big] if want_marg else ws[top + big : top + 2 * big]
     w2 = np.empty(2)
     bst = np.empty(K + 1, np.int64)
     ba = np.empty(K + 1)
@@ -759,9 +757,13 @@ def _row(
         ident = op_id[t]
         na = lay_n[t]
         n_in = size[t]
-        fin = tape[tptr[t] : tptr[t] + n_in]
         n_out = size[t + 1]
-        fout = tape[tptr[t + 1] : tptr[t + 1] + n_out]
+        if want_marg:
+            fin = tape[tptr[t] : tptr[t] + n_in]
+            fout = tape[tptr[t + 1] : tptr[t + 1] + n_out]
+        else:
+            fin = tape[(t % 2) * big : (t % 2) * big + n_in]
+            fout = tape[((t + 1) % 2) * big : ((t + 1) % 2) * big + n_out]
         if kind == _OPEN_BLOCK or kind == _OPEN_FIND:
             if kind == _OPEN_BLOCK:
                 k = bk[ident]
@@ -1008,11 +1010,14 @@ def run_rows(
 
     ``off`` is ``(B or 1, n_vars)``: where each node's numbers start in ``params`` for that
     row. ``out_h`` must be zeroed by the caller. ``caps`` is ``(largest state table, largest
-    tape)`` in entries (``MAX_STATE``, ``MAX_TAPE`` by default). ``out_status[b]`` is
-    ``STATUS_TOO_LARGE`` (and ``out_logz[b]`` NaN) when the row would exceed them; ``out_work[b]`` is the number of
+    tape, largest workspace of this call)`` in entries of 8 bytes (the engine's
+    ``max_state``, ``max_tape`` and memory budget). ``out_status[b]`` is ``STATUS_TOO_LARGE``
+    (and ``out_logz[b]`` NaN) when the row would exceed the first two, ``STATUS_DEFERRED``
+    (row not answered) when its workspace does not fit in the third, so the caller can
+    answer it later with a larger workspace; ``out_work[b]`` is the number of
     state-table entries the row's pass went through (its cost).
     """
-    ws = np.empty(1 << 16)
+    ws = np.empty(min(1 << 16, caps[2]))
     for b in range(codes.shape[0]):
         orow = b if off.shape[0] > 1 else 0
         need = _row(
@@ -1032,8 +1037,12 @@ def run_rows(
             ws,
         )
         if need > 0:
-            ws = np.empty(need)
             out_h[b] = 0.0  # the first call may have added the constant blocks' marginals
+            if need > caps[2]:
+                out_status[b] = STATUS_DEFERRED
+                out_logz[b] = math.nan
+                continue
+            ws = np.empty(need)
             _row(
                 b,
                 codes[b],
@@ -1050,8 +1059,6 @@ def run_rows(
                 caps,
                 ws,
             )
-            if need > 1 << 25:  # do not keep a huge workspace for the next rows
-                ws = np.empty(1 << 16)
 
 
 def _interpreted(fn, **replace):
@@ -1092,6 +1099,10 @@ def run_rows_reference(
         args = (params, off[orow], st, force_absent, want_marg, out_logz, out_c1, out_h)
         need = row(b, codes[b], *args, out_status, out_work, caps, ws)
         if need > 0:
-            ws = np.empty(need)
             out_h[b] = 0.0
+            if need > caps[2]:
+                out_status[b] = STATUS_DEFERRED
+                out_logz[b] = math.nan
+                continue
+            ws = np.empty(need)
             row(b, codes[b], *args, out_status, out_work, caps, ws)

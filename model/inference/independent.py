@@ -62,6 +62,8 @@ __all__ = ["IndependentEngine", "IndependentResult"]
 
 _SUM_TOL = 1e-6
 _DEFAULT_CHUNK = 2048
+#: Workspace (entries of 8 bytes) each thread first answers rows with: 8 MiB.
+_SMALL_WORKSPACE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -87,17 +89,20 @@ class IndependentEngine:
     pass went through (the cost of the row; it grows about as ``2^K`` with ``K`` the findings
     observed above their bottom state).
 
-    A row whose pass would need a state table of more than ``max_state`` entries, or more
-    than ``max_tape`` entries in all (the forward tables are kept for the backward pass), is
-    not answered: its marginals, ``log_evidence`` and ``log_none`` are NaN (the other rows
-    of the batch are answered as usual). A finding's marginal is NaN in a row where one of
-    its states' passes is too large. The defaults (``2^24`` and ``2^28`` entries, 2 GiB) can
-    be lowered per engine by setting the attributes.
+    A row whose pass would need a state table of more than ``max_state`` entries, or a
+    workspace of more than ``max_tape`` entries in all (the forward tables are kept for the
+    backward pass), is not answered: its marginals, ``log_evidence`` and ``log_none`` are
+    NaN (the other rows of the batch are answered as usual). A finding's marginal is NaN in
+    a row where one of its states' passes is too large. The workspaces of all threads
+    together stay within ``max_tape + 4 * max_state`` entries (a row's tape and four buffers
+    of its largest table), so memory does not grow with ``n_threads``. The defaults
+    (``2^22`` and ``2^25`` entries: 384 MiB of workspace) can be changed per engine by
+    setting the attributes.
     """
 
     last_cost: np.ndarray
-    max_state: int = 1 << 24
-    max_tape: int = 1 << 28
+    max_state: int = 1 << 22
+    max_tape: int = 1 << 25
 
     def __init__(self, net: IndependentNetwork) -> None:
         if not isinstance(net, IndependentNetwork):
@@ -305,8 +310,6 @@ class IndependentEngine:
             work, inverse = distinct_rows(codes)
         work = np.ascontiguousarray(work)
         step = chunk_rows or _DEFAULT_CHUNK
-        if n_threads > 1:  # small chunks balance the threads (a row's cost varies a lot)
-            step = max(1, min(step, -(-work.shape[0] // (16 * n_threads))))
 
         want = [self._names[t] for t in target_idx]
         need_marg = any(self._names[t] not in self._fset for t in target_idx)
@@ -351,9 +354,12 @@ class IndependentEngine:
         """One pass over every row: (log evidence, P(cause present), history marginals, too_big).
 
         ``too_big`` marks the rows whose pass would exceed the memory caps; their log evidence
-        is NaN.
+        is NaN. Workspaces stay within ``max_tape + 4 * max_state`` entries in all, whatever
+        ``n_threads``: each thread first answers the rows whose workspace fits in
+        ``_SMALL_WORKSPACE`` entries (most rows); the rows it defers are answered next with
+        a share of the budget each, and the last ones one at a time with all of it.
         """
-        from legnumb.inference.ci_kernels import STATUS_TOO_LARGE, run_rows
+        from legnumb.inference.ci_kernels import STATUS_DEFERRED, STATUS_TOO_LARGE
 
         n = work.shape[0]
         logz = np.empty(n)
@@ -362,8 +368,51 @@ class IndependentEngine:
         hm = np.zeros((n, len(self._history), maxk))
         status = np.zeros(n, dtype=np.int64)
         work_done = np.zeros(n, dtype=np.int64)
+        budget = int(self.max_tape) + 4 * int(self.max_state)
+        tiers = sorted({min(_SMALL_WORKSPACE, budget // n_threads), budget // n_threads, budget})
+        rows = np.zeros(0, dtype=np.int64)  # rows deferred by the previous tier
+        for tier, cap in enumerate(tiers):
+            threads = n_threads if cap * n_threads <= budget else 1
+            if tier == 0:
+                self._pass(
+                    work,
+                    params,
+                    off,
+                    force_absent,
+                    want_marg,
+                    step,
+                    threads,
+                    cap,
+                    (logz, c1, hm, status, work_done),
+                )
+            else:
+                per_row = off.shape[0] > 1
+                out = (logz[rows], c1[rows], hm[rows], status[rows], work_done[rows])
+                out[2][:] = 0.0  # the kernel adds to the history marginals
+                out[3][:] = 0  # and marks only the rows it could not answer
+                o = off[rows] if per_row else off
+                self._pass(work[rows], params, o, force_absent, want_marg, step, threads, cap, out)
+                logz[rows], c1[rows], hm[rows], status[rows], work_done[rows] = out
+            rows = np.flatnonzero(status == STATUS_DEFERRED)
+            if not len(rows):
+                break
+        too_big = (status == STATUS_TOO_LARGE) | (status == STATUS_DEFERRED)
+        logz[too_big] = np.nan
+        c1[too_big] = np.nan
+        hm[too_big] = np.nan
+        self._work = work_done
+        return logz, c1, hm, too_big
+
+    def _pass(self, work, params, off, force_absent, want_marg, step, n_threads, cap, out):
+        """Run the kernel over ``work`` in chunks of ``step`` rows on ``n_threads`` threads."""
+        from legnumb.inference.ci_kernels import run_rows
+
+        logz, c1, hm, status, work_done = out
+        n = work.shape[0]
         per_row = off.shape[0] > 1
-        caps = np.array([self.max_state, self.max_tape], dtype=np.int64)
+        caps = np.array([self.max_state, self.max_tape, cap], dtype=np.int64)
+        if n_threads > 1:  # small chunks balance the threads (a row's cost varies a lot)
+            step = max(1, min(step, -(-n // (16 * n_threads))))
 
         def run(s: int) -> None:
             e = min(n, s + step)
@@ -390,12 +439,6 @@ class IndependentEngine:
         else:
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
                 list(pool.map(run, starts))
-        too_big = status == STATUS_TOO_LARGE
-        logz[too_big] = np.nan
-        c1[too_big] = np.nan
-        hm[too_big] = np.nan
-        self._work = work_done
-        return logz, c1, hm, too_big
 
     def _finding_marginal(self, work, params, off, v, logz, step, n_threads) -> np.ndarray:
         """P(finding = s | e) = P(e, finding = s) / P(e), one pass per state."""

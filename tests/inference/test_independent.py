@@ -12,6 +12,7 @@ import pytest
 
 from legnumb.errors import EngineError, InvalidTypeError, UnknownNameError
 from legnumb.inference import ci_kernels
+from legnumb.inference import independent as independent_module
 from legnumb.inference.independent import IndependentEngine, IndependentResult
 from legnumb.network.bayesnet import build_network, reference_query
 from legnumb.network.cpt import CPT
@@ -253,7 +254,7 @@ def test_kernel_matches_interpreted_reference():
         n = len(codes)
         logz, c1 = np.empty(n), np.full((n, 4), np.nan)
         hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
-        caps = np.array([ci_kernels.MAX_STATE, ci_kernels.MAX_TAPE], dtype=np.int64)
+        caps = np.array([eng.max_state, eng.max_tape, 1 << 40], dtype=np.int64)
         args = (eng._params, eng._off, eng._struct, False, True, logz, c1, hm, status, work, caps)
         fn(codes, *args)
         outs.append((logz, c1, hm))
@@ -413,7 +414,7 @@ def test_order_search_keeps_results_and_lowers_cost():
     n = len(big)
     logz, c1 = np.empty(n), np.full((n, 14), np.nan)
     hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
-    caps = np.array([ci_kernels.MAX_STATE, ci_kernels.MAX_TAPE], dtype=np.int64)
+    caps = np.array([eng.max_state, eng.max_tape, 1 << 40], dtype=np.int64)
     args = (eng._params, eng._off[0], eng._struct, False, True, logz, c1, hm, status, work, caps)
     for i, b in enumerate(big):
         need = greedy(i, codes[b], *args, np.empty(0))
@@ -424,3 +425,19 @@ def test_order_search_keeps_results_and_lowers_cost():
     np.testing.assert_allclose(
         np.stack([res.marginals[c][big, 1] for c in eng.causes], 1), c1, rtol=1e-10
     )
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_rows_deferred_to_larger_workspaces_give_the_same_numbers(monkeypatch, n_threads):
+    net = random_network(21, n_hist=4, n_causes=6, n_findings=8, min_parents=2)
+    eng = IndependentEngine.from_network(net)
+    codes = random_rows(np.random.default_rng(2), eng, 40, p_obs=0.9)
+    full = eng.query(codes)
+    # each thread first gets 64 entries: most rows are deferred to the budget's shares
+    monkeypatch.setattr(independent_module, "_SMALL_WORKSPACE", 64)
+    res = eng.query(codes, n_threads=n_threads, chunk_rows=7)
+    assert (eng.last_cost > 64).sum() > 10
+    np.testing.assert_array_equal(res.log_evidence, full.log_evidence)
+    np.testing.assert_array_equal(res.log_none, full.log_none)
+    for v in eng.variables:
+        np.testing.assert_array_equal(res.marginals[v], full.marginals[v])
