@@ -1312,7 +1312,7 @@ def _text_cells(columns: Sequence[Sequence[object]]) -> tuple[np.ndarray, list[l
     key = None
     tables = []
     for values in columns:
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        codes, uniques = _factorize(np.asarray(values, dtype=object))
         tables.append([b""] + [quote_cell(str(u)).encode("utf-8") for u in uniques])
         key = codes + 1 if key is None else key * len(tables[-1]) + codes + 1
     combo, seen = pd.factorize(key)
@@ -1324,6 +1324,24 @@ def _text_cells(columns: Sequence[Sequence[object]]) -> tuple[np.ndarray, list[l
             parts.append(table[i])
         cells.append(parts[::-1])
     return combo, cells
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, list]:
+    """Codes (-1 for None/NaN) and the distinct values of a column of cells (object array).
+
+    Strings are hashed by pyarrow (several times faster than pandas on fresh str objects);
+    a column holding other objects is left to :func:`pandas.factorize`.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        cells = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes, list(uniques)
+    enc = cells.dictionary_encode()
+    return enc.indices.fill_null(-1).to_numpy(), enc.dictionary.to_pylist()
 
 
 def format_chunk(
@@ -1352,17 +1370,20 @@ def format_chunk(
         return b""
     constant = [quote_cell(version).encode("utf-8"), quote_cell(priors_hash).encode("utf-8")]
     combo, cells = _text_cells([top_cause, triage, triage_reason, red_flags])
-    # top_cause,triage,triage_reason,red_flags: one piece per combination
-    text = np.array([b",".join(c) for c in cells], dtype=object)[combo].tolist()
+    # ,top_cause,triage,triage_reason,red_flags, : one piece per combination
+    text = np.array([b"," + b",".join(c) + b"," for c in cells], dtype=object)[combo]
     other = format_probabilities(np.asarray(p_other_cause, dtype=float).reshape(n, 1))
-    counts = [b"%d" % k for k in np.asarray(n_findings, dtype=np.int64).tolist()]
-    tail = b",".join([b"", b"", *constant])  # ,error (blank),model_version,priors_hash
-    last = [b",".join((o, c)) + tail for o, c in zip(other, counts, strict=True)]
+    counts = [b",%d" % k for k in np.asarray(n_findings, dtype=np.int64).tolist()]
+    ends = [b",".join([b"", b"", *constant]) + b"\n"] * n  # ,error,model_version,priors_hash
     for i, e in enumerate(errors):
         if e:
-            last[i] = b",".join([other[i], counts[i], quote_cell(e).encode("utf-8"), *constant])
-    pieces = zip(passthrough, format_probabilities(probabilities), text, last, strict=True)
-    return b"\n".join(map(b",".join, pieces)) + b"\n"
+            ends[i] = b",".join([b"", quote_cell(e).encode("utf-8"), *constant]) + b"\n"
+    # the pieces of every line side by side, joined once
+    columns = (passthrough, [b","] * n, format_probabilities(probabilities), text.tolist())
+    pieces: list[bytes] = [b""] * (7 * n)
+    for k, column in enumerate((*columns, other, counts, ends)):
+        pieces[k::7] = column
+    return b"".join(pieces)
 
 
 def format_header(names: Sequence[str]) -> bytes:
