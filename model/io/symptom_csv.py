@@ -599,7 +599,7 @@ class CsvReader:
     name : str, optional
         The file name used in messages (the path's name by default).
     fast : bool, optional
-        Use the numpy fast path for plain blocks (default); False forces the csv module.
+        Read plain blocks with pyarrow, the fast path (default); False forces the csv module.
 
     Raises
     ------

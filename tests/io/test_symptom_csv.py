@@ -368,7 +368,7 @@ def test_quote_over_the_field_limit_names_the_line_it_opened_on():
 def test_unquoted_cell_over_the_field_limit():
     data = b"id,onset\nA,sudden\nB," + b"x" * 1_100_000 + b"\nC,sudden\n"
     with pytest.raises(InputError, match=r"^t\.csv: line 3: .* longer than 1 MiB"):
-        read(data, fast=False)  # the numpy fast path has no field limit
+        read(data, fast=False)  # the pyarrow fast path has no field limit
 
 
 def test_closed_quotes_at_end_of_file_are_fine():
