@@ -12,9 +12,10 @@ Reading
     is not blank is the header. After it, every record is a row: a blank line is a person with
     nothing known (all cells blank; kept in order and scored, and a note counts them), a line
     of only spaces is a row whose first cell holds those spaces.
-    Blocks whose records all have as many cells as the header and whose quoting is plain
-    RFC 4180 are split with numpy (the fast path); every other block goes through Python's
-    :mod:`csv` module (the reference). Both give the same cells, which property tests check.
+    Blocks whose records all have as many cells as the header, with no quote left open, are
+    read by pyarrow's CSV reader (the fast path); every other block goes through Python's
+    :mod:`csv` module (the reference), row by row. Both give the same cells, which property
+    tests check.
 
 Encoding
     Bytes must be valid in the chosen encoding (UTF-8 unless ``encoding`` says otherwise, for
@@ -96,7 +97,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from legnumb.errors import InputError, InvalidArgumentError, OutputError
+from legnumb.errors import InputError, OutputError
 from legnumb.network.schema import Schema, invalid_state, normalize_name, shown
 
 __all__ = [
@@ -351,11 +352,9 @@ class Chunk:
         Number of rows.
     passthrough : list of bytes
         Each row's kept input cells, serialized as CSV (UTF-8, no line end).
-    buffer : numpy.ndarray
-        uint8 bytes that hold the known cells.
-    starts, lengths : numpy.ndarray
-        ``(n_rows, len(header.known_positions))`` byte offsets and lengths of the known cells
-        in ``buffer``.
+    cells : list of pyarrow.StringArray
+        The known cells, one array of ``n_rows`` per position of
+        :attr:`Header.known_positions`.
     problems : dict of int to list of str
         Problems found while reading, by row index within the chunk.
     unreadable : numpy.ndarray
@@ -375,9 +374,7 @@ class Chunk:
     first_row: int
     n_rows: int
     passthrough: list[bytes]
-    buffer: np.ndarray
-    starts: np.ndarray
-    lengths: np.ndarray
+    cells: list
     problems: dict[int, list[str]] = field(default_factory=dict)
     unreadable: np.ndarray | None = None
     short_rows: int = 0
@@ -602,7 +599,7 @@ class CsvReader:
     name : str, optional
         The file name used in messages (the path's name by default).
     fast : bool, optional
-        Use the numpy fast path for plain blocks (default); False forces the csv module.
+        Read plain blocks with pyarrow, the fast path (default); False forces the csv module.
 
     Raises
     ------
@@ -731,7 +728,7 @@ class CsvReader:
 
     def chunks(self, header: Header) -> Iterator[Chunk]:
         """Yield the data rows as :class:`Chunk` objects, in file order."""
-        fast = self.fast and header.keeps_all and not header.excel_safe
+        fast = self.fast
         rest = self._feed.remainder()  # what follows the header in its block
         pending = [rest] if rest else []
         done = self._blocks.bytes_before - len(rest)
@@ -843,149 +840,157 @@ def _size_of(stream: BinaryIO) -> int | None:
 
 
 # --------------------------------------------------------------------------- chunks
-_LOWER = np.arange(256, dtype=np.uint8)
-_LOWER[65:91] += 32
-_PAD = 24  # zero bytes after a buffer, so 8-byte loads past a cell's end stay inside
+def _arrow_table(block: bytes, width: int, *, skip_blank: bool):
+    """The cells of ``block`` read by pyarrow as strings, or None when it cannot be trusted.
+
+    A sentinel record (``width`` cells holding a NUL, which no file read here holds) is read
+    after the block: pyarrow silently closes a quote still open at the end of its input, so
+    a quote left open in the block swallows the sentinel and shows. A record of another
+    width than ``width`` (pyarrow raises) also gives None. With ``skip_blank`` blank lines
+    are skipped; without it each is a record of empty cells.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(width)]
+    ends = block.endswith((b"\n", b"\r"))
+    data = block + (b"" if ends else b"\n") + b",".join([b"\x00"] * width) + b"\n"
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(
+                column_names=names, use_threads=False, block_size=len(data) + 1
+            ),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, ignore_empty_lines=skip_blank
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+                check_utf8=False,  # the block was decoded strictly already
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    n = table.num_rows - 1
+    if n < 0 or table.column(0)[n].as_py() != "\x00":
+        return None
+    return table.slice(0, n)
 
 
 def _fast_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
-    """Split a block with numpy; None when it needs the csv module (odd quoting, ragged rows)."""
-    if header.width == 1:
-        return None  # one column: every line is a row; the csv module is fast enough
-    if b'"' in block:
-        return _fast_quoted_chunk(block, header, first_row)
-    if b"\r" in block:
-        if block.count(b"\r") != block.count(b"\r\n"):
-            return None  # a lone CR: a line end the numpy split does not handle
-        block = block.replace(b"\r\n", b"\n")
-    if not block.endswith(b"\n"):
-        block += b"\n"
-    arr = np.frombuffer(block, dtype=np.uint8)
-    nl = np.flatnonzero(arr == 10)
-    line_start = np.empty_like(nl)
-    line_start[0] = 0
-    line_start[1:] = nl[:-1] + 1
-    blank = nl == line_start
-    commas = np.flatnonzero(arr == 44)
-    per_line = np.diff(np.searchsorted(commas, nl), prepend=0)
+    """Read a block with pyarrow's CSV reader; None when it needs the csv module.
+
+    pyarrow reads the cells the csv module reads (property tests check it) when every
+    record has the header's width and no quote is left open at the end of the block. Blank
+    lines are found by reading the block a second time without them; a block that holds
+    both blank lines and records of only empty cells (``,,``) goes to the csv module, as
+    does every block of a one-column file (where any line is a record).
+    """
     width = header.width
-    if np.any(per_line[~blank] != width - 1):
+    if width == 1:
         return None
-    is_delim = np.zeros(len(arr), dtype=bool)
-    is_delim[commas] = True
-    is_delim[nl[~blank]] = True
-    ends = np.flatnonzero(is_delim).reshape(-1, width)
-    starts = np.empty_like(ends)
-    starts[:, 0] = line_start[~blank]
-    starts[:, 1:] = ends[:, :-1] + 1
-    pos = list(header.known_positions)
-    lines = block.split(b"\n")
-    lines.pop()  # after the last line end
+    table = _arrow_table(block, width, skip_blank=False)
+    if table is None:
+        return None
+    columns = [_one_chunk(c) for c in table.columns]
+    blank = _empty_rows(columns)
     if blank.any():
-        starts, ends = _with_blank_rows(starts, ends, line_start, blank)
-        empty = b"," * (width - 1)
-        lines = [line or empty for line in lines]
-    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row, blank)
-
-
-def _with_blank_rows(starts, ends, line_start, blank) -> tuple[np.ndarray, np.ndarray]:
-    """Cell bounds of every line: those of the other lines, and empty cells for blank ones."""
-    full_starts = np.repeat(line_start[:, None], starts.shape[1], axis=1)
-    full_ends = full_starts.copy()
-    full_starts[~blank] = starts
-    full_ends[~blank] = ends
-    return full_starts, full_ends
-
-
-def _chunk_from_bounds(arr, lines, starts, ends, pos, first_row: int, blank) -> Chunk:
-    """A chunk from the cell boundaries found by one of the vectorized splitters."""
-    buffer = np.zeros(len(arr) + _PAD, dtype=np.uint8)
-    buffer[: len(arr)] = arr
-    n_rows = ends.shape[0]
-    blank_at = np.flatnonzero(blank)
+        skipped = _arrow_table(block, width, skip_blank=True)
+        if skipped is None:  # pragma: no cover - it read the block with blank lines
+            return None
+        n_blank = table.num_rows - skipped.num_rows
+        if n_blank == 0:
+            blank[:] = False
+        elif n_blank != int(blank.sum()):
+            return None  # which empty records are blank lines is the csv module's call
+    if b'"' not in block and header.keeps_all and not header.excel_safe:
+        # no quotes: no cell holds a comma, quote or line break, so each line as read is
+        # its row written back (quote_cell quotes nothing)
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = block.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()  # after the last line end
+        if blank.any():
+            empty = b"," * (width - 1)
+            lines = [line or empty for line in lines]
+        passthrough = lines
+    else:
+        passthrough = _passthrough([_as_list(columns[j]) for j in header.keep], header.excel_safe)
     return Chunk(
         first_row=first_row,
-        n_rows=n_rows,
-        passthrough=lines,
-        buffer=buffer,
-        starts=starts[:, pos],
-        lengths=(ends - starts)[:, pos],
-        unreadable=np.zeros(n_rows, dtype=bool),
-        blank_rows=len(blank_at),
-        first_blank_row=first_row + int(blank_at[0]) if len(blank_at) else 0,
+        n_rows=len(blank),
+        passthrough=passthrough,
+        cells=[columns[p] for p in header.known_positions],
+        unreadable=np.zeros(len(blank), dtype=bool),
+        **_blank_info(blank, first_row),
     )
 
 
-def _fast_quoted_chunk(block: bytes, header: Header, first_row: int) -> Chunk | None:
-    """The fast path for a block with quotes, when it is plain RFC 4180.
+def _one_chunk(column):
+    """A pyarrow ChunkedArray as one Array."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
-    Taken only when every quote opens a cell, closes it, or is doubled inside it; every
-    quoted cell needs its quotes (it holds a comma, quote or line break, so writing it back
-    gives the same text); no known column is quoted; and every record has the header's
-    width. Anything else returns None and goes through the csv module.
+
+def _lengths(cells) -> np.ndarray:
+    """Byte length of each cell of a pyarrow string array."""
+    import pyarrow.compute as pc
+
+    return pc.binary_length(cells).to_numpy()
+
+
+def _empty_rows(columns: Sequence) -> np.ndarray:
+    """True for the rows whose cells (pyarrow string arrays) are all empty."""
+    empty = _lengths(columns[0]) == 0
+    for col in columns[1:]:
+        rows = np.flatnonzero(empty)
+        if not len(rows):
+            break
+        empty[rows[_lengths(col.take(rows)) > 0]] = False
+    return empty
+
+
+def _as_list(cells) -> list[str]:
+    """A pyarrow string array as a list of str."""
+    return cells.to_numpy(zero_copy_only=False).tolist()
+
+
+def _blank_info(blank: np.ndarray, first_row: int) -> dict[str, int]:
+    """The :class:`Chunk` fields that count blank lines, from a mask of them."""
+    at = np.flatnonzero(blank)
+    return {"blank_rows": len(at), "first_blank_row": first_row + int(at[0]) if len(at) else 0}
+
+
+def _passthrough(columns: Sequence[Sequence[str]], excel_safe: bool) -> list[bytes]:
+    """Each row's cells of ``columns`` as one CSV line (UTF-8, no line end).
+
+    A cell is quoted only where CSV needs it (:func:`quote_cell`); with ``excel_safe`` a
+    cell that a spreadsheet would run as a formula gets a leading ``'``
+    (:func:`excel_safe_cell`).
     """
-    if not block.endswith(b"\n"):
-        block += b"\n"
-    arr = np.frombuffer(block, dtype=np.uint8)
-    q = np.flatnonzero(arr == 34)
-    if len(q) % 2:
-        return None  # a quoted cell runs past the block (or a stray quote)
-    opens, closes = q[0::2], q[1::2]
-    before_open = arr[np.maximum(opens - 1, 0)]
-    doubled_open = np.zeros(len(opens), dtype=bool)
-    doubled_open[1:] = closes[:-1] == opens[1:] - 1
-    if not np.all((opens == 0) | (before_open == 44) | (before_open == 10) | doubled_open):
-        return None
-    after = arr[closes + 1]
-    doubled_close = np.zeros(len(closes), dtype=bool)
-    doubled_close[:-1] = opens[1:] == closes[:-1] + 1
-    crlf = (after == 13) & (arr[np.minimum(closes + 2, len(arr) - 1)] == 10)
-    if not np.all((after == 44) | (after == 10) | crlf | doubled_close):
-        return None
-    candidates = np.flatnonzero((arr == 44) | (arr == 10) | (arr == 13))
-    outside = candidates[np.searchsorted(q, candidates) % 2 == 0]
-    kind = arr[outside]
-    cr = outside[kind == 13]
-    if len(cr) and not np.all(arr[cr + 1] == 10):
-        return None  # a lone CR outside quotes
-    delims = outside[kind != 13]
-    kind = arr[delims]
-    nl = delims[kind == 10]
-    line_start = np.empty_like(nl)
-    line_start[0] = 0
-    line_start[1:] = nl[:-1] + 1
-    line_end = nl - (arr[np.maximum(nl - 1, 0)] == 13) * (nl > line_start)
-    blank = line_end == line_start
-    commas = delims[kind == 44]
-    per_line = np.diff(np.searchsorted(commas, nl), prepend=0)
-    width = header.width
-    if np.any(per_line[~blank] != width - 1):
-        return None
-    keep = np.ones(len(delims), dtype=bool)
-    keep[np.searchsorted(delims, nl[blank])] = False
-    ends = delims[keep].reshape(-1, width)
-    starts = np.empty_like(ends)
-    starts[:, 0] = line_start[~blank]
-    starts[:, 1:] = ends[:, :-1] + 1
-    ends[:, -1] = line_end[~blank]
-    pos = list(header.known_positions)
-    quoted = arr[starts] == 34
-    if quoted[:, pos].any():
-        return None
-    if quoted.any():
-        special = (arr == 44) | (arr == 34) | (arr == 13) | (arr == 10)
-        count = np.cumsum(special, dtype=np.int64)
-        s, e = starts[quoted], ends[quoted]
-        if np.any(count[e - 2] - count[s] <= 0):
-            return None  # quotes that CSV does not need: writing back would differ
-    if blank.any():
-        starts, ends = _with_blank_rows(starts, ends, line_start, blank)
-    empty = b"," * (width - 1)
-    lines = [
-        block[a:b] if b > a else empty
-        for a, b in zip(starts[:, 0].tolist(), ends[:, -1].tolist(), strict=True)
-    ]
-    return _chunk_from_bounds(arr, lines, starts, ends, pos, first_row, blank)
+    kept = [_quote_column(col, excel_safe=excel_safe) for col in columns]
+    if not kept:
+        return []
+    return [line.encode("utf-8") for line in map(",".join, zip(*kept, strict=True))]
+
+
+def _quote_column(col: Sequence[str], *, excel_safe: bool = False) -> Sequence[str]:
+    if excel_safe:
+        col = [excel_safe_cell(c) for c in col]
+    joined = "".join(col)
+    if not any(ch in joined for ch in _QUOTE_CHARS):
+        return col
+    return [quote_cell(c) for c in col]
+
+
+def _strings(values: Sequence[str]):
+    """Cells (str) as a pyarrow string array."""
+    import pyarrow as pa
+
+    return pa.array(values, type=pa.string())
 
 
 def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) -> Chunk:
@@ -1008,14 +1013,12 @@ def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) ->
     unreadable = np.zeros(n_rows, dtype=bool)
     short = 0
     first_short = 0
-    blank = 0
-    first_blank = 0
+    blank = np.zeros(n_rows, dtype=bool)
     lens = np.fromiter(map(len, rows), dtype=np.int64, count=n_rows)
     for i in np.flatnonzero(lens != width).tolist():
         row = rows[i]
         if not row:
-            blank += 1
-            first_blank = first_blank or first_row + i
+            blank[i] = True
             rows[i] = [""] * width
         elif len(row) < width:
             short += 1
@@ -1032,62 +1035,16 @@ def chunk_from_rows(rows: list[list[str]], header: Header, *, first_row: int) ->
             unreadable[i] = True
             rows[i] = row[:width]
     cols = list(zip(*rows, strict=True)) if n_rows else [()] * width
-    kept = [_quote_column(cols[j], excel_safe=header.excel_safe) for j in header.keep]
-    passthrough = [line.encode("utf-8") for line in map(",".join, zip(*kept, strict=True))]
-    buffer, starts, lengths = _cell_buffer([cols[j] for j in header.known_positions], n_rows)
     return Chunk(
         first_row=first_row,
         n_rows=n_rows,
-        passthrough=passthrough,
-        buffer=buffer,
-        starts=starts,
-        lengths=lengths,
+        passthrough=_passthrough([cols[j] for j in header.keep], header.excel_safe),
+        cells=[_strings(cols[p]) for p in header.known_positions],
         problems=problems,
         unreadable=unreadable,
         short_rows=short,
         first_short_row=first_short,
-        blank_rows=blank,
-        first_blank_row=first_blank,
-    )
-
-
-def _quote_column(col: Sequence[str], *, excel_safe: bool = False) -> Sequence[str]:
-    if excel_safe:
-        col = [excel_safe_cell(c) for c in col]
-    joined = "".join(col)
-    if not any(ch in joined for ch in _QUOTE_CHARS):
-        return col
-    return [quote_cell(c) for c in col]
-
-
-def _cell_buffer(cols: list[Sequence[str]], n_rows: int) -> tuple[np.ndarray, ...]:
-    """Pack cells (column by column) into one byte buffer with offsets ``(n_rows, n_cols)``."""
-    n_cols = len(cols)
-    if n_rows == 0 or n_cols == 0:
-        empty = np.zeros((n_rows, n_cols), dtype=np.int64)
-        return np.zeros(_PAD, dtype=np.uint8), empty, empty.copy()
-    data = "\x00".join(["\x00".join(col) for col in cols]).encode("utf-8")
-    arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(arr == 0)
-    if len(ends) == n_rows * n_cols - 1:
-        ends = np.append(ends, len(arr))
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        lengths = ends - starts
-    else:  # a cell holds a NUL character: measure every cell
-        parts = [c.encode("utf-8") for col in cols for c in col]
-        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-        starts = np.zeros_like(lengths)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        data = b"".join(parts)
-        arr = np.frombuffer(data, dtype=np.uint8)
-    buffer = np.zeros(len(arr) + _PAD, dtype=np.uint8)
-    buffer[: len(arr)] = arr
-    return (
-        buffer,
-        starts.reshape(n_cols, n_rows).T.copy(),
-        lengths.reshape(n_cols, n_rows).T.copy(),
+        **_blank_info(blank, first_row),
     )
 
 
@@ -1110,21 +1067,13 @@ def chunk_from_columns(
     """
     n_rows = len(columns[0]) if columns else 0
     cols = [_as_strings(c) for c in columns]
-    lines: list[bytes] = []
-    if passthrough:
-        kept = [_quote_column(cols[j], excel_safe=header.excel_safe) for j in header.keep]
-        if kept:
-            lines = [line.encode("utf-8") for line in map(",".join, zip(*kept, strict=True))]
-        else:
-            lines = [b""] * n_rows
-    buffer, starts, lengths = _cell_buffer([cols[j] for j in header.known_positions], n_rows)
     return Chunk(
         first_row=first_row,
         n_rows=n_rows,
-        passthrough=lines,
-        buffer=buffer,
-        starts=starts,
-        lengths=lengths,
+        passthrough=_passthrough([cols[j] for j in header.keep], header.excel_safe)
+        if passthrough
+        else [],
+        cells=[_strings(cols[p]) for p in header.known_positions],
         unreadable=np.zeros(n_rows, dtype=bool),
     )
 
@@ -1159,130 +1108,52 @@ class Encoded:
     problems: dict[int, list[str]]
 
 
-class _Patterns:
-    """Every accepted spelling (lower case) of every state, for matching cells as bytes.
+class _Spellings:
+    """Every accepted ASCII spelling (lower case) of every state, by column, for pyarrow.
 
-    A cell of at most 24 bytes is packed, lower-cased, into three 64-bit words; a
-    multiplicative hash of them picks a slot in a small table that holds at most one
-    spelling, and the words and length are then compared exactly. Nothing is matched by the
-    hash alone.
+    A cell that equals a spelling ignoring ASCII case is matched in bulk
+    (``pyarrow.compute.index_in``); every other cell that is not blank goes through
+    :meth:`Schema.normalize_state`, so nothing is decided here that the schema's rules
+    would decide otherwise.
     """
-
-    BITS = 12
 
     def __init__(self, schema: Schema) -> None:
+        import pyarrow as pa
+
         self.schema = schema
-        self.columns = list(schema.columns)
-        spellings: dict[str, int] = {}
-        table: list[dict[int, int]] = []
-        for name in self.columns:
-            col = schema.columns[name]
-            codes: dict[int, int] = {}
+        self.values = {}
+        self.codes = {}
+        for name, col in schema.columns.items():
+            words: list[str] = []
+            codes: list[int] = []
             for k, state in enumerate(col.states):
-                words = (state, *(_YES_NO_SYNONYMS.get(state, ()) if col.is_yes_no else ()))
-                for w in words:
-                    if w.isascii() and 0 < len(w) <= _PAD:
-                        codes[spellings.setdefault(w, len(spellings))] = k
-            table.append(codes)
-        words = list(spellings)
-        n = len(words)
-        self.n = n
-        # lut[column, spelling] -> state code; -2 for "no spelling of this column"
-        self.lut = np.full((len(self.columns), n + 1), -2, dtype=np.int64)
-        for c, codes in enumerate(table):
-            for w, k in codes.items():
-                self.lut[c, w] = k
-        data = "".join(words).encode("ascii")
-        buf = np.zeros(len(data) + _PAD, dtype=np.uint8)
-        buf[: len(data)] = np.frombuffer(data, dtype=np.uint8)
-        lengths = np.array([len(w) for w in words], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        k1, k2, k3 = _pack(buf, starts, lengths)
-        # append a sentinel spelling that nothing equals (length 0 is never looked up)
-        self.k1 = np.append(k1, 0)
-        self.k2 = np.append(k2, 0)
-        self.k3 = np.append(k3, 0)
-        self.len = np.append(lengths, -1)
-        for seed in range(1, 1000):  # a multiplier that gives every spelling its own slot
-            mult = np.uint64((0x9E3779B97F4A7C15 * seed) % (1 << 64) | 1)
-            slots = _slot(k1, k2, k3, lengths, mult, self.BITS)
-            if len(np.unique(slots)) == n:
-                break
-        else:  # pragma: no cover - cannot happen for a few dozen spellings
-            raise InvalidArgumentError("no collision-free hash for the state spellings")
-        self.mult = mult
-        self.table = np.full(1 << self.BITS, n, dtype=np.int64)
-        self.table[slots] = np.arange(n)
+                for w in (state, *(_YES_NO_SYNONYMS.get(state, ()) if col.is_yes_no else ())):
+                    if w.isascii() and w not in words:
+                        words.append(w)
+                        codes.append(k)
+            self.values[name] = pa.array(words, type=pa.string())
+            self.codes[name] = np.array([*codes, -2], dtype=np.int64)  # -2: no spelling
 
-    def codes(
-        self, buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray, cols: Sequence[int]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """State codes of cells ``(n_rows, n_cells)``: -1 blank, -2 not a spelling.
+    def codes_of(self, cells, column: str) -> np.ndarray:
+        """State codes of one column's cells: -1 blank (empty), -2 no spelling matched."""
+        import pyarrow.compute as pc
 
-        ``starts`` and ``lengths`` are ``(n_rows, len(cols))``; ``cols`` gives the schema
-        column index of each cell position. Also returns the flat indexes of the cells that
-        are not blank and match no spelling of their column (for the schema's own rules).
-        """
-        shape = lengths.shape
-        starts, lengths = starts.reshape(-1), lengths.reshape(-1)
-        out = np.full(len(lengths), -1, dtype=np.int64)
-        nz = np.flatnonzero(lengths)
-        if not len(nz):
-            return out.reshape(shape), nz
-        s, n = starts[nz], lengths[nz]
-        k1, k2, k3 = _pack(buffer, s, n)
-        cand = self.table[_slot(k1, k2, k3, n, self.mult, self.BITS)]
-        hit = (self.k1[cand] == k1) & (self.len[cand] == n)
-        long = np.flatnonzero(n > 8)
-        if len(long):
-            c = cand[long]
-            hit[long] &= (self.k2[c] == k2[long]) & (self.k3[c] == k3[long])
-        cand[~hit] = self.n
-        by_position = self.lut[np.asarray(cols, dtype=np.int64)]  # (n_cells, n_spellings + 1)
-        found = by_position.ravel()[(nz % shape[1]) * by_position.shape[1] + cand]
-        out[nz] = found
-        return out.reshape(shape), nz[found == -2]
+        values, codes = self.values[column], self.codes[column]
+        at = pc.index_in(pc.ascii_lower(cells), value_set=values).fill_null(len(values))
+        out = codes[at.to_numpy()]
+        out[_lengths(cells) == 0] = -1
+        return out
 
 
-_MASK = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
-_MIX2 = np.uint64(0xC2B2AE3D27D4EB4F)
-_MIX3 = np.uint64(0x165667B19E3779F9)
+_SPELLINGS: dict[int, _Spellings] = {}
 
 
-def _pack(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Cells of up to 24 bytes as three little-endian 64-bit words, ASCII lower-cased.
-
-    ``buffer`` must end with at least 24 zero bytes. Longer cells get only their first 24
-    bytes packed; their length tells them apart.
-    """
-    low = _LOWER[buffer]
-    words = np.ndarray(shape=(len(low) - 7,), dtype="<u8", buffer=low, offset=0, strides=(1,))
-    k1 = words[starts] & _MASK[np.minimum(lengths, 8)]
-    k2 = np.zeros_like(k1)
-    k3 = np.zeros_like(k1)
-    long = np.flatnonzero(lengths > 8)
-    if len(long):
-        s, n = starts[long], lengths[long]
-        k2[long] = words[s + 8] & _MASK[np.clip(n - 8, 0, 8)]
-        longer = n > 16
-        k3[long[longer]] = words[s[longer] + 16] & _MASK[np.clip(n[longer] - 16, 0, 8)]
-    return k1, k2, k3
-
-
-def _slot(k1, k2, k3, lengths, mult, bits: int) -> np.ndarray:
-    h = (k1 ^ (k2 * _MIX2) ^ (k3 * _MIX3)) + lengths.astype(np.uint64)
-    return ((h * mult) >> np.uint64(64 - bits)).astype(np.int64)
-
-
-_PATTERNS: dict[int, _Patterns] = {}
-
-
-def _patterns(schema: Schema) -> _Patterns:
+def _spellings(schema: Schema) -> _Spellings:
     key = id(schema)
-    pat = _PATTERNS.get(key)
-    if pat is None or pat.schema is not schema:
-        pat = _PATTERNS[key] = _Patterns(schema)
-    return pat
+    found = _SPELLINGS.get(key)
+    if found is None or found.schema is not schema:
+        found = _SPELLINGS[key] = _Spellings(schema)
+    return found
 
 
 def _invalid_message(schema: Schema, column: str, raw_name: str, value: str) -> str:
@@ -1293,47 +1164,44 @@ def _invalid_message(schema: Schema, column: str, raw_name: str, value: str) -> 
 def encode_chunk(chunk: Chunk, header: Header, *, schema: Schema) -> Encoded:
     """Map the known cells of a chunk to state codes, following the contract.
 
-    Cells that equal a spelling (ignoring ASCII case) are matched as bytes with numpy; every
-    other non-blank cell goes through :meth:`Schema.normalize_state`, so the result is what
-    the schema's own rules say.
+    Cells that equal a spelling (ignoring ASCII case) are matched in bulk with pyarrow;
+    every other non-blank cell goes through :meth:`Schema.normalize_state`, so the result is
+    what the schema's own rules say.
     """
-    pat = _patterns(schema)
+    spell = _spellings(schema)
+    columns = list(schema.columns)
     n_rows = chunk.n_rows
-    col_index = {c: i for i, c in enumerate(pat.columns)}
-    pos_cols = [col_index[c] for c, positions in header.known for _ in positions]
+    col_index = {c: i for i, c in enumerate(columns)}
     pos_names = [(c, p) for c, positions in header.known for p in positions]
-    codes_by_pos = np.full((n_rows, len(pos_cols)), -1, dtype=np.int64)
+    codes_by_pos = np.full((n_rows, len(pos_names)), -1, dtype=np.int64)
     problems: dict[int, list[str]] = {i: list(p) for i, p in chunk.problems.items()}
-    if n_rows and pos_cols:
-        codes_by_pos, unmatched = pat.codes(chunk.buffer, chunk.starts, chunk.lengths, pos_cols)
-        rows, cols = np.divmod(unmatched, len(pos_cols))
-        cache: dict[tuple[int, bytes], int | None] = {}
-        bad: list[tuple[int, int, str]] = []
-        for r, k in zip(rows.tolist(), cols.tolist(), strict=True):
-            s, n = int(chunk.starts[r, k]), int(chunk.lengths[r, k])
-            raw = bytes(chunk.buffer[s : s + n])
-            key = (k, raw)
-            if key not in cache:
-                value = raw.decode("utf-8")
-                if not normalize_name(value):
-                    cache[key] = -1
-                else:
-                    state = schema.normalize_state(pos_names[k][0], value)
-                    states = schema.columns[pos_names[k][0]].states
-                    cache[key] = None if state is None else states.index(state)
-            code = cache[key]
-            if code is None:
-                codes_by_pos[r, k] = -1
-                bad.append((r, k, raw.decode("utf-8")))
-            else:
-                codes_by_pos[r, k] = code
-        bad.sort(key=lambda item: (item[0], pos_names[item[1]][1]))  # row, then file column
-        for r, k, value in bad:
-            column, p = pos_names[k]
-            problems.setdefault(r, []).append(
-                _invalid_message(schema, column, header.names[p], value)
-            )
-    codes = np.full((n_rows, len(pat.columns)), -1, dtype=np.int64)
+    bad: list[tuple[int, int, str]] = []
+    for k, (column, _) in enumerate(pos_names if n_rows else ()):
+        cells = chunk.cells[k]
+        found = spell.codes_of(cells, column)
+        unmatched = np.flatnonzero(found == -2)
+        if len(unmatched):
+            states = schema.columns[column].states
+            cache: dict[str, int | None] = {}
+            values = cells.take(unmatched).to_pylist()
+            for r, value in zip(unmatched.tolist(), values, strict=True):
+                if value not in cache:
+                    if not normalize_name(value):
+                        cache[value] = -1  # only spaces: blank
+                    else:
+                        state = schema.normalize_state(column, value)
+                        cache[value] = None if state is None else states.index(state)
+                code = cache[value]
+                if code is None:
+                    bad.append((r, k, value))
+                    code = -1
+                found[r] = code
+        codes_by_pos[:, k] = found
+    bad.sort(key=lambda item: (item[0], pos_names[item[1]][1]))  # row, then file column
+    for r, k, value in bad:
+        column, p = pos_names[k]
+        problems.setdefault(r, []).append(_invalid_message(schema, column, header.names[p], value))
+    codes = np.full((n_rows, len(columns)), -1, dtype=np.int64)
     k = 0
     for column, positions in header.known:
         c = col_index[column]
@@ -1444,7 +1312,7 @@ def _text_cells(columns: Sequence[Sequence[object]]) -> tuple[np.ndarray, list[l
     key = None
     tables = []
     for values in columns:
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+        codes, uniques = _factorize(np.asarray(values, dtype=object))
         tables.append([b""] + [quote_cell(str(u)).encode("utf-8") for u in uniques])
         key = codes + 1 if key is None else key * len(tables[-1]) + codes + 1
     combo, seen = pd.factorize(key)
@@ -1456,6 +1324,24 @@ def _text_cells(columns: Sequence[Sequence[object]]) -> tuple[np.ndarray, list[l
             parts.append(table[i])
         cells.append(parts[::-1])
     return combo, cells
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, list]:
+    """Codes (-1 for None/NaN) and the distinct values of a column of cells (object array).
+
+    Strings are hashed by pyarrow (several times faster than pandas on fresh str objects);
+    a column holding other objects is left to :func:`pandas.factorize`.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        cells = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes, list(uniques)
+    enc = cells.dictionary_encode()
+    return enc.indices.fill_null(-1).to_numpy(), enc.dictionary.to_pylist()
 
 
 def format_chunk(
@@ -1484,17 +1370,20 @@ def format_chunk(
         return b""
     constant = [quote_cell(version).encode("utf-8"), quote_cell(priors_hash).encode("utf-8")]
     combo, cells = _text_cells([top_cause, triage, triage_reason, red_flags])
-    # top_cause,triage,triage_reason,red_flags: one piece per combination
-    text = np.array([b",".join(c) for c in cells], dtype=object)[combo].tolist()
+    # ,top_cause,triage,triage_reason,red_flags, : one piece per combination
+    text = np.array([b"," + b",".join(c) + b"," for c in cells], dtype=object)[combo]
     other = format_probabilities(np.asarray(p_other_cause, dtype=float).reshape(n, 1))
-    counts = [b"%d" % k for k in np.asarray(n_findings, dtype=np.int64).tolist()]
-    tail = b",".join([b"", b"", *constant])  # ,error (blank),model_version,priors_hash
-    last = [b",".join((o, c)) + tail for o, c in zip(other, counts, strict=True)]
+    counts = [b",%d" % k for k in np.asarray(n_findings, dtype=np.int64).tolist()]
+    ends = [b",".join([b"", b"", *constant]) + b"\n"] * n  # ,error,model_version,priors_hash
     for i, e in enumerate(errors):
         if e:
-            last[i] = b",".join([other[i], counts[i], quote_cell(e).encode("utf-8"), *constant])
-    pieces = zip(passthrough, format_probabilities(probabilities), text, last, strict=True)
-    return b"\n".join(map(b",".join, pieces)) + b"\n"
+            ends[i] = b",".join([b"", quote_cell(e).encode("utf-8"), *constant]) + b"\n"
+    # the pieces of every line side by side, joined once
+    columns = (passthrough, [b","] * n, format_probabilities(probabilities), text.tolist())
+    pieces: list[bytes] = [b""] * (7 * n)
+    for k, column in enumerate((*columns, other, counts, ends)):
+        pieces[k::7] = column
+    return b"".join(pieces)
 
 
 def format_header(names: Sequence[str]) -> bytes:

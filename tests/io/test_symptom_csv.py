@@ -238,13 +238,20 @@ def test_quoted_commas_quotes_and_newlines():
     [
         b'id,onset,note\n"A,1",sudden,"x ""y"""\n"B\r\nC",gradual,""""\n',
         b'id,onset,note\r\n"A,1",sudden,"line\r\nbreak"\r\n\r\nB,,"a,b"\r\n',
+        b'id,onset,note\nA,"sudden",x\n',  # a known column quoted
+        b'id,onset,note\nA,sudden,"x"\n',  # quotes CSV does not need
+        b'id,onset,note\nA,sudden,x"y\n',  # a stray quote
+        b'id,onset,note\nA,sudden,"x"y\n',  # text after a closing quote
+        b"id,onset,note\nA,sudden,x\r\n\r\nB,,\n\n",  # blank lines
+        b"id,onset,note\rA,sudden,x\r\r",  # lone CR line ends, a blank line
+        b"id,onset,note\nA,sudden,x",  # no line end at the end
     ],
 )
-def test_fast_path_takes_plain_quoted_blocks(data):
+def test_fast_path_takes_blocks_of_the_header_width(data):
     from legnumb.io.symptom_csv import _fast_chunk
 
     header = parse_header(["id", "onset", "note"], schema=SCHEMA)
-    body = data.split(b"\n", 1)[1]
+    body = data.split(b"\n", 1)[1] if b"\n" in data else data.split(b"\r", 1)[1]
     assert _fast_chunk(body, header, 1) is not None
     assert flat(*read(data, fast=True)[1:]) == flat(*read(data, fast=False)[1:])
 
@@ -252,12 +259,12 @@ def test_fast_path_takes_plain_quoted_blocks(data):
 @pytest.mark.parametrize(
     "body",
     [
-        b'A,"sudden",x\n',  # a known column quoted
-        b'A,sudden,"x"\n',  # quotes CSV does not need
-        b'A,sudden,x"y\n',  # a stray quote
-        b'A,sudden,"x"y\n',  # text after a closing quote
         b'A,sudden,"x,\n',  # a quoted cell running past the block
+        b'A"b,"sudden,x\n',  # a quote opened after a stray one, running past the block
         b"A,sudden\n",  # a short row
+        b"A,sudden,x,y\n",  # a long row
+        b"A,sudden,x\n\n,,\n",  # a blank line and a record of empty cells
+        b"  \nA,sudden,x\n",  # a line of spaces (a short row)
     ],
 )
 def test_fast_path_leaves_the_rest_to_the_csv_module(body):
@@ -361,7 +368,7 @@ def test_quote_over_the_field_limit_names_the_line_it_opened_on():
 def test_unquoted_cell_over_the_field_limit():
     data = b"id,onset\nA,sudden\nB," + b"x" * 1_100_000 + b"\nC,sudden\n"
     with pytest.raises(InputError, match=r"^t\.csv: line 3: .* longer than 1 MiB"):
-        read(data, fast=False)  # the numpy fast path has no field limit
+        read(data, fast=False)  # the pyarrow fast path has no field limit
 
 
 def test_closed_quotes_at_end_of_file_are_fine():
@@ -665,7 +672,7 @@ def test_excel_safe_header_prefixes_passthrough_cells():
     ]
 
 
-def test_excel_safe_reader_takes_the_csv_module_path():
+def test_excel_safe_reader_prefixes_cells():
     data = b"id,onset\n=1,sudden\n+2,gradual\n"
     reader = CsvReader(io.BytesIO(data), name="t.csv")
     header = parse_header(reader.names, schema=SCHEMA, excel_safe=True)
