@@ -420,8 +420,26 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _return_freed_memory() -> None:
+    """Have glibc give large freed blocks (1 MiB or more) back to the system at once.
+
+    The engine's threads allocate workspaces of up to hundreds of MiB; glibc's default
+    (a threshold that rises after each free, and one heap per thread) keeps freed workspaces
+    as resident memory, so peak memory grew with ``--threads`` (20,000 random rows at 16
+    threads: 1,124 MiB peak; with this setting 760 MiB). Other systems: nothing to do.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 def _run(args: argparse.Namespace) -> int:
     check_options(args)
+    _return_freed_memory()
     model = model_from_args(args)
     progress = not args.quiet and sys.stderr.isatty()
     if args.engine == "dask":
