@@ -238,6 +238,78 @@ def _axpby(x, y, out, lo, hi, p, q):
         os[i] = q * ys[i] + p * xs[i]
 
 
+@njit(cache=True, nogil=True)
+def _open_axis(fin, fout, n_in, low, w, k):
+    """Insert an axis of ``k`` states with weights ``w`` above runs of ``low`` entries."""
+    if low == 1:
+        for hi in range(n_in):
+            x = fin[hi]
+            for v in range(k):
+                fout[hi * k + v] = x * w[v]
+        return
+    for hi in range(n_in // low):
+        src = fin[hi * low : (hi + 1) * low]
+        for v in range(k):
+            wv = w[v]
+            dst = fout[(hi * k + v) * low : (hi * k + v + 1) * low]
+            for lo in range(low):
+                dst[lo] = src[lo] * wv
+
+
+@njit(cache=True, nogil=True)
+def _open_axis_t(bout, bin_, n_in, low, w, k):
+    """The transpose of :func:`_open_axis`: ``bin_ = sum_v w[v] bout[.., v, ..]``."""
+    if low == 1:
+        for hi in range(n_in):
+            x = w[0] * bout[hi * k]
+            for v in range(1, k):
+                x += w[v] * bout[hi * k + v]
+            bin_[hi] = x
+        return
+    for hi in range(n_in // low):
+        dst = bin_[hi * low : (hi + 1) * low]
+        src = bout[hi * k * low : (hi * k + 1) * low]
+        wv = w[0]
+        for lo in range(low):
+            dst[lo] = wv * src[lo]
+        for v in range(1, k):
+            wv = w[v]
+            src = bout[(hi * k + v) * low : (hi * k + v + 1) * low]
+            for lo in range(low):
+                dst[lo] += wv * src[lo]
+
+
+@njit(cache=True, nogil=True)
+def _close_bit(fin, fout, n_out, stv):
+    """Keep the entries whose bit of stride ``stv`` is 1 (a finding closes on bit 1)."""
+    if stv == 1:
+        for hi in range(n_out):
+            fout[hi] = fin[2 * hi + 1]
+        return
+    for hi in range(n_out // stv):
+        src = fin[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
+        dst = fout[hi * stv : (hi + 1) * stv]
+        for lo in range(stv):
+            dst[lo] = src[lo]
+
+
+@njit(cache=True, nogil=True)
+def _close_bit_t(bout, bin_, n_out, stv):
+    """The transpose of :func:`_close_bit`: zeros where the bit is 0."""
+    if stv == 1:
+        for hi in range(n_out):
+            bin_[2 * hi] = 0.0
+            bin_[2 * hi + 1] = bout[hi]
+        return
+    for hi in range(n_out // stv):
+        src = bout[hi * stv : (hi + 1) * stv]
+        d0 = bin_[2 * hi * stv : (2 * hi + 1) * stv]
+        d1 = bin_[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
+        for lo in range(stv):
+            d0[lo] = 0.0
+            d1[lo] = src[lo]
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _sum8(x, lo, hi):
     """Sum of ``x[lo:hi]`` with eight accumulators in a fixed order."""
@@ -773,13 +845,7 @@ def _row(
                 w2[0] = L0[ident]
                 w2[1] = L1[ident]
                 w = w2
-            low = _stride(lay_card[t], na, op_pos[t] - 1)
-            for hi in range(n_in // low):
-                for v in range(k):
-                    wv = w[v]
-                    o = (hi * k + v) * low
-                    for lo in range(low):
-                        fout[o + lo] = fin[hi * low + lo] * wv
+            _open_axis(fin, fout, n_in, _stride(lay_card[t], na, op_pos[t] - 1), w, k)
         elif kind == _CAUSE:
             c = ident
             nb = lay_nb[t]
@@ -839,15 +905,15 @@ def _row(
             pos = op_pos[t]
             k = lay_card[t, pos]
             stv = _stride(lay_card[t], na, pos)
-            for hi in range(n_out // stv):
-                for lo in range(stv):
-                    if kind == _CLOSE_FIND:
-                        x = fin[hi * 2 * stv + stv + lo]
-                    else:
+            if kind == _CLOSE_FIND:
+                _close_bit(fin, fout, n_out, stv)
+            else:
+                for hi in range(n_out // stv):
+                    for lo in range(stv):
                         x = 0.0
                         for v in range(k):
                             x += fin[hi * k * stv + v * stv + lo]
-                    fout[hi * stv + lo] = x
+                        fout[hi * stv + lo] = x
         s = _sum8(fout, 0, n_out)
         if not s > 0.0:
             out_logz[b] = -math.inf
@@ -900,16 +966,7 @@ def _row(
                         h = blk_mem[p]
                         x = hval[h] if hval[h] >= 0 else (v // mstride[h]) % hcard[h]
                         out_h[b, h, x] += pv[v] / tot
-            for hi in range(n_in // low):
-                o = hi * k * low
-                wv = w[0]
-                for lo in range(low):
-                    bin_[hi * low + lo] = wv * bout[o + lo]
-                for v in range(1, k):
-                    wv = w[v]
-                    o = (hi * k + v) * low
-                    for lo in range(low):
-                        bin_[hi * low + lo] += wv * bout[o + lo]
+            _open_axis_t(bout, bin_, n_in, low, w, k)
         elif kind == _CAUSE:
             c = ident
             nb = lay_nb[t]
@@ -973,13 +1030,12 @@ def _row(
             k = lay_card[t, pos]
             stv = _stride(lay_card[t], na, pos)
             n_out = size[t + 1]
-            for hi in range(n_out // stv):
-                for lo in range(stv):
-                    x = bout[hi * stv + lo]
-                    if kind == _CLOSE_FIND:
-                        bin_[hi * 2 * stv + lo] = 0.0
-                        bin_[hi * 2 * stv + stv + lo] = x
-                    else:
+            if kind == _CLOSE_FIND:
+                _close_bit_t(bout, bin_, n_out, stv)
+            else:
+                for hi in range(n_out // stv):
+                    for lo in range(stv):
+                        x = bout[hi * stv + lo]
                         for v in range(k):
                             bin_[hi * k * stv + v * stv + lo] = x
         mx = _max4(bin_, n_in)
@@ -1089,7 +1145,8 @@ def run_rows_reference(
     row = _interpreted(
         _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
     )
-    helpers = ("_fw_mid", "_bw_mid", "_axpby", "_sum8", "_dot8", "_max4")
+    helpers = ("_fw_mid", "_bw_mid", "_axpby", "_sum8", "_dot8", "_max4", "_open_axis")
+    helpers += ("_open_axis_t", "_close_bit", "_close_bit_t")
     helpers += ("_step_cost", "_improve_order")
     for name in helpers:
         row.__globals__[name] = globals()[name].py_func
