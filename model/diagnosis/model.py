@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,14 +166,24 @@ class Model:
         return Diagnosis(ev, post, level, flags, reason, float(other[0]))
 
     def score_codes(
-        self, codes: np.ndarray, *, row_ok: np.ndarray | None = None, n_threads: int = 1
+        self,
+        codes: np.ndarray,
+        *,
+        row_ok: np.ndarray | None = None,
+        n_threads: int = 1,
+        seconds: dict[str, float] | None = None,
     ) -> pd.DataFrame:
         """Score coded rows: the output columns of the contract from ``p_<cause>`` to ``n_findings``.
 
         Rows with ``row_ok`` False are not scored (NaN posteriors, blank top cause) but their
         red flags are still found and their triage follows the red-flag rules alone.
-        ``n_threads`` splits the batch over threads; results do not depend on it.
+        ``n_threads`` splits the batch over threads; results do not depend on it. With
+        ``seconds``, the time spent in inference and in triage is added to its ``"infer"``
+        and ``"triage"`` entries.
         """
+        from legnumb.diagnosis.scoring import summarize
+
+        start = time.perf_counter()
         codes = np.asarray(codes, dtype=np.int64)
         n = codes.shape[0]
         ok = np.ones(n, dtype=bool) if row_ok is None else np.asarray(row_ok, dtype=bool)
@@ -181,9 +192,12 @@ class Model:
         if ok.any():
             post[ok], other[ok] = self.infer(codes[ok], n_threads=n_threads)
         base = self.base_posteriors(codes, post, ok, n_threads=n_threads)
-        from legnumb.diagnosis.scoring import summarize
-
-        return summarize(self, codes, post, other, ok, base)
+        middle = time.perf_counter()
+        out = summarize(self, codes, post, other, ok, base)
+        if seconds is not None:
+            seconds["infer"] += middle - start
+            seconds["triage"] += time.perf_counter() - middle
+        return out
 
     def base_posteriors(
         self, codes: np.ndarray, post: np.ndarray, ok: np.ndarray, *, n_threads: int = 1

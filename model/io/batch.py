@@ -29,6 +29,7 @@ import collections
 import glob as globmod
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ from legnumb.io.symptom_csv import (
 
 __all__ = [
     "BLOCKSIZE_EXPECTED",
+    "STAGES",
     "ClusterError",
     "Summary",
     "parse_blocksize",
@@ -68,6 +70,9 @@ __all__ = [
 
 #: Row errors repeated on standard error at the end of a run (all are in the output).
 SHOWN_ERRORS = 5
+
+#: The stages of a local scoring run, as timed in :attr:`Summary.seconds`.
+STAGES = ("read", "validate", "infer", "triage", "format", "write")
 
 #: Smallest CSV partition for the dask engine, in bytes (smaller ones only add overhead).
 MIN_BLOCKSIZE = 1000
@@ -149,6 +154,10 @@ class Summary:
         unread).
     first_errors : list of str
         The first few ``error`` cells.
+    seconds : dict of str to float
+        Wall-clock seconds per stage of a local run (:data:`STAGES`: reading the CSV,
+        validating and coding the cells, inference, triage, formatting the output, writing
+        it); empty for a Dask run.
     """
 
     source: str
@@ -161,6 +170,7 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     typos: list[str] = field(default_factory=list)
     first_errors: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def row_warnings(self) -> list[str]:
@@ -210,10 +220,18 @@ def _check_model(model) -> None:
         raise InvalidArgumentError("model.columns must be in schema order")
 
 
-def _score_chunk(model, chunk: Chunk, header: Header, n_threads: int = 1) -> _Part:
-    """Encode a chunk and score it; the expensive step (it runs on Dask workers)."""
+def _score_chunk(
+    model, chunk: Chunk, header: Header, n_threads: int = 1, seconds: dict | None = None
+) -> _Part:
+    """Encode a chunk and score it; the expensive step (it runs on Dask workers).
+
+    With ``seconds``, the time spent validating, inferring and triaging is added to it.
+    """
+    start = time.perf_counter()
     enc = encode_chunk(chunk, header, schema=model.schema)
-    res = model.score_codes(enc.codes, row_ok=enc.row_ok, n_threads=n_threads)
+    if seconds is not None:
+        seconds["validate"] += time.perf_counter() - start
+    res = model.score_codes(enc.codes, row_ok=enc.row_ok, n_threads=n_threads, seconds=seconds)
     names = [f"p_{c}" for c in model.causes]
     probs = res[names].to_numpy(dtype=float)
     text = ("top_cause", "triage", "triage_reason", "red_flags")
@@ -467,10 +485,15 @@ def score_file(
         if strict:
             _check_strict(header)
         bar = _progress(total=reader.size, name=reader.name, enabled=progress)
+        sec = summary.seconds = dict.fromkeys(STAGES, 0.0)
+        clock = time.perf_counter
         with bar, atomic_output(output) as out:
             out.write(format_header(_out_names(model, header)))
+            mark = clock()
             for chunk in reader.chunks(header):
-                part = _score_chunk(model, chunk, header, n_threads)
+                sec["read"] += clock() - mark
+                part = _score_chunk(model, chunk, header, n_threads, seconds=sec)
+                mark = clock()
                 text, errors = _render(
                     part,
                     first_row=chunk.first_row,
@@ -478,10 +501,17 @@ def score_file(
                     model=model,
                     excel_safe=excel_safe,
                 )
+                sec["format"] += clock() - mark
+                mark = clock()
                 out.write(text)
                 summary.rows += chunk.n_rows
                 _note(summary, errors, part)
                 bar.update(chunk.n_bytes)
+                sec["write"] += clock() - mark
+                mark = clock()
+            sec["read"] += clock() - mark
+            mark = clock()
+        sec["write"] += clock() - mark  # the output file is flushed and moved into place
     return summary
 
 

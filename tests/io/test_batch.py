@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from legnumb.data import examples_path
 from legnumb.errors import InputError
-from legnumb.io.batch import score_file, score_frame
+from legnumb.io.batch import STAGES, score_file, score_frame
 from legnumb.io.symptom_csv import output_columns
 
 EXAMPLES = Path(examples_path())
@@ -366,3 +366,10 @@ def test_dask_excel_safe_and_strict_like_local(model, cluster, tmp_path):
             model, typo, tmp_path / "t.csv", scheduler=cluster.scheduler_address, strict=True
         )
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_summary_times_every_stage(model, tmp_path):
+    summary = score_file(model, examples_path(), tmp_path / "out.csv")
+    assert tuple(summary.seconds) == STAGES
+    assert all(v >= 0.0 for v in summary.seconds.values())
+    assert summary.seconds["infer"] > 0.0

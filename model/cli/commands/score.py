@@ -176,6 +176,12 @@ def register(subparsers) -> argparse.ArgumentParser:
         "carried through unread",
     )
     parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="at the end, print the seconds spent per stage (read, validate, infer, triage, "
+        "format, write) on standard error (local engine)",
+    )
+    parser.add_argument(
         "--debug",
         action="store_true",
         default=argparse.SUPPRESS,  # keeps a `legnumb --debug score ...` given before
@@ -490,4 +496,8 @@ def _run(args: argparse.Namespace) -> int:
                 "more (see the error column).",
                 file=sys.stderr,
             )
+    if getattr(args, "timings", False) and summary.seconds:
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items())
+        total = sum(summary.seconds.values())
+        print(f"legnumb score: seconds: {stages} (total {total:.2f}).", file=sys.stderr)
     return summary.exit_code

@@ -323,3 +323,14 @@ def test_threads_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         main(["score", "x.csv", "--threads", "0"])
     assert "must be a whole number >= 1. Got '0' instead." in capsys.readouterr().err
+
+
+def test_timings_give_the_seconds_of_every_stage(tmp_path, capsys):
+    assert run(EXAMPLES, "-o", tmp_path / "scored.csv", "--timings") == 0
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if "seconds:" in x)
+    for stage in ("read", "validate", "infer", "triage", "format", "write"):
+        assert f" {stage} " in line
+    assert "(total " in line
+    assert run(EXAMPLES, "-o", tmp_path / "again.csv") == 0
+    assert "seconds:" not in capsys.readouterr().err  # only when asked
