@@ -382,7 +382,11 @@ def _max4(x, n):
 
 @njit(cache=True, nogil=True)
 def _step_cost(P, c, K, fmask, n_ab, ab, blk_cmask, bk):
-    """Entries the op list writes for cause ``c`` after the causes in ``P`` (see ``_row``)."""
+    """Entries the op list writes for cause ``c`` after the causes in ``P`` (see ``_row``).
+
+    The finding bits are counted in one sweep (open before, opened by ``c``, closed after
+    ``c``); every count of entries is an integer below 2^53, so the sum is exact.
+    """
     bit = np.int64(1) << c
     P2 = P | bit
     s = 1.0
@@ -390,27 +394,29 @@ def _step_cost(P, c, K, fmask, n_ab, ab, blk_cmask, bk):
         m = blk_cmask[ab[q]]
         if (m & P) != 0 and (m & ~P) != 0:
             s *= bk[ab[q]]
+    n_before = 0
+    n_open = 0
+    n_close = 0
     for q in range(K):
         m = fmask[q]
-        if (m & P) != 0 and (m & ~P) != 0:
-            s *= 2.0
+        touched = (m & P) != 0
+        n_before += touched and (m & ~P) != 0
+        n_open += (not touched) and (m & bit) != 0
+        n_close += (m & bit) != 0 and (m & ~P2) == 0
+    s *= float(np.int64(1) << n_before)
     tot = 0.0
     for q in range(n_ab):
         m = blk_cmask[ab[q]]
         if (m & P) == 0 and (m & bit) != 0:
             s *= bk[ab[q]]
             tot += s
-    for q in range(K):
-        m = fmask[q]
-        if (m & P) == 0 and (m & bit) != 0:
-            s *= 2.0
-            tot += s
-    tot += s
-    for q in range(K):
-        m = fmask[q]
-        if (m & bit) != 0 and (m & ~P2) == 0:
-            s *= 0.5
-            tot += s
+    grow = float(np.int64(1) << n_open)
+    tot += s * (2.0 * grow - 2.0)  # the opened bits: 2 s + 4 s + ... + grow s
+    s *= grow
+    tot += s  # the cause
+    shrink = float(np.int64(1) << n_close)
+    tot += s - s / shrink  # the closed bits: s / 2 + s / 4 + ... + s / shrink
+    s /= shrink
     for q in range(n_ab):
         m = blk_cmask[ab[q]]
         if (m & bit) != 0 and (m & ~P2) == 0:
