@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+STAGE_NAMES = ("read", "validate", "infer", "triage", "format", "write")
 
 
 def random_csv(path: Path, n: int, *, fill: float = 0.6, seed: int = 0) -> None:
@@ -170,12 +171,17 @@ def bench_pyagrum(model, evidences, check_against=None, *, budget: float = 300.0
     return done / (time.perf_counter() - t)
 
 
-def run_cli(inp: Path, out: Path, *, threads: int) -> tuple[float, float]:
-    """Run ``legnumb score`` in a subprocess; returns (seconds, peak RSS in MiB)."""
+def run_cli(
+    inp: Path, out: Path, *, threads: int, stages: dict | None = None
+) -> tuple[float, float]:
+    """Run ``legnumb score`` in a subprocess; returns (seconds, peak RSS in MiB).
+
+    With ``stages``, the run prints its seconds per stage (``--timings``), put into it.
+    """
     code = (
         "import resource, sys, subprocess; "
         f"r = subprocess.run([sys.executable, '-m', 'legnumb.cli', 'score', {str(inp)!r}, '-o', {str(out)!r}, "
-        f"'-q', '--threads', '{threads}']); "
+        f"'-q', '--timings', '--threads', '{threads}']); "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
     )
     t = time.perf_counter()
@@ -183,6 +189,12 @@ def run_cli(inp: Path, out: Path, *, threads: int) -> tuple[float, float]:
     seconds = time.perf_counter() - t
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"legnumb score failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    if stages is not None:
+        line = next(x for x in proc.stderr.splitlines() if "seconds:" in x)
+        for part in line.split("seconds:", 1)[1].split("(total")[0].split(","):
+            name, value = part.split()
+            stages[name] = float(value)
+        stages["process"] = seconds  # start-up (imports, model load) included
     return seconds, int(proc.stdout.strip().splitlines()[-1]) / 1024
 
 
@@ -259,6 +271,11 @@ def main(argv=None) -> int:
     ap.add_argument("--big-rows", type=int, default=1_000_000)
     ap.add_argument("--per-row-sample", type=int, default=300)
     ap.add_argument("--pgmpy-seconds", type=float, default=300.0)
+    ap.add_argument(
+        "--memory-threads",
+        default="2",
+        help="thread counts for the peak-memory run on --big-rows, e.g. 1,2,16 (default 2)",
+    )
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -278,24 +295,29 @@ def main(argv=None) -> int:
         inp = tmp / "in.csv"
         random_csv(inp, args.rows)
         for threads in (1, 2):
-            sec, rss = run_cli(inp, tmp / f"out{threads}.csv", threads=threads)
+            stages: dict = {}
+            sec, rss = run_cli(inp, tmp / f"out{threads}.csv", threads=threads, stages=stages)
             res[f"cli_{threads}t_rows_per_s"] = args.rows / sec
             res[f"cli_{threads}t_seconds"] = sec
+            res[f"cli_{threads}t_stages"] = stages
         same = (tmp / "out1.csv").read_bytes() == (tmp / "out2.csv").read_bytes()
         sampled = tmp / "sampled.csv"
         sampled_csv(model, sampled, args.rows)
-        sec, _ = run_cli(sampled, tmp / "sampled_out.csv", threads=1)
+        stages = {}
+        sec, _ = run_cli(sampled, tmp / "sampled_out.csv", threads=1, stages=stages)
         res["cli_sampled_rows_per_s"] = args.rows / sec
+        res["cli_sampled_stages"] = stages
         res["io_floor_seconds"] = bench_io_floor(inp, tmp / "floor.csv", model)
         res["threads_identical_output"] = same
         if args.big_rows:
             big = tmp / "big.csv"
             random_csv(big, args.big_rows, seed=3)
             res["big_csv_mib"] = big.stat().st_size / 2**20
-            sec, rss = run_cli(big, tmp / "big_out.csv", threads=2)
             res["big_rows"] = args.big_rows
-            res["big_seconds"] = sec
-            res["big_peak_rss_mib"] = rss
+            res["big_runs"] = {}
+            for threads in (int(t) for t in args.memory_threads.split(",")):
+                sec, rss = run_cli(big, tmp / "big_out.csv", threads=threads)
+                res["big_runs"][threads] = {"seconds": sec, "peak_rss_mib": rss}
     best = max(res["cli_1t_rows_per_s"], res["cli_2t_rows_per_s"])
     res["ratio_cli_vs_pgmpy"] = best / res["pgmpy_rows_per_s"]
     if res["pyagrum_rows_per_s"]:
@@ -341,11 +363,22 @@ def markdown(r: dict) -> str:
             f"{r['io_floor_seconds']:.2f} s; `legnumb score` takes "
             f"**{r['ratio_cli_vs_io_floor']:.0f}×** as long |"
         )
-    if r.get("big_rows"):
+    for threads, big in r.get("big_runs", {}).items():
         lines.append(
-            f"| `legnumb score` on {r['big_rows']:,} rows ({r['big_csv_mib']:.0f} MiB CSV), 2 threads | "
-            f"{r['big_seconds']:.0f} s, peak memory {r['big_peak_rss_mib']:.0f} MiB |"
+            f"| `legnumb score` on {r['big_rows']:,} random rows ({r['big_csv_mib']:.0f} MiB CSV), "
+            f"{threads} thread(s) | {big['seconds']:.0f} s, peak memory {big['peak_rss_mib']:.0f} MiB |"
         )
+    for key, what in (
+        ("cli_1t_stages", f"{r['rows']:,} random rows, 1 thread"),
+        ("cli_2t_stages", f"{r['rows']:,} random rows, 2 threads"),
+        ("cli_sampled_stages", f"{r['rows']:,} rows drawn from the model, 1 thread"),
+    ):
+        st = r.get(key)
+        if st:
+            parts = ", ".join(f"{k} {st[k]:.1f}" for k in STAGE_NAMES if k in st)
+            lines.append(
+                f"| seconds per stage, {what} | {parts}; whole process {st['process']:.1f} |"
+            )
     lines.append(
         f"| `diagnose()`, one case, random evidence (median) | {r['diagnose_ms']:.2f} ms |"
     )
