@@ -39,6 +39,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from legnumb.errors import PriorsError, Problem
 from legnumb.network.schema import TRIAGE_LEVELS, Cause, Schema, closest, load_schema
@@ -71,6 +72,7 @@ UNKNOWN = "?"
 _RULES_FILE = "triage_rules.csv"
 _THRESHOLDS_FILE = "triage_thresholds.csv"
 _FEW_ROWS = 64  # up to this many rows, the rule lookups take every column at once
+_BLOCK_ROWS = 8192  # else they go column by column over blocks of this many rows
 
 
 @dataclass(frozen=True)
@@ -147,11 +149,15 @@ class Policy:
         codes = np.asarray(codes, dtype=np.int64)
         t = self._tables(schema)
         out = np.zeros(codes.shape, dtype=bool)
-        if codes.shape[0] <= _FEW_ROWS:
-            out[:, t.flag_col] = t.flagged[_slots(codes[:, t.flag_col], t.flag_card, t.flag_off)]
-        else:
-            for j, card, off in zip(t.flag_col, t.flag_card, t.flag_off, strict=True):
-                out[:, j] = t.flagged[_slots(codes[:, j], card, off)]
+        if codes.shape[0] <= _FEW_ROWS:  # one lookup for every column at once
+            out[:, t.flag_col] = t.flagged[
+                np.clip(codes[:, t.flag_col], -2, t.flag_card) + t.flag_off
+            ]
+        else:  # column by column, in blocks of rows that stay in cache
+            for s in range(0, codes.shape[0], _BLOCK_ROWS):
+                slots, block = codes[s : s + _BLOCK_ROWS] + 2, out[s : s + _BLOCK_ROWS]
+                for j, table in zip(t.flag_col, t.flag_views, strict=True):
+                    block[:, j] = np.take(table, slots[:, j], mode="clip")
         return out
 
     def hits(self, schema: Schema, codes: np.ndarray) -> RuleHits:
@@ -166,12 +172,14 @@ class Policy:
         if not len(t.rule_col):
             bits = np.repeat(t.rule_all[None, :], n, axis=0)
         elif n <= _FEW_ROWS:  # one lookup for every column at once
-            found = t.rule_table[_slots(codes[:, t.rule_col], t.rule_card, t.rule_off)]
+            found = t.rule_table[np.clip(codes[:, t.rule_col], -2, t.rule_card) + t.rule_off]
             bits = np.bitwise_and.reduce(found, axis=1) & t.rule_all
-        else:  # column by column: many rows
+        else:  # column by column, in blocks of rows that stay in cache
             bits = np.repeat(t.rule_all[None, :], n, axis=0)
-            for j, card, off in zip(t.rule_col, t.rule_card, t.rule_off, strict=True):
-                bits &= t.rule_table[_slots(codes[:, j], card, off)]
+            for s in range(0, n, _BLOCK_ROWS):
+                slots, block = codes[s : s + _BLOCK_ROWS] + 2, bits[s : s + _BLOCK_ROWS]
+                for j, table in zip(t.rule_col, t.rule_views, strict=True):
+                    block &= np.take(table, slots[:, j], axis=0, mode="clip")
         return RuleHits(t, bits)
 
     def triage(
@@ -275,11 +283,6 @@ class Policy:
         return str(levels[0]), reasons[0]
 
 
-def _slots(codes: np.ndarray, card, off) -> np.ndarray:
-    """Slots of codes in a lookup table (see :class:`_Tables`)."""
-    return np.clip(codes, -2, card) + off
-
-
 @dataclass(frozen=True)
 class _Tables:
     """A policy's rules as lookup tables over the state codes of one schema.
@@ -289,11 +292,17 @@ class _Tables:
     is not a state or -1). Row ``rule_off + code`` holds one bit per rule, in words of 64:
     set when the rule has no condition on the column or its conditions there allow the
     code. A rule fires when its bit survives every column (the default rule never does).
-    ``flagged`` does the same per column for the red-flag answers, one bool per code.
+    ``rule_views`` are the same rows per column, from code -2 on (so the slot of a code
+    is ``code + 2``, clipped to the view). ``flagged`` and ``flag_views`` do the same per
+    column for the red-flag answers, one bool per code.
 
     Triage compares candidates by *score* ``level * n_orders + order``: the most urgent
     level wins and, within a level, the first candidate in the order rules (file order),
     then per cause its own posterior and its posterior without the red flags (cause order).
+    ``propose`` (the rules that propose a level) and ``cause_idx`` (the causes with a
+    threshold) are sorted by score, so the first that fires or is likely is the best.
+    ``cause_threshold`` is per cause (NaN, which no posterior reaches, where its class has
+    none). ``flag_words`` maps each red-flag rule to its words.
     """
 
     n_rules: int
@@ -301,11 +310,13 @@ class _Tables:
     rule_card: np.ndarray
     rule_off: np.ndarray
     rule_table: np.ndarray
+    rule_views: tuple[np.ndarray, ...]
     rule_all: np.ndarray
     flag_col: np.ndarray
     flag_card: np.ndarray
     flag_off: np.ndarray
     flagged: np.ndarray
+    flag_views: tuple[np.ndarray, ...]
     propose: np.ndarray
     propose_score: np.ndarray
     care_rules: np.ndarray
@@ -318,9 +329,8 @@ class _Tables:
     default_level: int
     levels: np.ndarray
     words: np.ndarray
-    flag_rules: np.ndarray
     flag_mask: np.ndarray
-    flag_words: tuple[str, ...]
+    flag_words: dict[int, str]
 
     @property
     def never(self) -> int:
@@ -379,6 +389,15 @@ class _Tables:
             if not r.is_default and TRIAGE_LEVELS.index(r.level) != self_care
         ]
         likely = [i for i, c in enumerate(causes) if c.triage_if_likely in policy.thresholds]
+
+        def rule_score(k: int) -> int:
+            return TRIAGE_LEVELS.index(rules[k].level) * n_orders + k
+
+        def cause_score(i: int) -> int:
+            return TRIAGE_LEVELS.index(causes[i].triage_if_likely) * n_orders + n_rules + 2 * i
+
+        propose.sort(key=rule_score)
+        likely.sort(key=cause_score)
         # order -> index into ``words``: a rule, a likely cause, a cause likely before
         word_of_order = list(range(n_rules))
         for i in range(len(causes)):
@@ -391,41 +410,44 @@ class _Tables:
         def ints(values) -> np.ndarray:
             return np.array(values, dtype=np.int64)
 
+        rule_table_ = np.array(rule_table, dtype=np.uint64).reshape(-1, n_words)
+        flagged_ = np.array(flagged, dtype=bool)
+
         return cls(
             n_rules=n_rules,
             rule_col=ints(rule_col),
             rule_card=ints(rule_card),
             rule_off=ints(rule_off),
-            rule_table=np.array(rule_table, dtype=np.uint64).reshape(-1, n_words),
+            rule_table=rule_table_,
+            rule_views=tuple(
+                rule_table_[off - 2 : off + card + 1]
+                for card, off in zip(rule_card, rule_off, strict=True)
+            ),
             rule_all=bits(k for k, r in enumerate(rules) if not r.is_default),
             flag_col=ints(flag_col),
             flag_card=ints(flag_card),
             flag_off=ints(flag_off),
-            flagged=np.array(flagged, dtype=bool),
-            propose=ints(propose),
-            propose_score=ints(
-                [TRIAGE_LEVELS.index(rules[k].level) * n_orders + k for k in propose]
+            flagged=flagged_,
+            flag_views=tuple(
+                flagged_[off - 2 : off + card + 1]
+                for card, off in zip(flag_card, flag_off, strict=True)
             ),
+            propose=ints(propose),
+            propose_score=ints([rule_score(k) for k in propose]),
             care_rules=ints([k for k, r in enumerate(rules) if r.level == "self_care"]),
             cause_idx=ints(likely),
             cause_threshold=np.array(
-                [policy.thresholds[causes[i].triage_if_likely] for i in likely], dtype=float
+                [policy.thresholds.get(c.triage_if_likely, np.nan) for c in causes], dtype=float
             ),
-            cause_score=ints(
-                [
-                    TRIAGE_LEVELS.index(causes[i].triage_if_likely) * n_orders + n_rules + 2 * i
-                    for i in likely
-                ]
-            ),
+            cause_score=ints([cause_score(i) for i in likely]),
             n_orders=n_orders,
             word_of_order=ints(word_of_order),
             default_rule=default,
             default_level=TRIAGE_LEVELS.index(rules[default].level),
             levels=np.array(TRIAGE_LEVELS, dtype=object),
             words=np.array(words, dtype=object),
-            flag_rules=ints(flag_rules),
             flag_mask=bits(flag_rules),
-            flag_words=tuple(rules[k].words for k in flag_rules),
+            flag_words={k: rules[k].words for k in flag_rules},
         )
 
 
@@ -457,21 +479,21 @@ class RuleHits:
         t = self.tables
         if not len(t.propose):
             return np.full(self.bits.shape[0], t.never, dtype=np.int64)
-        return np.where(self.fired[:, t.propose], t.propose_score, t.never).min(axis=1)
+        return _first(self.fired[:, t.propose], t.propose_score, t.never)
 
     def _likely(self, posteriors: np.ndarray, score: np.ndarray) -> np.ndarray:
         """Per row the best score of the causes likely in ``posteriors`` (NaN: not likely)."""
         t = self.tables
-        p = np.asarray(posteriors, dtype=float)[:, t.cause_idx]
-        return np.where(p >= t.cause_threshold, score, t.never).min(axis=1)
+        likely = np.asarray(posteriors, dtype=float) >= t.cause_threshold
+        return _first(likely[:, t.cause_idx], score, t.never)
 
     def classify(
         self, posteriors: np.ndarray, base_posteriors: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Level and reason of each row as indices: into ``TRIAGE_LEVELS`` and into words.
 
-        The words (:meth:`reason_words`) are one per rule, per likely cause and per cause
-        likely without the red flags. See :meth:`Policy.triage` for the arguments.
+        The words (:attr:`words`) are one per rule, per likely cause and per cause likely
+        without the red flags. See :meth:`Policy.triage` for the arguments.
         """
         t = self.tables
         best = self._rule_best
@@ -504,6 +526,11 @@ class RuleHits:
         """Reason indices from :meth:`classify` as plain words (an object array)."""
         return self.tables.words[reason]
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every reason in plain words, in the order of the reason indices of :meth:`classify`."""
+        return tuple(self.tables.words)
+
     def flag_patterns(self) -> tuple[list[tuple[str, ...]], np.ndarray]:
         """The distinct patterns of fired red flags and, per row, the index of its pattern.
 
@@ -511,19 +538,12 @@ class RuleHits:
         """
         t = self.tables
         keys = self.bits & t.flag_mask
-        if keys.shape[1] == 1:  # one word per row (at most 64 rules): sort plain integers
-            keys, inverse = np.unique(keys[:, 0], return_inverse=True)
+        if keys.shape[1] == 1:  # one word per row (at most 64 rules): hash plain integers
+            inverse, keys = pd.factorize(keys[:, 0])
             keys = keys[:, None]
         else:
             keys, inverse = np.unique(keys, axis=0, return_inverse=True)
-        patterns = [
-            tuple(
-                w
-                for k, w in zip(t.flag_rules.tolist(), t.flag_words, strict=True)
-                if (key[k // 64] >> (k % 64)) & 1
-            )
-            for key in keys.tolist()
-        ]
+        patterns = [_words_of(key, t.flag_words) for key in keys.tolist()]
         return patterns, inverse.reshape(-1)
 
     def triage(
@@ -534,6 +554,23 @@ class RuleHits:
         patterns, inverse = self.flag_patterns()
         flags = [patterns[i] for i in inverse.tolist()]
         return self.level_names(level), self.reason_words(reason), flags
+
+
+def _words_of(key: list[int], words: Mapping[int, str]) -> tuple[str, ...]:
+    """The words of the rules whose bits are set in ``key`` (words of 64 bits), in order."""
+    out = []
+    for w, word in enumerate(key):
+        while word:
+            low = word & -word
+            out.append(words[64 * w + low.bit_length() - 1])
+            word ^= low
+    return tuple(out)
+
+
+def _first(hit: np.ndarray, score: np.ndarray, never: int) -> np.ndarray:
+    """Per row ``score`` of the first column of ``hit`` that is True; ``never`` if none."""
+    first = np.argmax(hit, axis=1)
+    return np.where(hit.any(axis=1), score[first], never)
 
 
 # --------------------------------------------------------------------------- loading

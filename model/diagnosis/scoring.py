@@ -40,17 +40,23 @@ def summarize(
     patterns, inverse = hits.flag_patterns()
     causes = list(model.causes)
     out = pd.DataFrame(post, columns=[f"p_{c}" for c in causes])
-    top = np.array([*causes, ""], dtype=object)
     best = np.argmax(np.nan_to_num(post, nan=-1.0), axis=1)
-    out["top_cause"] = top[np.where(ok, best, len(causes))]
+    out["top_cause"] = _text([*causes, ""], np.where(ok, best, len(causes)))
     # unscored rows: only a rule-based emergency/urgent level is meaningful
     shown = ok | (level <= _RULE_ONLY)
-    out["triage"] = np.append(hits.level_names(np.arange(len(TRIAGE_LEVELS))), "")[
-        np.where(shown, level, len(TRIAGE_LEVELS))
-    ]
-    words = hits.reason_words(slice(None))
-    out["triage_reason"] = np.append(words, "")[np.where(shown, reason, len(words))]
-    out["red_flags"] = np.array([";".join(f) for f in patterns], dtype=object)[inverse]
+    out["triage"] = _text([*TRIAGE_LEVELS, ""], np.where(shown, level, len(TRIAGE_LEVELS)))
+    words = [*hits.words, ""]
+    out["triage_reason"] = _text(words, np.where(shown, reason, len(words) - 1))
+    out["red_flags"] = _text([";".join(f) for f in patterns], inverse)
     out["p_other_cause"] = p_other
     out["n_findings"] = (np.asarray(codes) >= 0).sum(axis=1)
     return out
+
+
+def _text(vocabulary: list[str], index: np.ndarray):
+    """``vocabulary[index]`` as a column, typed as pandas types such text.
+
+    Taken from the few distinct values, not converted row by row.
+    """
+    values = np.array(vocabulary, dtype=object)
+    return pd.array(values, dtype=pd.Series(values[index[:1]]).dtype).take(index)
