@@ -128,6 +128,30 @@ def test_diagnose_api(model):
     assert isinstance(d.red_flags, tuple)
 
 
+def test_encode_takes_normalized_evidence_only(model):
+    codes = model.encode([{"onset": "gradual", "weakness": "yes"}, {}])
+    assert codes.shape == (2, N_COLUMNS)
+    assert codes[0, COLUMNS.index("onset")] == SCHEMA.columns["onset"].states.index("gradual")
+    assert (codes[1] == -1).all()
+    with pytest.raises(ValueError, match=r"expected normalized evidence. Got 'Onset': 'sudden'"):
+        model.encode([{"Onset": "sudden"}])
+    with pytest.raises(ValueError, match=r"Got 'weakness': 'Y' instead"):
+        model.encode([{"weakness": "Y"}])
+
+
+def test_base_posteriors_are_the_same_from_given_rule_hits(model):
+    codes = model.encode(
+        [{"weakness": "yes", "onset": "gradual"}, {"face_arm_or_speech": "yes"}, {}]
+    )
+    post = model.posterior_matrix(codes)
+    ok = np.array([True, True, False])
+    hits = model.policy.hits(model.schema, codes)
+    base = model.base_posteriors(codes, post, ok)
+    np.testing.assert_array_equal(base, model.base_posteriors(codes, post, ok, hits=hits))
+    assert np.isfinite(base[0]).all()  # a red-flag answer, not an emergency
+    assert np.isnan(base[2]).all()  # not scored
+
+
 def test_causes_can_co_occur(model):
     d = model.diagnose(
         {
