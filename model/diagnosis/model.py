@@ -27,6 +27,7 @@ from legnumb.diagnosis.evidence import normalize_evidence
 from legnumb.diagnosis.policy import Policy, RuleHits, load_policy
 from legnumb.diagnosis.scoring import summarize
 from legnumb.diagnosis.triage import shipped_policy
+from legnumb.errors import InvalidArgumentError
 from legnumb.inference.independent import IndependentEngine
 from legnumb.network.bayesnet import DiscreteBayesianNetwork, build_network
 from legnumb.network.priors import PriorSet, load_priors
@@ -127,7 +128,7 @@ class Model:
 
         Raises
         ------
-        ValueError
+        InvalidArgumentError
             For a name or state that is not normalized (see
             :func:`~legnumb.diagnosis.evidence.normalize_evidence`).
         """
@@ -139,7 +140,7 @@ class Model:
                     j, states = book[col]
                     codes[i, j] = states[state]
                 except KeyError:
-                    raise ValueError(
+                    raise InvalidArgumentError(
                         f"expected normalized evidence. Got {col!r}: {state!r} instead"
                     ) from None
         return codes

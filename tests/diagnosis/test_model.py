@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pgmpy.inference import VariableElimination
 
 from legnumb import Diagnosis, EvidenceError, load_model
+from legnumb.errors import InvalidArgumentError
 from legnumb.inference.engine import Engine
 from legnumb.network.bayesnet import build_network, reference_query
 from legnumb.network.cpt import CPT
@@ -133,9 +134,11 @@ def test_encode_takes_normalized_evidence_only(model):
     assert codes.shape == (2, N_COLUMNS)
     assert codes[0, COLUMNS.index("onset")] == SCHEMA.columns["onset"].states.index("gradual")
     assert (codes[1] == -1).all()
-    with pytest.raises(ValueError, match=r"expected normalized evidence. Got 'Onset': 'sudden'"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"expected normalized evidence. Got 'Onset': 'sudden'"
+    ):
         model.encode([{"Onset": "sudden"}])
-    with pytest.raises(ValueError, match=r"Got 'weakness': 'Y' instead"):
+    with pytest.raises(InvalidArgumentError, match=r"Got 'weakness': 'Y' instead"):
         model.encode([{"weakness": "Y"}])
 
 
