@@ -40,7 +40,7 @@ def summarize(
     patterns, inverse = hits.flag_patterns()
     causes = list(model.causes)
     out = pd.DataFrame(post, columns=[f"p_{c}" for c in causes])
-    best = np.argmax(np.nan_to_num(post, nan=-1.0), axis=1)
+    best = np.argmax(np.fmax(post, -1.0), axis=1)  # NaN counts as -1
     out["top_cause"] = _text([*causes, ""], np.where(ok, best, len(causes)))
     # unscored rows: only a rule-based emergency/urgent level is meaningful
     shown = ok | (level <= _RULE_ONLY)
@@ -49,7 +49,7 @@ def summarize(
     out["triage_reason"] = _text(words, np.where(shown, reason, len(words) - 1))
     out["red_flags"] = _text([";".join(f) for f in patterns], inverse)
     out["p_other_cause"] = p_other
-    out["n_findings"] = (np.asarray(codes) >= 0).sum(axis=1)
+    out["n_findings"] = np.count_nonzero(np.asarray(codes) >= 0, axis=1)
     return out
 
 
