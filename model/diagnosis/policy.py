@@ -410,6 +410,10 @@ class _Tables:
         def ints(values) -> np.ndarray:
             return np.array(values, dtype=np.int64)
 
+        def views(table: np.ndarray, cards: list[int], offs: list[int]) -> tuple:
+            """Each column's rows of ``table``, from code -2 to its cardinality."""
+            return tuple(table[o - 2 : o + c + 1] for c, o in zip(cards, offs, strict=True))
+
         rule_table_ = np.array(rule_table, dtype=np.uint64).reshape(-1, n_words)
         flagged_ = np.array(flagged, dtype=bool)
 
@@ -419,19 +423,13 @@ class _Tables:
             rule_card=ints(rule_card),
             rule_off=ints(rule_off),
             rule_table=rule_table_,
-            rule_views=tuple(
-                rule_table_[off - 2 : off + card + 1]
-                for card, off in zip(rule_card, rule_off, strict=True)
-            ),
+            rule_views=views(rule_table_, rule_card, rule_off),
             rule_all=bits(k for k, r in enumerate(rules) if not r.is_default),
             flag_col=ints(flag_col),
             flag_card=ints(flag_card),
             flag_off=ints(flag_off),
             flagged=flagged_,
-            flag_views=tuple(
-                flagged_[off - 2 : off + card + 1]
-                for card, off in zip(flag_card, flag_off, strict=True)
-            ),
+            flag_views=views(flagged_, flag_card, flag_off),
             propose=ints(propose),
             propose_score=ints([rule_score(k) for k in propose]),
             care_rules=ints([k for k, r in enumerate(rules) if r.level == "self_care"]),
