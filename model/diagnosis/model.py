@@ -17,6 +17,7 @@ import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +25,18 @@ import pandas as pd
 
 from legnumb import __version__
 from legnumb.diagnosis.evidence import normalize_evidence
-from legnumb.diagnosis.policy import Policy, load_policy
-from legnumb.diagnosis.triage import red_flags, shipped_policy, triage_reason
+from legnumb.diagnosis.policy import Policy, RuleHits, load_policy
+from legnumb.diagnosis.scoring import summarize
+from legnumb.diagnosis.triage import shipped_policy
+from legnumb.errors import InvalidArgumentError
 from legnumb.inference.independent import IndependentEngine
 from legnumb.network.bayesnet import DiscreteBayesianNetwork, build_network
 from legnumb.network.priors import PriorSet, load_priors
-from legnumb.network.schema import Schema
+from legnumb.network.schema import TRIAGE_LEVELS, Schema
 
 __all__ = ["Diagnosis", "Model", "load_model"]
+
+_EMERGENCY = TRIAGE_LEVELS.index("emergency")
 
 
 @dataclass(frozen=True)
@@ -120,12 +125,25 @@ class Model:
 
     # ------------------------------------------------------------------ encoding
     def encode(self, evidences: Sequence[Mapping[str, str]]) -> np.ndarray:
-        """Normalized evidence dicts as codes ``(B, len(columns))``; -1 where not known."""
-        codes = np.full((len(evidences), len(self.columns)), -1, dtype=np.int64)
+        """Normalized evidence dicts as codes ``(B, len(columns))``; -1 where not known.
+
+        Raises
+        ------
+        InvalidArgumentError
+            For a name or state that is not normalized (see
+            :func:`~legnumb.diagnosis.evidence.normalize_evidence`).
+        """
+        book = self._codebook
+        codes = np.full((len(evidences), len(book)), -1, dtype=np.int64)
         for i, ev in enumerate(evidences):
             for col, state in ev.items():
-                j = self.columns.index(col)
-                codes[i, j] = self.schema.columns[col].states.index(state)
+                try:
+                    j, states = book[col]
+                    codes[i, j] = states[state]
+                except KeyError:
+                    raise InvalidArgumentError(
+                        f"expected normalized evidence. Got {col!r}: {state!r} instead"
+                    ) from None
         return codes
 
     def posterior_matrix(self, codes: np.ndarray, *, n_threads: int = 1) -> np.ndarray:
@@ -136,16 +154,36 @@ class Model:
         """Posteriors ``(B, len(causes))`` and P(no listed cause | row) ``(B,)`` of coded rows."""
         codes = np.asarray(codes, dtype=np.int64)
         full = np.full((codes.shape[0], len(self.engine.variables)), -1, dtype=np.int64)
-        full[:, self._column_positions()] = codes
-        res = self.engine.query(full, targets=self.causes, n_threads=n_threads)
-        post = np.column_stack([res.marginals[c][:, 1] for c in self.causes])
+        full[:, self._column_positions] = codes
+        causes = self.causes
+        res = self.engine.query(full, targets=causes, n_threads=n_threads)
+        post = np.column_stack([res.marginals[c][:, 1] for c in causes])
         with np.errstate(invalid="ignore"):
             other = np.exp(res.log_none - res.log_evidence)
         return post, other
 
+    @cached_property
     def _column_positions(self) -> np.ndarray:
+        """Where each column of the symptom CSV sits among the engine's variables."""
         variables = self.engine.variables
         return np.array([variables.index(c) for c in self.columns], dtype=np.int64)
+
+    @cached_property
+    def _codebook(self) -> dict[str, tuple[int, dict[str, int]]]:
+        """Column -> its position and the code of each of its states."""
+        return {
+            name: (j, {s: k for k, s in enumerate(col.states)})
+            for j, (name, col) in enumerate(self.schema.columns.items())
+        }
+
+    @cached_property
+    def _cause_index(self) -> pd.Index:
+        """The causes as the (immutable, so shared) index of posterior Series."""
+        return pd.Index(list(self.causes))
+
+    @property
+    def _policy(self) -> Policy:
+        return self.policy or shipped_policy()
 
     # ------------------------------------------------------------------ API
     def diagnose(self, evidence: Mapping[str, object]) -> Diagnosis:
@@ -158,12 +196,11 @@ class Model:
         ev = normalize_evidence(self.schema, evidence)
         codes = self.encode([ev])
         post, other = self.infer(codes)
-        base = self.base_posteriors(codes, post, np.ones(1, dtype=bool))
-        post = pd.Series(post[0], index=list(self.causes), name="posterior")
-        base = None if base is None else pd.Series(base[0], index=list(self.causes))
-        level, reason = triage_reason(ev, post, policy=self.policy, base_posteriors=base)
-        flags = red_flags(ev, policy=self.policy)
-        return Diagnosis(ev, post, level, flags, reason, float(other[0]))
+        hits = self._policy.hits(self.schema, codes)
+        base = self.base_posteriors(codes, post, np.ones(1, dtype=bool), hits=hits)
+        levels, reasons, flags = hits.triage(post, base)
+        posteriors = pd.Series(post[0], index=self._cause_index, name="posterior")
+        return Diagnosis(ev, posteriors, str(levels[0]), flags[0], reasons[0], float(other[0]))
 
     def score_codes(
         self,
@@ -181,8 +218,6 @@ class Model:
         ``seconds``, the time spent in inference and in triage is added to its ``"infer"``
         and ``"triage"`` entries.
         """
-        from legnumb.diagnosis.scoring import summarize
-
         start = time.perf_counter()
         codes = np.asarray(codes, dtype=np.int64)
         n = codes.shape[0]
@@ -191,16 +226,25 @@ class Model:
         other = np.full(n, np.nan)
         if ok.any():
             post[ok], other[ok] = self.infer(codes[ok], n_threads=n_threads)
-        base = self.base_posteriors(codes, post, ok, n_threads=n_threads)
         middle = time.perf_counter()
-        out = summarize(self, codes, post, other, ok, base)
-        if seconds is not None:
-            seconds["infer"] += middle - start
-            seconds["triage"] += time.perf_counter() - middle
+        hits = self._policy.hits(self.schema, codes)
+        mark = time.perf_counter()
+        base = self.base_posteriors(codes, post, ok, n_threads=n_threads, hits=hits)
+        after = time.perf_counter()
+        out = summarize(self, codes, post, other, ok, base, hits=hits)
+        if seconds is not None:  # the pass without red-flag answers counts as inference
+            seconds["infer"] += (middle - start) + (after - mark)
+            seconds["triage"] += (mark - middle) + (time.perf_counter() - after)
         return out
 
     def base_posteriors(
-        self, codes: np.ndarray, post: np.ndarray, ok: np.ndarray, *, n_threads: int = 1
+        self,
+        codes: np.ndarray,
+        post: np.ndarray,
+        ok: np.ndarray,
+        *,
+        n_threads: int = 1,
+        hits: RuleHits | None = None,
     ) -> np.ndarray | None:
         """Posteriors of rows with their red-flag answers left out, where triage needs them.
 
@@ -208,16 +252,21 @@ class Model:
         likely); triage takes a cause that was likely *before* the warning signs into account
         too, so that a red-flag answer never lowers the level. Computed only for scored rows
         that hold a red-flag answer and are not already at emergency; NaN elsewhere, and None
-        when no row needs it.
+        when no row needs it. ``hits``: the rules that fire for ``codes``, when already found
+        (:meth:`legnumb.diagnosis.policy.Policy.hits`).
         """
-        policy = self.policy or shipped_policy()
-        rfa = policy.red_flag_answers(self.schema, codes)
-        levels, _, _ = policy.triage(self.schema, codes, post)
-        need = np.asarray(ok, dtype=bool) & rfa.any(axis=1) & (levels != "emergency")
-        if not need.any():
+        codes = np.asarray(codes, dtype=np.int64)
+        policy = self._policy
+        hits = hits if hits is not None else policy.hits(self.schema, codes)
+        level, _ = hits.classify(post)
+        rows = np.flatnonzero(np.asarray(ok, dtype=bool) & (level != _EMERGENCY))
+        rfa = policy.red_flag_answers(self.schema, codes[rows])
+        keep = rfa.any(axis=1)
+        rows, rfa = rows[keep], rfa[keep]
+        if not rows.size:
             return None
         base = np.full(post.shape, np.nan)
-        base[need] = self.infer(np.where(rfa[need], -1, codes[need]), n_threads=n_threads)[0]
+        base[rows] = self.infer(np.where(rfa, -1, codes[rows]), n_threads=n_threads)[0]
         return base
 
     def score(self, df: pd.DataFrame) -> pd.DataFrame:

@@ -35,9 +35,11 @@ import hashlib
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from legnumb.errors import PriorsError, Problem
 from legnumb.network.schema import TRIAGE_LEVELS, Cause, Schema, closest, load_schema
@@ -49,6 +51,7 @@ __all__ = [
     "Condition",
     "Policy",
     "Rule",
+    "RuleHits",
     "load_policy",
 ]
 
@@ -68,6 +71,8 @@ THRESHOLD_FIELDS: tuple[str, ...] = ("triage_class", "threshold", "source_id", "
 UNKNOWN = "?"
 _RULES_FILE = "triage_rules.csv"
 _THRESHOLDS_FILE = "triage_thresholds.csv"
+_FEW_ROWS = 64  # up to this many rows, the rule lookups take every column at once
+_BLOCK_ROWS = 8192  # else they go column by column over blocks of this many rows
 
 
 @dataclass(frozen=True)
@@ -129,20 +134,11 @@ class Policy:
         return next(r for r in self.rules if r.is_default)
 
     def rule_matrix(self, schema: Schema, codes: np.ndarray) -> np.ndarray:
-        """Boolean ``(B, n_rules)``: which rules fire for coded rows (-1 = not known)."""
-        codes = np.asarray(codes, dtype=np.int64)
-        columns = list(schema.columns)
-        out = np.zeros((codes.shape[0], len(self.rules)), dtype=bool)
-        for k, rule in enumerate(self.rules):
-            if rule.is_default:
-                continue
-            hit = np.ones(codes.shape[0], dtype=bool)
-            for cond in rule.when:
-                states = schema.columns[cond.column].states
-                allowed = [-1 if s == UNKNOWN else states.index(s) for s in cond.states]
-                hit &= np.isin(codes[:, columns.index(cond.column)], allowed)
-            out[:, k] = hit
-        return out
+        """Boolean ``(B, n_rules)``: which rules fire for coded rows (-1 = not known).
+
+        A code that is not a state of its column (nor -1) matches no condition.
+        """
+        return self.hits(schema, codes).fired
 
     def red_flag_answers(self, schema: Schema, codes: np.ndarray) -> np.ndarray:
         """Boolean ``(B, n_columns)``: the answers that a red-flag rule names.
@@ -151,17 +147,40 @@ class Policy:
         that allows its state (``?`` conditions do not count).
         """
         codes = np.asarray(codes, dtype=np.int64)
-        columns = list(schema.columns)
+        t = self._tables(schema)
         out = np.zeros(codes.shape, dtype=bool)
-        for rule in self.rules:
-            if not rule.red_flag:
-                continue
-            for cond in rule.when:
-                states = schema.columns[cond.column].states
-                named = [states.index(s) for s in cond.states if s != UNKNOWN]
-                j = columns.index(cond.column)
-                out[:, j] |= np.isin(codes[:, j], named)
+        if codes.shape[0] <= _FEW_ROWS:  # one lookup for every column at once
+            out[:, t.flag_col] = t.flagged[
+                np.clip(codes[:, t.flag_col], -2, t.flag_card) + t.flag_off
+            ]
+        else:  # column by column, in blocks of rows that stay in cache
+            for s in range(0, codes.shape[0], _BLOCK_ROWS):
+                slots, block = codes[s : s + _BLOCK_ROWS] + 2, out[s : s + _BLOCK_ROWS]
+                for j, table in zip(t.flag_col, t.flag_views, strict=True):
+                    block[:, j] = np.take(table, slots[:, j], mode="clip")
         return out
+
+    def hits(self, schema: Schema, codes: np.ndarray) -> RuleHits:
+        """The rules that fire for coded rows, ready to be triaged with posteriors.
+
+        The rules depend on the answers alone: :meth:`RuleHits.triage` gives what
+        :meth:`triage` gives, for any posteriors, without looking at the answers again.
+        """
+        codes = np.asarray(codes, dtype=np.int64)
+        t = self._tables(schema)
+        n = codes.shape[0]
+        if not len(t.rule_col):
+            bits = np.repeat(t.rule_all[None, :], n, axis=0)
+        elif n <= _FEW_ROWS:  # one lookup for every column at once
+            found = t.rule_table[np.clip(codes[:, t.rule_col], -2, t.rule_card) + t.rule_off]
+            bits = np.bitwise_and.reduce(found, axis=1) & t.rule_all
+        else:  # column by column, in blocks of rows that stay in cache
+            bits = np.repeat(t.rule_all[None, :], n, axis=0)
+            for s in range(0, n, _BLOCK_ROWS):
+                slots, block = codes[s : s + _BLOCK_ROWS] + 2, bits[s : s + _BLOCK_ROWS]
+                for j, table in zip(t.rule_col, t.rule_views, strict=True):
+                    block &= np.take(table, slots[:, j], axis=0, mode="clip")
+        return RuleHits(t, bits)
 
     def triage(
         self,
@@ -195,62 +214,21 @@ class Policy:
         flags : list of tuple of str
             The red flags that fired, in rule order.
         """
-        fired = self.rule_matrix(schema, codes)
-        n = fired.shape[0]
-        post = np.nan_to_num(np.asarray(posteriors, dtype=float), nan=0.0)
-        n_levels = len(TRIAGE_LEVELS)
-        self_care = TRIAGE_LEVELS.index("self_care")
-        best = np.full(n, n_levels, dtype=np.int64)  # most urgent proposal so far
-        reason = np.full(n, -1, dtype=np.int64)  # index into ``words`` below
-        for k, rule in enumerate(self.rules):
-            lvl = TRIAGE_LEVELS.index(rule.level)
-            if rule.is_default or lvl == self_care:
-                continue
-            better = fired[:, k] & (lvl < best)
-            best[better], reason[better] = lvl, k
-        causes = list(schema.causes.values())
-        base = None if base_posteriors is None else np.asarray(base_posteriors, dtype=float)
-        for i, cause in enumerate(causes):
-            threshold = self.thresholds.get(cause.triage_if_likely)
-            if threshold is None:
-                continue
-            lvl = TRIAGE_LEVELS.index(cause.triage_if_likely)
-            better = (post[:, i] >= threshold) & (lvl < best)
-            best[better], reason[better] = lvl, len(self.rules) + i
-            if base is not None:
-                better = (np.nan_to_num(base[:, i], nan=0.0) >= threshold) & (lvl < best)
-                best[better], reason[better] = lvl, len(self.rules) + len(causes) + i
-        care_rules = [k for k, r in enumerate(self.rules) if r.level == "self_care"]
-        care = fired[:, care_rules].any(axis=1) if care_rules else np.zeros(n, dtype=bool)
-        first_care = (
-            np.array(care_rules)[np.argmax(fired[:, care_rules], axis=1)] if care_rules else 0
-        )
-        proposed = best < n_levels
-        default = self.rules.index(self.default)
-        # nothing proposed: self-care when the benign pattern fired, else the default rule
-        level = np.where(
-            proposed, best, np.where(care, self_care, TRIAGE_LEVELS.index(self.default.level))
-        )
-        reason = np.where(proposed, reason, np.where(care, first_care, default))
-        levels = np.array(TRIAGE_LEVELS, dtype=object)[level]
-        # one string per rule, per likely cause and per cause likely without the red flags
-        words = [r.words for r in self.rules] + [self.cause_reason(c) for c in causes]
-        words += [self.cause_reason(c) + " before the warning signs" for c in causes]
-        reasons = np.array(words, dtype=object)[reason]
-        flag_rules = [k for k, r in enumerate(self.rules) if r.red_flag]
-        if len(flag_rules) > 62:  # too many for one int64 key per row
-            flags = [tuple(self.rules[k].words for k in flag_rules if row[k]) for row in fired]
-            return levels, reasons, flags
-        # one tuple per distinct pattern of fired red flags, shared by the rows that have it
-        # (the pattern as an integer: one bit per red-flag rule; there are fewer than 63)
-        bits = fired[:, flag_rules].astype(np.int64) @ (1 << np.arange(len(flag_rules)))
-        keys, inverse = np.unique(bits, return_inverse=True)
-        words = [
-            tuple(self.rules[k].words for j, k in enumerate(flag_rules) if (key >> j) & 1)
-            for key in keys.tolist()
-        ]
-        flags = [words[i] for i in inverse.reshape(-1).tolist()]
-        return levels, reasons, flags
+        return self.hits(schema, codes).triage(posteriors, base_posteriors)
+
+    def _tables(self, schema: Schema) -> _Tables:
+        """The rules as lookup tables over the state codes of ``schema`` (built once each)."""
+        key = id(schema)
+        got = self._compiled.get(key)
+        if got is None or got[0] is not schema:
+            if len(self._compiled) >= 8:  # schemas come and go in tests; keep a few
+                self._compiled.clear()
+            got = self._compiled[key] = (schema, _Tables.build(self, schema))
+        return got[1]
+
+    @cached_property
+    def _compiled(self) -> dict[int, tuple[Schema, _Tables]]:
+        return {}
 
     def cause_reason(self, cause: Cause) -> str:
         """The ``triage_reason`` when a likely cause sets the level.
@@ -303,6 +281,294 @@ class Policy:
             post[0] = np.asarray(posteriors, dtype=float)
         levels, reasons, _ = self.triage(schema, codes, post)
         return str(levels[0]), reasons[0]
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """A policy's rules as lookup tables over the state codes of one schema.
+
+    Each column a rule names owns ``card + 3`` rows of ``rule_table``, one per code from -2
+    to ``card`` (codes are clipped to that range: -2 and ``card`` stand for any code that
+    is not a state or -1). Row ``rule_off + code`` holds one bit per rule, in words of 64:
+    set when the rule has no condition on the column or its conditions there allow the
+    code. A rule fires when its bit survives every column (the default rule never does).
+    ``rule_views`` are the same rows per column, from code -2 on (so the slot of a code
+    is ``code + 2``, clipped to the view). ``flagged`` and ``flag_views`` do the same per
+    column for the red-flag answers, one bool per code.
+
+    Triage compares candidates by *score* ``level * n_orders + order``: the most urgent
+    level wins and, within a level, the first candidate in the order rules (file order),
+    then per cause its own posterior and its posterior without the red flags (cause order).
+    ``propose`` (the rules that propose a level) and ``cause_idx`` (the causes with a
+    threshold) are sorted by score, so the first that fires or is likely is the best.
+    ``cause_threshold`` is per cause (NaN, which no posterior reaches, where its class has
+    none). ``flag_words`` maps each red-flag rule to its words.
+    """
+
+    n_rules: int
+    rule_col: np.ndarray
+    rule_card: np.ndarray
+    rule_off: np.ndarray
+    rule_table: np.ndarray
+    rule_views: tuple[np.ndarray, ...]
+    rule_all: np.ndarray
+    flag_col: np.ndarray
+    flag_card: np.ndarray
+    flag_off: np.ndarray
+    flagged: np.ndarray
+    flag_views: tuple[np.ndarray, ...]
+    propose: np.ndarray
+    propose_score: np.ndarray
+    care_rules: np.ndarray
+    cause_idx: np.ndarray
+    cause_threshold: np.ndarray
+    cause_score: np.ndarray
+    n_orders: int
+    word_of_order: np.ndarray
+    default_rule: int
+    default_level: int
+    levels: np.ndarray
+    words: np.ndarray
+    flag_mask: np.ndarray
+    flag_words: dict[int, str]
+
+    @property
+    def never(self) -> int:
+        """A score above every candidate's: nothing proposed a level."""
+        return len(TRIAGE_LEVELS) * self.n_orders
+
+    @classmethod
+    def build(cls, policy: Policy, schema: Schema) -> _Tables:
+        """Tables for ``policy`` over the codes of ``schema``."""
+        columns = list(schema.columns)
+        rules = policy.rules
+        n_words = -(-len(rules) // 64)
+
+        def bits(ks) -> np.ndarray:
+            out = np.zeros(n_words, dtype=np.uint64)
+            for k in ks:
+                out[k // 64] |= np.uint64(1) << np.uint64(k % 64)
+            return out
+
+        def slots(states: tuple[str, ...], allowed) -> list:
+            """Per code -2 .. card: whether ``allowed(state)`` (-1: ``UNKNOWN``)."""
+            return [False, allowed(UNKNOWN)] + [allowed(s) for s in states] + [False]
+
+        rule_col, rule_card, rule_off, rule_table = [], [], [], []
+        flag_col, flag_card, flag_off, flagged = [], [], [], []
+        for j, name in enumerate(columns):
+            states = schema.columns[name].states
+            conds = [(k, c) for k, r in enumerate(rules) for c in r.when if c.column == name]
+            if not conds:
+                continue
+            rule_col.append(j)
+            rule_card.append(len(states))
+            rule_off.append(len(rule_table) + 2)
+            # a rule passes this column when each of its conditions on it allows the code
+            # (None: a code that is not a state, which no condition allows)
+            for code in (None, UNKNOWN, *states, None):
+                rule_table.append(
+                    bits(
+                        k
+                        for k in range(len(rules))
+                        if all(code in c.states for kk, c in conds if kk == k)
+                    )
+                )
+            named = {s for k, c in conds if rules[k].red_flag for s in c.states if s != UNKNOWN}
+            if named:
+                flag_col.append(j)
+                flag_card.append(len(states))
+                flag_off.append(len(flagged) + 2)
+                flagged += slots(states, lambda s, named=named: s in named)
+        causes = list(schema.causes.values())
+        n_rules, n_orders = len(rules), len(rules) + 2 * len(causes)
+        self_care = TRIAGE_LEVELS.index("self_care")
+        propose = [
+            k
+            for k, r in enumerate(rules)
+            if not r.is_default and TRIAGE_LEVELS.index(r.level) != self_care
+        ]
+        likely = [i for i, c in enumerate(causes) if c.triage_if_likely in policy.thresholds]
+
+        def rule_score(k: int) -> int:
+            return TRIAGE_LEVELS.index(rules[k].level) * n_orders + k
+
+        def cause_score(i: int) -> int:
+            return TRIAGE_LEVELS.index(causes[i].triage_if_likely) * n_orders + n_rules + 2 * i
+
+        propose.sort(key=rule_score)
+        likely.sort(key=cause_score)
+        # order -> index into ``words``: a rule, a likely cause, a cause likely before
+        word_of_order = list(range(n_rules))
+        for i in range(len(causes)):
+            word_of_order += [n_rules + i, n_rules + len(causes) + i]
+        words = [r.words for r in rules] + [policy.cause_reason(c) for c in causes]
+        words += [policy.cause_reason(c) + " before the warning signs" for c in causes]
+        flag_rules = [k for k, r in enumerate(rules) if r.red_flag]
+        default = rules.index(policy.default)
+
+        def ints(values) -> np.ndarray:
+            return np.array(values, dtype=np.int64)
+
+        def views(table: np.ndarray, cards: list[int], offs: list[int]) -> tuple:
+            """Each column's rows of ``table``, from code -2 to its cardinality."""
+            return tuple(table[o - 2 : o + c + 1] for c, o in zip(cards, offs, strict=True))
+
+        rule_table_ = np.array(rule_table, dtype=np.uint64).reshape(-1, n_words)
+        flagged_ = np.array(flagged, dtype=bool)
+
+        return cls(
+            n_rules=n_rules,
+            rule_col=ints(rule_col),
+            rule_card=ints(rule_card),
+            rule_off=ints(rule_off),
+            rule_table=rule_table_,
+            rule_views=views(rule_table_, rule_card, rule_off),
+            rule_all=bits(k for k, r in enumerate(rules) if not r.is_default),
+            flag_col=ints(flag_col),
+            flag_card=ints(flag_card),
+            flag_off=ints(flag_off),
+            flagged=flagged_,
+            flag_views=views(flagged_, flag_card, flag_off),
+            propose=ints(propose),
+            propose_score=ints([rule_score(k) for k in propose]),
+            care_rules=ints([k for k, r in enumerate(rules) if r.level == "self_care"]),
+            cause_idx=ints(likely),
+            cause_threshold=np.array(
+                [policy.thresholds.get(c.triage_if_likely, np.nan) for c in causes], dtype=float
+            ),
+            cause_score=ints([cause_score(i) for i in likely]),
+            n_orders=n_orders,
+            word_of_order=ints(word_of_order),
+            default_rule=default,
+            default_level=TRIAGE_LEVELS.index(rules[default].level),
+            levels=np.array(TRIAGE_LEVELS, dtype=object),
+            words=np.array(words, dtype=object),
+            flag_mask=bits(flag_rules),
+            flag_words={k: rules[k].words for k in flag_rules},
+        )
+
+
+@dataclass(frozen=True)
+class RuleHits:
+    """The rules that fire for a batch of coded rows (:meth:`Policy.hits`).
+
+    Attributes
+    ----------
+    bits : numpy.ndarray
+        ``(B, ceil(n_rules / 64))`` uint64: bit ``k % 64`` of word ``k // 64`` is set when
+        rule ``k`` fires.
+    """
+
+    tables: _Tables = field(repr=False)
+    bits: np.ndarray
+
+    @cached_property
+    def fired(self) -> np.ndarray:
+        """Boolean ``(B, n_rules)``: which rules fire (:meth:`Policy.rule_matrix`)."""
+        n = self.bits.shape[0]
+        octets = (
+            self.bits.astype("<u8", copy=False).view(np.uint8).reshape(n, 8 * self.bits.shape[1])
+        )
+        return np.unpackbits(octets, axis=1, bitorder="little")[:, : self.tables.n_rules].view(bool)
+
+    @cached_property
+    def _rule_best(self) -> np.ndarray:
+        t = self.tables
+        if not len(t.propose):
+            return np.full(self.bits.shape[0], t.never, dtype=np.int64)
+        return _first(self.fired[:, t.propose], t.propose_score, t.never)
+
+    def _likely(self, posteriors: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """Per row the best score of the causes likely in ``posteriors`` (NaN: not likely)."""
+        t = self.tables
+        likely = np.asarray(posteriors, dtype=float) >= t.cause_threshold
+        return _first(likely[:, t.cause_idx], score, t.never)
+
+    def classify(
+        self, posteriors: np.ndarray, base_posteriors: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Level and reason of each row as indices: into ``TRIAGE_LEVELS`` and into words.
+
+        The words (:attr:`words`) are one per rule, per likely cause and per cause likely
+        without the red flags. See :meth:`Policy.triage` for the arguments.
+        """
+        t = self.tables
+        best = self._rule_best
+        if len(t.cause_idx):
+            best = np.minimum(best, self._likely(posteriors, t.cause_score))
+            if base_posteriors is not None:
+                best = np.minimum(best, self._likely(base_posteriors, t.cause_score + 1))
+        fired = self.fired
+        if len(t.care_rules):
+            care = fired[:, t.care_rules].any(axis=1)
+            first_care = t.care_rules[np.argmax(fired[:, t.care_rules], axis=1)]
+        else:
+            care, first_care = np.zeros(fired.shape[0], dtype=bool), 0
+        proposed = best < t.never
+        # nothing proposed: self-care when the benign pattern fired, else the default rule
+        self_care = TRIAGE_LEVELS.index("self_care")
+        level = np.where(proposed, best // t.n_orders, np.where(care, self_care, t.default_level))
+        reason = np.where(
+            proposed,
+            t.word_of_order[best % t.n_orders],
+            np.where(care, first_care, t.default_rule),
+        )
+        return level, reason
+
+    def level_names(self, level: np.ndarray) -> np.ndarray:
+        """Level indices from :meth:`classify` as names (an object array)."""
+        return self.tables.levels[level]
+
+    def reason_words(self, reason: np.ndarray) -> np.ndarray:
+        """Reason indices from :meth:`classify` as plain words (an object array)."""
+        return self.tables.words[reason]
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every reason in plain words, in the order of the reason indices of :meth:`classify`."""
+        return tuple(self.tables.words)
+
+    def flag_patterns(self) -> tuple[list[tuple[str, ...]], np.ndarray]:
+        """The distinct patterns of fired red flags and, per row, the index of its pattern.
+
+        A pattern is the tuple of the red flags' words, in rule order.
+        """
+        t = self.tables
+        keys = self.bits & t.flag_mask
+        if keys.shape[1] == 1:  # one word per row (at most 64 rules): hash plain integers
+            inverse, keys = pd.factorize(keys[:, 0])
+            keys = keys[:, None]
+        else:
+            keys, inverse = np.unique(keys, axis=0, return_inverse=True)
+        patterns = [_words_of(key, t.flag_words) for key in keys.tolist()]
+        return patterns, inverse.reshape(-1)
+
+    def triage(
+        self, posteriors: np.ndarray, base_posteriors: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
+        """What :meth:`Policy.triage` returns for these rows and posteriors."""
+        level, reason = self.classify(posteriors, base_posteriors)
+        patterns, inverse = self.flag_patterns()
+        flags = [patterns[i] for i in inverse.tolist()]
+        return self.level_names(level), self.reason_words(reason), flags
+
+
+def _words_of(key: list[int], words: Mapping[int, str]) -> tuple[str, ...]:
+    """The words of the rules whose bits are set in ``key`` (words of 64 bits), in order."""
+    out = []
+    for w, word in enumerate(key):
+        while word:
+            low = word & -word
+            out.append(words[64 * w + low.bit_length() - 1])
+            word ^= low
+    return tuple(out)
+
+
+def _first(hit: np.ndarray, score: np.ndarray, never: int) -> np.ndarray:
+    """Per row ``score`` of the first column of ``hit`` that is True; ``never`` if none."""
+    first = np.argmax(hit, axis=1)
+    return np.where(hit.any(axis=1), score[first], never)
 
 
 # --------------------------------------------------------------------------- loading

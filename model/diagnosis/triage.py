@@ -25,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from legnumb.diagnosis.policy import Policy, Rule, load_policy
+from legnumb.diagnosis.policy import Policy, Rule, RuleHits, load_policy
 from legnumb.network.schema import load_schema
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "Rule",
     "likely_causes",
     "red_flags",
+    "rule_hits",
     "shipped_policy",
     "triage_codes",
     "triage_level",
@@ -62,6 +63,11 @@ def _codes(evidence: Mapping[str, str]) -> np.ndarray:
     return codes
 
 
+def rule_hits(codes: np.ndarray, *, policy: Policy | None = None) -> RuleHits:
+    """The rules of ``policy`` (the shipped one by default) that fire for coded rows."""
+    return (policy or shipped_policy()).hits(load_schema(), codes)
+
+
 def triage_codes(
     codes: np.ndarray,
     posteriors: np.ndarray,
@@ -75,8 +81,7 @@ def triage_codes(
     rules alone. ``base_posteriors``: the same rows without their red-flag answers (see
     :meth:`Policy.triage`). ``policy`` defaults to the shipped one.
     """
-    policy = policy or shipped_policy()
-    return policy.triage(load_schema(), codes, posteriors, base_posteriors)
+    return rule_hits(codes, policy=policy).triage(posteriors, base_posteriors)
 
 
 def red_flags(evidence: Mapping[str, str], *, policy: Policy | None = None) -> tuple[str, ...]:

@@ -312,19 +312,23 @@ class IndependentEngine:
         step = chunk_rows or _DEFAULT_CHUNK
 
         want = [self._names[t] for t in target_idx]
-        need_marg = any(self._names[t] not in self._fset for t in target_idx)
+        cset, fset = self._cset, self._fset
+        need_marg = any(name not in fset for name in want)
         logz, c1, hm, too_big = self._run(work, params, off, False, need_marg, step, n_threads)
         cost = self._work
         log_none, _, _, _ = self._run(work, params, off, True, False, step, n_threads)
         impossible = ~np.isfinite(logz)
         out: dict[str, np.ndarray] = {}
+        if any(name in cset for name in want):  # every cause's marginal, made at once
+            both = np.stack([1.0 - c1, c1], axis=2)
+            both[impossible] = np.nan
         for name in want:
+            if name in cset:
+                out[name] = both[:, self._causes.index(name)]
+                continue
             v = self._index[name]
             k = int(self._card[v])
-            if name in self._cset:
-                p1 = c1[:, self._causes.index(name)]
-                m = np.stack([1.0 - p1, p1], axis=1)
-            elif name in self._fset:
+            if name in fset:
                 m = self._finding_marginal(work, params, off, v, logz, step, n_threads)
             else:
                 m = hm[:, self._history.index(name), :k].copy()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pgmpy.inference import VariableElimination
 
 from legnumb import Diagnosis, EvidenceError, load_model
+from legnumb.errors import InvalidArgumentError
 from legnumb.inference.engine import Engine
 from legnumb.network.bayesnet import build_network, reference_query
 from legnumb.network.cpt import CPT
@@ -126,6 +127,32 @@ def test_diagnose_api(model):
     assert list(d.posteriors.index) == list(model.causes)
     assert d.triage in ("emergency", "urgent", "routine", "self_care")
     assert isinstance(d.red_flags, tuple)
+
+
+def test_encode_takes_normalized_evidence_only(model):
+    codes = model.encode([{"onset": "gradual", "weakness": "yes"}, {}])
+    assert codes.shape == (2, N_COLUMNS)
+    assert codes[0, COLUMNS.index("onset")] == SCHEMA.columns["onset"].states.index("gradual")
+    assert (codes[1] == -1).all()
+    with pytest.raises(
+        InvalidArgumentError, match=r"expected normalized evidence. Got 'Onset': 'sudden'"
+    ):
+        model.encode([{"Onset": "sudden"}])
+    with pytest.raises(InvalidArgumentError, match=r"Got 'weakness': 'Y' instead"):
+        model.encode([{"weakness": "Y"}])
+
+
+def test_base_posteriors_are_the_same_from_given_rule_hits(model):
+    codes = model.encode(
+        [{"weakness": "yes", "onset": "gradual"}, {"face_arm_or_speech": "yes"}, {}]
+    )
+    post = model.posterior_matrix(codes)
+    ok = np.array([True, True, False])
+    hits = model.policy.hits(model.schema, codes)
+    base = model.base_posteriors(codes, post, ok)
+    np.testing.assert_array_equal(base, model.base_posteriors(codes, post, ok, hits=hits))
+    assert np.isfinite(base[0]).all()  # a red-flag answer, not an emergency
+    assert np.isnan(base[2]).all()  # not scored
 
 
 def test_causes_can_co_occur(model):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import numpy as np
 import pytest
 
 from legnumb import PriorsError, load_model
-from legnumb.diagnosis.policy import UNKNOWN, load_policy
+from legnumb.diagnosis.policy import UNKNOWN, Policy, load_policy
 from legnumb.network.priors import shipped_priors_dir
-from legnumb.network.schema import load_schema
+from legnumb.network.schema import TRIAGE_LEVELS, load_schema
 
 SCHEMA = load_schema()
 HEADER = "rule_id,level,when,words,red_flag,source_id,note\n"
@@ -211,3 +212,112 @@ def test_readme_triage_table_is_generated_from_the_rules_file():
     start = readme.index("<!-- triage-table:start -->\n") + len("<!-- triage-table:start -->\n")
     end = readme.index("\n<!-- triage-table:end -->")
     assert readme[start:end] == load_policy().markdown()
+
+
+# ------------------------------------------------------------------ the rules as tables
+NOT_A_STATE = "<not a state>"  # what a code outside its column's states reads as
+
+
+def _by_hand(policy, ev, post, base):
+    """Level, reason, red flags and red-flag answers of one row, as the module docstring says.
+
+    The most urgent proposal wins, the first in order (rules, then per cause its posterior
+    and its posterior without the red flags) on a tie; else self-care when a self-care rule
+    fires; else the default.
+    """
+    proposals = [
+        (r.level, r.words)
+        for r in policy.rules
+        if not r.is_default and r.level != "self_care" and r.fires(ev)
+    ]
+    for i, cause in enumerate(SCHEMA.causes.values()):
+        t = policy.thresholds.get(cause.triage_if_likely)
+        if t is not None and post[i] >= t:
+            proposals.append((cause.triage_if_likely, policy.cause_reason(cause)))
+        if t is not None and base is not None and base[i] >= t:
+            words = policy.cause_reason(cause) + " before the warning signs"
+            proposals.append((cause.triage_if_likely, words))
+    care = [r.words for r in policy.rules if r.level == "self_care" and r.fires(ev)]
+    if proposals:
+        level, reason = min(proposals, key=lambda p: TRIAGE_LEVELS.index(p[0]))
+    elif care:
+        level, reason = "self_care", care[0]
+    else:
+        level, reason = policy.default.level, policy.default.words
+    flags = tuple(r.words for r in policy.rules if r.red_flag and r.fires(ev))
+    named = {(c.column, s) for r in policy.rules if r.red_flag for c in r.when for s in c.states}
+    answers = [(col, ev.get(col)) in named for col in SCHEMA.columns]
+    return level, reason, flags, answers
+
+
+def _random_rows(rng, n: int):
+    """Coded rows with blanks, some codes that are not states, posteriors with NaN."""
+    card = np.array([len(c.states) for c in SCHEMA.columns.values()])
+    codes = rng.integers(-1, card, size=(n, len(card)))
+    codes[rng.random(codes.shape) < rng.uniform(0.2, 0.9)] = -1
+    odd = rng.random(codes.shape) < 0.03
+    codes[odd] = rng.choice([-7, -2, 5, 99], size=int(odd.sum()))
+    post = rng.random((n, len(SCHEMA.causes))) ** rng.uniform(1.0, 6.0)
+    post[rng.random(post.shape) < 0.1] = np.nan
+    base = np.where(rng.random(post.shape) < 0.5, post * 2.0, np.nan)
+    return codes, post, base
+
+
+def _evidence(codes_row) -> dict[str, str]:
+    out = {}
+    for j, (name, col) in enumerate(SCHEMA.columns.items()):
+        if 0 <= codes_row[j] < len(col.states):
+            out[name] = col.states[codes_row[j]]
+        elif codes_row[j] != -1:
+            out[name] = NOT_A_STATE
+    return out
+
+
+def _many_rules_policy():
+    """The shipped rules twice more, as red flags at shifted levels: 133 rules, 127 flags."""
+    policy = load_policy()
+    extra = [
+        dataclasses.replace(
+            r, rule_id=f"{r.rule_id}x{i}", red_flag=True, level=TRIAGE_LEVELS[(i + k) % 4]
+        )
+        for i in range(2)
+        for k, r in enumerate(policy.rules)
+        if not r.is_default
+    ]
+    return Policy(policy.rules[:10] + tuple(extra) + policy.rules[10:], policy.thresholds, "x")
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 200])
+@pytest.mark.parametrize("many", [False, True], ids=["shipped", "133_rules"])
+def test_the_rule_tables_give_the_rules_row_by_row(n, many):
+    policy = _many_rules_policy() if many else load_policy()
+    assert len(policy.rules) > 64 if many else len(policy.rules) <= 64
+    rng = np.random.default_rng(n + 7 * many)
+    codes, post, base = _random_rows(rng, n)
+    for b in (None, base):
+        levels, reasons, flags = policy.triage(SCHEMA, codes, post, b)
+        fired = policy.rule_matrix(SCHEMA, codes)
+        answers = policy.red_flag_answers(SCHEMA, codes)
+        assert len(levels) == len(reasons) == len(flags) == fired.shape[0] == n
+        for i in range(n):
+            ev = _evidence(codes[i])
+            want = _by_hand(policy, ev, post[i], None if b is None else b[i])
+            assert (levels[i], reasons[i], flags[i], answers[i].tolist()) == want
+            assert fired[i].tolist() == [r.fires(ev) for r in policy.rules]
+
+
+def test_hits_triage_the_same_rows_for_any_posteriors():
+    policy = load_policy()
+    codes, post, base = _random_rows(np.random.default_rng(3), 100)
+    hits = policy.hits(SCHEMA, codes)
+    for p, b in ((post, None), (post, base), (np.zeros_like(post), base)):
+        got = hits.triage(p, b)
+        want = policy.triage(SCHEMA, codes, p, b)
+        assert [x.tolist() for x in got[:2]] == [x.tolist() for x in want[:2]]
+        assert got[2] == want[2]
+        level, reason = hits.classify(p, b)
+        assert hits.level_names(level).tolist() == got[0].tolist()
+        assert [hits.words[k] for k in reason] == got[1].tolist()
+    patterns, inverse = hits.flag_patterns()
+    assert len(set(patterns)) == len(patterns)
+    assert [patterns[k] for k in inverse] == got[2]
