@@ -29,6 +29,7 @@ from legnumb.diagnosis.policy import Policy, RuleHits, load_policy
 from legnumb.diagnosis.scoring import summarize
 from legnumb.diagnosis.triage import shipped_policy
 from legnumb.errors import InvalidArgumentError
+from legnumb.inference.checks import distinct_rows
 from legnumb.inference.independent import IndependentEngine
 from legnumb.network.bayesnet import DiscreteBayesianNetwork, build_network
 from legnumb.network.priors import PriorSet, load_priors
@@ -222,6 +223,15 @@ class Model:
         codes = np.asarray(codes, dtype=np.int64)
         n = codes.shape[0]
         ok = np.ones(n, dtype=bool) if row_ok is None else np.asarray(row_ok, dtype=bool)
+        # identical rows (same answers, both scored or both not) are scored once
+        work, inverse = distinct_rows(np.column_stack([codes, ok]))
+        if inverse is not None:
+            if seconds is not None:
+                seconds["infer"] += time.perf_counter() - start
+            out = self.score_codes(
+                work[:, :-1], row_ok=work[:, -1] == 1, n_threads=n_threads, seconds=seconds
+            )
+            return out.iloc[inverse].reset_index(drop=True)
         post = np.full((n, len(self.causes)), np.nan)
         other = np.full(n, np.nan)
         if ok.any():

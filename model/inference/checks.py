@@ -240,10 +240,22 @@ def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     codes = np.asarray(codes)
     if codes.shape[0] < 2:
         return codes, None
-    if codes.shape[1] <= _ROW_HASH.size:
-        mult = _ROW_HASH[: codes.shape[1]]
+    if codes.shape[1] and codes.min() >= -128 and codes.max() <= 127:
+        # one byte per code, eight codes per 64-bit word: a few multiplies per row
+        n_words = -(-codes.shape[1] // 8)
+        packed = np.zeros((codes.shape[0], 8 * n_words), dtype=np.int8)
+        packed[:, : codes.shape[1]] = codes
+        words = packed.view(np.uint64)
         with np.errstate(over="ignore"):
-            key = (codes.astype(np.uint64) * mult).sum(axis=1, dtype=np.uint64)
+            key = words[:, 0] * _ROW_HASH[0]
+            for j in range(1, n_words):
+                key += words[:, j] * _ROW_HASH[j]
+    elif codes.shape[1] <= _ROW_HASH.size:
+        with np.errstate(over="ignore"):
+            key = (codes.astype(np.uint64) * _ROW_HASH[: codes.shape[1]]).sum(axis=1)
+    else:
+        key = None
+    if key is not None:
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         work = codes[first]
         if len(work) == len(codes):

@@ -112,3 +112,10 @@ def test_distinct_rows_survives_hash_collisions(monkeypatch):
     work, inverse = distinct_rows(codes)
     np.testing.assert_array_equal(work[inverse], codes)
     assert len(work) == 3
+
+
+def test_distinct_rows_with_codes_beyond_one_byte():
+    codes = np.array([[1000, -1], [3, 4], [1000, -1]])
+    work, inverse = distinct_rows(codes)
+    np.testing.assert_array_equal(work[inverse], codes)
+    assert len(work) == 2
