@@ -239,6 +239,54 @@ def _axpby(x, y, out, lo, hi, p, q):
 
 
 @njit(cache=True, nogil=True)
+def _bw_combine(fin, bout, h, bin_, lo, hi, y0, y1, acc):
+    """Set bin_ = y0 bout + y1 h and add ``fin . bout``, ``fin . h`` to ``acc[0]``, ``acc[1]``.
+
+    One sweep, four accumulators per product in a fixed order.
+    """
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    b0 = 0.0
+    b1 = 0.0
+    b2 = 0.0
+    b3 = 0.0
+    n4 = hi - (hi - lo) % 4
+    for i in range(lo, n4, 4):
+        f0 = fin[i]
+        f1 = fin[i + 1]
+        f2 = fin[i + 2]
+        f3 = fin[i + 3]
+        o0 = bout[i]
+        o1 = bout[i + 1]
+        o2 = bout[i + 2]
+        o3 = bout[i + 3]
+        g0 = h[i]
+        g1 = h[i + 1]
+        g2 = h[i + 2]
+        g3 = h[i + 3]
+        bin_[i] = y1 * g0 + y0 * o0
+        bin_[i + 1] = y1 * g1 + y0 * o1
+        bin_[i + 2] = y1 * g2 + y0 * o2
+        bin_[i + 3] = y1 * g3 + y0 * o3
+        a0 += f0 * o0
+        a1 += f1 * o1
+        a2 += f2 * o2
+        a3 += f3 * o3
+        b0 += f0 * g0
+        b1 += f1 * g1
+        b2 += f2 * g2
+        b3 += f3 * g3
+    for i in range(n4, hi):
+        bin_[i] = y1 * h[i] + y0 * bout[i]
+        a0 += fin[i] * bout[i]
+        b0 += fin[i] * h[i]
+    acc[0] += y0 * ((a0 + a1) + (a2 + a3))
+    acc[1] += y1 * ((b0 + b1) + (b2 + b3))
+
+
+@njit(cache=True, nogil=True)
 def _open_axis(fin, fout, n_in, low, w, k):
     """Insert an axis of ``k`` states with weights ``w`` above runs of ``low`` entries."""
     if low == 1:
@@ -1025,9 +1073,7 @@ def _row(
                         dst = gbuf if j % 2 == 0 else gbuf2
                         _bw_mid(src, dst, lo, hi, bst[j], ba[j], bb[j], bc[j])
                         src = dst
-                    _axpby(bout, src, bin_, lo, hi, y0, y1)
-                    macc[0] += y0 * _dot8(fin, bout, lo, hi)
-                    macc[1] += y1 * _dot8(fin, src, lo, hi)
+                    _bw_combine(fin, bout, src, bin_, lo, hi, y0, y1, macc)
             m0 = macc[0]
             m1 = macc[1]
             out_c1[b, c] = m1 / (m0 + m1)
@@ -1151,7 +1197,8 @@ def run_rows_reference(
     row = _interpreted(
         _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
     )
-    helpers = ("_fw_mid", "_bw_mid", "_axpby", "_sum8", "_dot8", "_max4", "_open_axis")
+    helpers = ("_fw_mid", "_bw_mid", "_axpby", "_bw_combine", "_sum8", "_dot8", "_max4")
+    helpers += ("_open_axis",)
     helpers += ("_open_axis_t", "_close_bit", "_close_bit_t")
     helpers += ("_step_cost", "_improve_order")
     for name in helpers:
