@@ -250,8 +250,10 @@ def _score_chunk(
                 (names[bad[0]], probs[r, bad[0]]) if len(bad) else ("p_other_cause", other[r])
             )
             problems[r] = [
-                f"could not score this row: the model gave a posterior of {value} for "
-                f"{name}, which is not a probability; the row was not scored."
+                f"could not score this row: the model gave {value} for {name}, not a "
+                "probability (exact inference for these answers would need more memory than "
+                "the engine allows, with many answers above their lowest state at once, or "
+                "the answers are impossible under the model); the row was not scored."
             ]
         # as for any row that is not scored: no posteriors, triage from the red flags alone
         redo = model.score_codes(enc.codes[broken], row_ok=np.zeros(len(broken), dtype=bool))

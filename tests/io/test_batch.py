@@ -328,8 +328,10 @@ def test_d4_non_finite_posteriors_are_a_row_error(model, tmp_path, nan_for_secon
     bad = got.iloc[1]
     cause = model.causes[2]
     assert bad["error"] == (
-        f"x.csv, row 2: could not score this row: the model gave a posterior of nan for "
-        f"p_{cause}, which is not a probability; the row was not scored."
+        f"x.csv, row 2: could not score this row: the model gave nan for p_{cause}, not a "
+        "probability (exact inference for these answers would need more memory than the "
+        "engine allows, with many answers above their lowest state at once, or the answers "
+        "are impossible under the model); the row was not scored."
     )
     assert all(bad[f"p_{c}"] == "" for c in model.causes)
     assert bad["p_other_cause"] == ""
