@@ -375,6 +375,8 @@ class IndependentEngine:
         budget = int(self.max_tape) + 4 * int(self.max_state)
         tiers = sorted({min(_SMALL_WORKSPACE, budget // n_threads), budget // n_threads, budget})
         rows = np.zeros(0, dtype=np.int64)  # rows deferred by the previous tier
+        if n_threads > 1:  # small chunks balance the threads (a row's cost varies a lot)
+            step = max(1, min(step, -(-n // (16 * n_threads))))
         for tier, cap in enumerate(tiers):
             threads = n_threads if cap * n_threads <= budget else 1
             if tier == 0:
@@ -400,6 +402,11 @@ class IndependentEngine:
             rows = np.flatnonzero(status == STATUS_DEFERRED)
             if not len(rows):
                 break
+            # the deferred rows are the costliest: deal them, largest first, to one chunk per
+            # thread in turn, so that the threads finish together
+            rows = rows[np.argsort(-work_done[rows], kind="stable")]
+            rows = np.concatenate([rows[j::n_threads] for j in range(n_threads)])
+            step = -(-len(rows) // n_threads)
         too_big = (status == STATUS_TOO_LARGE) | (status == STATUS_DEFERRED)
         logz[too_big] = np.nan
         c1[too_big] = np.nan
@@ -415,8 +422,6 @@ class IndependentEngine:
         n = work.shape[0]
         per_row = off.shape[0] > 1
         caps = np.array([self.max_state, self.max_tape, cap], dtype=np.int64)
-        if n_threads > 1:  # small chunks balance the threads (a row's cost varies a lot)
-            step = max(1, min(step, -(-n // (16 * n_threads))))
 
         def run(s: int) -> None:
             e = min(n, s + step)
