@@ -140,7 +140,7 @@ def _cause_weights(
 # act on different axes, so they commute. Every kernel reads one array and writes another
 # (several bits go back and forth between two buffers), over contiguous slices, so that the
 # compiler vectorizes the loops; strides 1, 2 and 4 have unrolled loops of their own. Sums are
-# taken by ``_sum8`` and ``_dot8`` with eight accumulators in a fixed order, so results do not
+# taken by ``_sum8`` and ``_bw_combine`` with several accumulators in a fixed order, so results do not
 # depend on the machine.
 
 
@@ -381,32 +381,6 @@ def _sum8(x, lo, hi):
         a7 += x[i + 7]
     for i in range(n8, hi):
         a0 += x[i]
-    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _dot8(x, y, lo, hi):
-    """Dot product of ``x[lo:hi]`` and ``y[lo:hi]`` with eight accumulators in a fixed order."""
-    a0 = 0.0
-    a1 = 0.0
-    a2 = 0.0
-    a3 = 0.0
-    a4 = 0.0
-    a5 = 0.0
-    a6 = 0.0
-    a7 = 0.0
-    n8 = hi - (hi - lo) % 8
-    for i in range(lo, n8, 8):
-        a0 += x[i] * y[i]
-        a1 += x[i + 1] * y[i + 1]
-        a2 += x[i + 2] * y[i + 2]
-        a3 += x[i + 3] * y[i + 3]
-        a4 += x[i + 4] * y[i + 4]
-        a5 += x[i + 5] * y[i + 5]
-        a6 += x[i + 6] * y[i + 6]
-        a7 += x[i + 7] * y[i + 7]
-    for i in range(n8, hi):
-        a0 += x[i] * y[i]
     return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 
 
@@ -1060,13 +1034,8 @@ def _row(
                 hi = lo + run
                 y0 = d0[hc]
                 y1 = d1[hc]
-                if nbit == 0:
-                    s0 = _dot8(fin, bout, lo, hi)
-                    y = y0 + y1
-                    for i in range(lo, hi):
-                        bin_[i] = y * bout[i]
-                    macc[0] += y0 * s0
-                    macc[1] += y1 * s0
+                if nbit == 0:  # h = bout
+                    _bw_combine(fin, bout, bout, bin_, lo, hi, y0, y1, macc)
                 else:  # h = T' bout over every bit; bin_ = y0 bout + y1 h
                     src = bout
                     for j in range(nbit):
@@ -1197,7 +1166,7 @@ def run_rows_reference(
     row = _interpreted(
         _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
     )
-    helpers = ("_fw_mid", "_bw_mid", "_axpby", "_bw_combine", "_sum8", "_dot8", "_max4")
+    helpers = ("_fw_mid", "_bw_mid", "_axpby", "_bw_combine", "_sum8", "_max4")
     helpers += ("_open_axis",)
     helpers += ("_open_axis_t", "_close_bit", "_close_bit_t")
     helpers += ("_step_cost", "_improve_order")

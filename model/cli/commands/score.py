@@ -304,6 +304,7 @@ OPTION_RULES: dict[str, Rule] = {
 OPTION_PAIRS: tuple[tuple[Callable, Callable, str], ...] = (
     (lambda a: a.scheduler is not None, lambda a: a.engine == "dask", "--scheduler needs --engine dask."),
     (lambda a: a.blocksize is not None, lambda a: a.engine == "dask", "--blocksize needs --engine dask."),
+    (lambda a: getattr(a, "timings", False), lambda a: a.engine == "local", "--timings needs --engine local."),
     (
         lambda a: a.engine == "dask",
         lambda a: a.input != "-",

@@ -315,6 +315,7 @@ def test_d7_unreachable_scheduler_is_exit_2_one_line(tmp_path, capsys):
         (["--engine", "dask", "--blocksize", "0"], "Got 0 instead."),
         (["--engine", "dask", "--blocksize", "12 parsecs"], "Got '12 parsecs' instead."),
         (["--blocksize", "64MB"], "--blocksize needs --engine dask."),
+        (["--engine", "dask", "--timings"], "--timings needs --engine local."),
         (["--threads", "100000"], "--threads: expected a whole number from 1 to"),
         (["--encoding", "utf8x"], "--encoding: expected a text encoding"),
         (["--encoding", "utf-16"], "Got utf-16 instead."),
@@ -355,7 +356,7 @@ def test_d8_every_option_has_a_rule():
     parser = argparse.ArgumentParser()
     sub = register(parser.add_subparsers())
     dests = {a.dest for a in sub._actions if a.dest not in ("help",)}
-    flags = {"quiet", "debug", "excel_safe", "strict"}  # switches
+    flags = {"quiet", "debug", "excel_safe", "strict", "timings"}  # switches
     assert dests - flags == set(OPTION_RULES)
 
 
