@@ -1097,30 +1097,8 @@ def run_rows(
     ws = np.empty(min(1 << 16, caps[2]))
     for b in range(codes.shape[0]):
         orow = b if off.shape[0] > 1 else 0
-        need = _row(
-            b,
-            codes[b],
-            params,
-            off[orow],
-            st,
-            force_absent,
-            want_marg,
-            out_logz,
-            out_c1,
-            out_h,
-            out_status,
-            out_work,
-            caps,
-            ws,
-        )
-        if need > 0:
-            out_h[b] = 0.0  # the first call may have added the constant blocks' marginals
-            if need > caps[2]:
-                out_status[b] = STATUS_DEFERRED
-                out_logz[b] = math.nan
-                continue
-            ws = np.empty(need)
-            _row(
+        while True:  # at most twice: a row that needs a larger workspace says how large
+            need = _row(
                 b,
                 codes[b],
                 params,
@@ -1136,6 +1114,14 @@ def run_rows(
                 caps,
                 ws,
             )
+            if need == 0:
+                break
+            out_h[b] = 0.0  # the first call may have added the constant blocks' marginals
+            if need > caps[2]:
+                out_status[b] = STATUS_DEFERRED
+                out_logz[b] = math.nan
+                break
+            ws = np.empty(need)
 
 
 def _interpreted(fn, **replace):
@@ -1172,16 +1158,18 @@ def run_rows_reference(
     helpers += ("_step_cost", "_improve_order")
     for name in helpers:
         row.__globals__[name] = globals()[name].py_func
-    ws = np.empty(0)
-    for b in range(codes.shape[0]):
-        orow = b if off.shape[0] > 1 else 0
-        args = (params, off[orow], st, force_absent, want_marg, out_logz, out_c1, out_h)
-        need = row(b, codes[b], *args, out_status, out_work, caps, ws)
-        if need > 0:
-            out_h[b] = 0.0
-            if need > caps[2]:
-                out_status[b] = STATUS_DEFERRED
-                out_logz[b] = math.nan
-                continue
-            ws = np.empty(need)
-            row(b, codes[b], *args, out_status, out_work, caps, ws)
+    loop = _interpreted(run_rows, _row=row)  # the same loop over rows, interpreted
+    loop(
+        codes,
+        params,
+        off,
+        st,
+        force_absent,
+        want_marg,
+        out_logz,
+        out_c1,
+        out_h,
+        out_status,
+        out_work,
+        caps,
+    )
