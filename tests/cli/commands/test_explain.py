@@ -13,24 +13,7 @@ from legnumb import DISCLAIMER
 from legnumb.cli import main
 from legnumb.data import examples_path
 from legnumb.network.schema import load_schema
-
-#: Columns contract v2 added (CONTRACT.md, "Version 2"); E01-E30 leave them blank.
-V2_COLUMNS = (
-    "postpartum",
-    "previous_clot",
-    "atrial_fibrillation",
-    "cancer_history",
-    "recent_infection",
-    "neurotoxic_exposure",
-    "saddle_numbness",
-    "numb_hands",
-    "foot_drop",
-    "rest_pain",
-    "severe_pain_after_injury",
-    "fever",
-    "rash",
-    "anxiety_or_overbreathing",
-)
+from tests.cli.commands.support import V2_COLUMNS
 
 
 def _evidence(case_id: str) -> dict[str, str]:

@@ -12,6 +12,8 @@ import pytest
 
 from legnumb.cli.main import main
 from legnumb.data import examples_path
+from legnumb.io.symptom_csv import output_columns
+from tests.cli.commands.support import V2_COLUMNS
 
 EXAMPLES = Path(examples_path())
 
@@ -80,25 +82,6 @@ def test_exit_0_writes_every_row(tmp_path, capsys, model):
     assert sorted(os.listdir(tmp_path)) == ["scored.csv"]
 
 
-#: Columns contract v2 added; a version-1 file has none of them (CONTRACT.md, "Version 2").
-V2_COLUMNS = (
-    "postpartum",
-    "previous_clot",
-    "atrial_fibrillation",
-    "cancer_history",
-    "recent_infection",
-    "neurotoxic_exposure",
-    "saddle_numbness",
-    "numb_hands",
-    "foot_drop",
-    "rest_pain",
-    "severe_pain_after_injury",
-    "fever",
-    "rash",
-    "anxiety_or_overbreathing",
-)
-
-
 def test_version_1_file_still_scores_and_means_what_it_meant(tmp_path, capsys, model):
     """A v1 header (every v1 column, no v2 column) scores as the same rows with v2 cells blank."""
     raw = pd.read_csv(EXAMPLES, dtype=str, keep_default_na=False)
@@ -121,15 +104,7 @@ def test_version_1_file_still_scores_and_means_what_it_meant(tmp_path, capsys, m
     assert run(src_v2, "-o", out_v2, "-q") == 0
     got1 = pd.read_csv(out_v1, dtype=str, keep_default_na=False)
     got2 = pd.read_csv(out_v2, dtype=str, keep_default_na=False)
-    scored = [f"p_{c}" for c in model.causes] + [
-        "top_cause",
-        "triage",
-        "triage_reason",
-        "red_flags",
-        "p_other_cause",
-        "n_findings",
-        "error",
-    ]
+    scored = [c for c in output_columns(model.causes) if c not in ("model_version", "priors_hash")]
     pd.testing.assert_frame_equal(got1[scored], got2[scored])
     by_id = got1.set_index("case_id")
     assert by_id.loc["E17", "top_cause"] == "stroke"
