@@ -89,9 +89,9 @@ class IndependentEngine:
     pass went through (the cost of the row; it grows about as ``2^K`` with ``K`` the findings
     observed above their bottom state).
 
-    A row whose pass would need a state table of more than ``max_state`` entries, or a
-    workspace of more than ``max_tape`` entries in all (the forward tables are kept for the
-    backward pass), is not answered: its marginals, ``log_evidence`` and ``log_none`` are
+    A row whose pass would need a state table of more than ``max_state`` entries, or
+    forward tables of more than ``max_tape`` entries in all (they are kept for the backward
+    pass), is not answered: its marginals, ``log_evidence`` and ``log_none`` are
     NaN (the other rows of the batch are answered as usual). A finding's marginal is NaN in
     a row where one of its states' passes is too large. The workspaces of all threads
     together stay within ``max_tape + 4 * max_state`` entries (a row's tape and four buffers
