@@ -80,11 +80,12 @@ def _question_frames(ctx: _Context, row: np.ndarray, ba: dict) -> tuple[pd.DataF
     codes[np.arange(n_ans), a_col] = a_state
     safe_after = np.where(np.isnan(after), post[None, :], after)
     model = ctx.model_ref()
-    levels, _, flags = triage_codes(
-        np.vstack([codes, row[None, :]]),
-        np.vstack([safe_after, post]),
-        policy=None if model is None else model.policy,
-    )
+    all_codes = np.vstack([codes, row[None, :]])
+    all_post = np.vstack([safe_after, post])
+    if model is None:
+        levels, _, flags = triage_codes(all_codes, all_post)
+    else:  # the triage diagnose() gives, for every answer and for the row as it is
+        levels, _, flags = model.triage(all_codes, all_post)
     level_now, flags_now = str(levels[-1]), set(flags[-1])
     levels, flags = levels[:-1].astype(str), flags[:-1]
     w = np.where(np.isnan(after).any(axis=1), 0.0, p_ans)  # impossible answers weigh 0

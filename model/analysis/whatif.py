@@ -29,7 +29,6 @@ from legnumb.analysis.phrases import cause_phrase, finding_phrase, format_pct
 from legnumb.analysis.weight_of_evidence import _sentence
 from legnumb.diagnosis.evidence import normalize_evidence
 from legnumb.diagnosis.model import Diagnosis, Model
-from legnumb.diagnosis.triage import shipped_policy, triage_codes
 from legnumb.errors import EvidenceError, InputError, Problem
 from legnumb.io.cases import history_only
 
@@ -177,8 +176,7 @@ def analyse(
     t2 = time.perf_counter()
     post = ba["post"]
     series = pd.Series(post, index=list(ctx.causes), name="posterior")
-    policy = model.policy or shipped_policy()
-    levels, reasons, flags = policy.triage(model.schema, row[None, :], post[None, :])
+    levels, reasons, flags = model.triage(row[None, :], post[None, :])
     diag = Diagnosis(ev, series, str(levels[0]), tuple(flags[0]), reasons[0], ba["p_other_cause"])
     frame, obs, loo_logev = _explain_codes(ctx, model, row, explain_causes, baseline, ba["post2"])
     t3 = time.perf_counter()
@@ -330,7 +328,7 @@ def compare(
         raise EvidenceError(f"{len(problems)} problem(s) in the scenarios:", problems)
     codes = model.encode([evs[n] for n in names])
     post = model.posterior_matrix(codes)
-    levels, _, flags = triage_codes(codes, post, policy=model.policy)
+    levels, _, flags = model.triage(codes, post)
     causes = list(model.causes)
     table = pd.DataFrame(post.T, index=causes, columns=list(names))
     table = table.loc[table.max(axis=1).sort_values(ascending=False, kind="stable").index]

@@ -197,11 +197,34 @@ class Model:
         ev = normalize_evidence(self.schema, evidence)
         codes = self.encode([ev])
         post, other = self.infer(codes)
-        hits = self._policy.hits(self.schema, codes)
-        base = self.base_posteriors(codes, post, np.ones(1, dtype=bool), hits=hits)
-        levels, reasons, flags = hits.triage(post, base)
+        levels, reasons, flags = self.triage(codes, post)
         posteriors = pd.Series(post[0], index=self._cause_index, name="posterior")
         return Diagnosis(ev, posteriors, str(levels[0]), flags[0], reasons[0], float(other[0]))
+
+    def triage(
+        self, codes: np.ndarray, post: np.ndarray, *, n_threads: int = 1
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
+        """Triage levels, reasons (arrays of str) and red flags of coded rows and their posteriors.
+
+        The one triage of the package: the rules, the causes likely given the answers and the
+        causes likely before the red-flag answers (:meth:`base_posteriors`), so that
+        :meth:`diagnose`, ``legnumb score`` and the what-if analyses agree on every row. Rows
+        with NaN posteriors (unscored) take the rules alone.
+
+        Examples
+        --------
+        >>> m = load_model()
+        >>> codes = m.encode([{"saddle_numbness": "yes"}])
+        >>> levels, reasons, flags = m.triage(codes, m.posterior_matrix(codes))
+        >>> str(levels[0]), flags[0]
+        ('emergency', ('numbness between the legs, around the genitals or back passage (possible cauda equina syndrome)',))
+        """
+        codes = np.asarray(codes, dtype=np.int64)
+        post = np.asarray(post, dtype=float)
+        hits = self._policy.hits(self.schema, codes)
+        ok = ~np.isnan(post).any(axis=1)
+        base = self.base_posteriors(codes, post, ok, n_threads=n_threads, hits=hits)
+        return hits.triage(post, base)
 
     def score_codes(
         self,

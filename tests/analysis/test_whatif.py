@@ -35,6 +35,35 @@ def test_analyse_matches_the_single_functions(model):
     assert list(a.loo_log_evidence.index) == [c for c in COLUMNS if c in CASE]
 
 
+# Without its red-flag answers (atrial fibrillation, onset over hours) this row makes a stroke
+# likely enough for an emergency; with them, no cause is. Triage counts both (base posteriors).
+BASE_MATTERS = {
+    "age_group": "65_plus",
+    "vegan_diet": "yes",
+    "atrial_fibrillation": "yes",
+    "onset": "over_hours",
+    "duration": "hours_to_days",
+    "position_trigger": "sitting",
+    "fatigue": "yes",
+    "urge_to_move": "yes",
+    "widespread_pain": "yes",
+}
+
+
+def test_analyse_compare_and_questions_triage_as_diagnose_does(model):
+    codes = model.encode([BASE_MATTERS])
+    post = model.posterior_matrix(codes)
+    without_base = model._policy.hits(model.schema, codes).triage(post)[0][0]
+    d = model.diagnose(BASE_MATTERS)
+    assert (d.triage, without_base) == ("emergency", "routine")  # the row is one where it matters
+    a = x.analyse(model, BASE_MATTERS)
+    assert (a.diagnosis.triage, a.diagnosis.triage_reason) == (d.triage, d.triage_reason)
+    c = x.compare(model, {"as is": BASE_MATTERS, "nothing": {}})
+    assert c.triage["as is"] == d.triage
+    for r in a.outcomes.itertuples():  # each answer's level is the one diagnose gives it
+        assert r.triage == model.diagnose({**BASE_MATTERS, r.column: r.state}).triage, r
+
+
 def test_compare_scenarios(model):
     c = x.compare(
         model,
