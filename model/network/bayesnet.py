@@ -40,6 +40,7 @@ __all__ = [
     "build_network",
     "example_network",
     "extract_tables",
+    "network_text",
     "read_network",
     "reference_query",
     "write_network",
@@ -119,15 +120,20 @@ def reference_query(
     return out
 
 
-def write_network(bn: DiscreteBayesianNetwork, path: str | Path, *, fmt: str) -> Path:
-    """Write ``bn`` as BIF or XMLBIF with pgmpy's writers."""
+def network_text(bn: DiscreteBayesianNetwork, *, fmt: str) -> str:
+    """``bn`` as BIF or XMLBIF text, by pgmpy's writers."""
     from pgmpy.readwrite import BIFWriter, XMLBIFWriter
 
     if fmt not in _FORMATS:
         raise NetworkError(f"format must be one of {_FORMATS}. Got {fmt!r} instead.")
-    path = Path(path)
     writer = BIFWriter(bn) if fmt == "bif" else XMLBIFWriter(bn)
-    writer.write(str(path))
+    return str(writer)
+
+
+def write_network(bn: DiscreteBayesianNetwork, path: str | Path, *, fmt: str) -> Path:
+    """Write ``bn`` as BIF or XMLBIF (UTF-8) with pgmpy's writers."""
+    path = Path(path)
+    path.write_text(network_text(bn, fmt=fmt), encoding="utf-8")
     return path
 
 

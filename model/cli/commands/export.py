@@ -1,6 +1,7 @@
 """``legnumb export --format bif|xmlbif -o FILE``: the network for GeNIe, SamIam or Hugin.
 
-The file is written with pgmpy's own writers (:func:`legnumb.network.bayesnet.write_network`). pgmpy
+The text comes from pgmpy's own writers (:func:`legnumb.network.bayesnet.network_text`) and
+is written like every output: to a temporary file renamed over FILE only once complete. pgmpy
 1.1 writes every probability with Python's ``str(float)``, the shortest decimal that reads
 back as the same float64, so a file read back gives the same posteriors to rounding.
 """
@@ -46,10 +47,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the file; exit 0."""
-    import contextlib
-    import os
-
-    from legnumb.network.bayesnet import write_network
+    from legnumb.io.symptom_csv import atomic_output
+    from legnumb.network.bayesnet import network_text
 
     path = Path(args.output)
     if path.is_dir():
@@ -60,13 +59,9 @@ def run(args: argparse.Namespace) -> int:
             "does not exist."
         )
     model = model_from_args(args)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write_network(model.network, tmp, fmt=args.format)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    text = network_text(model.network, fmt=args.format)
+    with atomic_output(path) as out:  # renamed over the file only once it is all written
+        out.write(text.encode("utf-8"))
     n_nodes = len(model.network.nodes())
     n_aux = n_nodes - len(set(model.network.nodes()) & set(model.schema.nodes))
     n_arcs = len(model.network.edges())

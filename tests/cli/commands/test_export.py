@@ -7,6 +7,10 @@ as the same float64, so the tables read back bit for bit and the posteriors agre
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
+
 import numpy as np
 import pytest
 
@@ -67,18 +71,43 @@ def test_export_errors_are_exit_2(tmp_path, capsys):
     assert "invalid choice: 'net'" in capsys.readouterr().err
 
 
-def test_export_failure_leaves_no_file(tmp_path, capsys, monkeypatch):
-    import legnumb.network.bayesnet as bayesnet
+class _FullDisk:
+    """A temporary output file whose writes fail as on a full disk (after a first chunk)."""
 
-    def half_written(network, path, *, fmt):
-        with open(path, "w") as f:
-            f.write("network unknown {")
-        raise OSError(28, "No space left on device", str(path))
+    def __init__(self, fd):
+        self._file = os.fdopen(fd, "wb")
 
-    monkeypatch.setattr(bayesnet, "write_network", half_written)
+    def write(self, data):
+        self._file.write(data[:10])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+
+def test_export_failure_leaves_the_old_file_and_no_temporary(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("legnumb.io.symptom_csv._open_temp", _FullDisk)
     target = tmp_path / "net.bif"
+    target.write_text("old\n")
     assert main(["export", "--format", "bif", "-o", str(target)]) == 2
     err = capsys.readouterr().err
-    assert "No space left on device" in err
+    assert f"{target}: cannot write the output: No space left on device" in err
     assert "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
+    assert target.read_text() == "old\n"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_export_writes_through_a_symlink_and_keeps_its_mode(tmp_path, capsys):
+    real = tmp_path / "real.xml"
+    real.write_text("old\n")
+    real.chmod(0o640)
+    link = tmp_path / "net.xml"
+    link.symlink_to(real)
+    assert main(["export", "--format", "xmlbif", "-o", str(link)]) == 0
+    assert link.is_symlink()
+    assert real.read_text(encoding="utf-8").startswith("<?xml")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.xml", "real.xml"]
