@@ -141,7 +141,11 @@ def _cause_weights(
 # (several bits go back and forth between two buffers), over contiguous slices, so that the
 # compiler vectorizes the loops; strides 1, 2 and 4 have unrolled loops of their own. Sums are
 # taken by ``_sum8`` and ``_bw_combine`` with several accumulators in a fixed order, so results do not
-# depend on the machine.
+# depend on the machine. When a cause moves two or more bits, each bit's ``a`` (forward) or ``c``
+# (backward) is taken out as one scalar, ``T = a (T / a)``: the scaled maps leave half the
+# entries as they are, so all bits after the first are applied in place, writing only the other
+# half, and the forward pass applies its last bit and adds ``y0 fin`` in one sweep (the plain maps
+# remain for a link that makes ``a`` or ``c`` zero).
 
 
 @njit(cache=True, nogil=True)
@@ -226,6 +230,72 @@ def _bw_mid(yin, gout, lo, hi, stv, a, b, c):
                 q0 = x1[j]
                 y0[j] = a * x0[j] + b * q0
                 y1[j] = c * q0
+
+
+@njit(cache=True, nogil=True)
+def _fw_in_place(g, lo, hi, stv, r, r1):
+    """Apply ``T / a`` in place: ``g1 = r1 g1 + r g0`` (``r = b / a``, ``r1 = c / a``).
+
+    The bit's ``a`` is taken out as a scalar, so the map leaves ``g0`` as it is and only the
+    entries with the bit set are written.
+    """
+    if stv == 1:
+        for i in range(lo, hi, 2):
+            g[i + 1] = r1 * g[i + 1] + r * g[i]
+    elif stv == 2:
+        for i in range(lo, hi, 4):
+            g[i + 2] = r1 * g[i + 2] + r * g[i]
+            g[i + 3] = r1 * g[i + 3] + r * g[i + 1]
+    else:
+        for i0 in range(lo, hi, 2 * stv):
+            x0 = g[i0 : i0 + stv]
+            x1 = g[i0 + stv : i0 + 2 * stv]
+            for j in range(stv):
+                x1[j] = r1 * x1[j] + r * x0[j]
+
+
+@njit(cache=True, nogil=True)
+def _fw_last(fin, g, fout, lo, hi, stv, r, r1, y0):
+    """Set fout = y0 fin + (T / a) g on ``[lo, hi)``: the last bit and the combine at once."""
+    if stv == 1:
+        for i in range(lo, hi, 2):
+            p0 = g[i]
+            fout[i] = y0 * fin[i] + p0
+            fout[i + 1] = y0 * fin[i + 1] + (r1 * g[i + 1] + r * p0)
+    else:
+        for i0 in range(lo, hi, 2 * stv):
+            x0 = g[i0 : i0 + stv]
+            x1 = g[i0 + stv : i0 + 2 * stv]
+            f0 = fin[i0 : i0 + stv]
+            f1 = fin[i0 + stv : i0 + 2 * stv]
+            o0 = fout[i0 : i0 + stv]
+            o1 = fout[i0 + stv : i0 + 2 * stv]
+            for j in range(stv):
+                p0 = x0[j]
+                o0[j] = y0 * f0[j] + p0
+                o1[j] = y0 * f1[j] + (r1 * x1[j] + r * p0)
+
+
+@njit(cache=True, nogil=True)
+def _bw_in_place(y, lo, hi, stv, r0, r):
+    """Apply ``T' / c`` in place: ``y0 = r0 y0 + r y1`` (``r0 = a / c``, ``r = b / c``).
+
+    The bit's ``c`` is taken out as a scalar, so only the entries with the bit unset are
+    written.
+    """
+    if stv == 1:
+        for i in range(lo, hi, 2):
+            y[i] = r0 * y[i] + r * y[i + 1]
+    elif stv == 2:
+        for i in range(lo, hi, 4):
+            y[i] = r0 * y[i] + r * y[i + 2]
+            y[i + 1] = r0 * y[i + 1] + r * y[i + 3]
+    else:
+        for i0 in range(lo, hi, 2 * stv):
+            x0 = y[i0 : i0 + stv]
+            x1 = y[i0 + stv : i0 + 2 * stv]
+            for j in range(stv):
+                x0[j] = r0 * x0[j] + r * x1[j]
 
 
 @njit(cache=True, nogil=True)
@@ -847,6 +917,8 @@ def _row(
     ba = np.empty(K + 1)
     bb = np.empty(K + 1)
     bc = np.empty(K + 1)
+    br = np.empty(K + 1)
+    br1 = np.empty(K + 1)
     macc = np.zeros(2)
 
     # ---------------------------------------------------------------- forward
@@ -906,6 +978,16 @@ def _row(
                     bb[nbit] = a1[q, c]
                     bc[nbit] = a2[q, c]
                     nbit += 1
+            # take each bit's a out as a scalar (T = a (T / a)) when every a is positive
+            fw_scaled = nbit >= 2
+            prod_a = 1.0
+            for j in range(nbit):
+                if ba[j] > 0.0:
+                    prod_a *= ba[j]
+                    br[j] = bb[j] / ba[j]
+                    br1[j] = bc[j] / ba[j]
+                else:
+                    fw_scaled = False
             for hc in range(n_hc):
                 lo = hc * run
                 hi = lo + run
@@ -919,7 +1001,14 @@ def _row(
                     e00 = y0 + y1 * ba[0]
                     e11 = y0 + y1 * bc[0]
                     _fw_mid(fin, fout, lo, hi, bst[0], e00, y1 * bb[0], e11)
-                else:  # fout = y0 fin + T_k ... T_1 (y1 T_0) fin
+                elif fw_scaled:  # fout = y0 fin + y1 prod(a) (T_k/a_k) ... (T_0/a_0) fin
+                    sy = y1 * prod_a
+                    _fw_mid(fin, gbuf, lo, hi, bst[0], sy, sy * br[0], sy * br1[0])
+                    for j in range(1, nbit - 1):
+                        _fw_in_place(gbuf, lo, hi, bst[j], br[j], br1[j])
+                    j = nbit - 1
+                    _fw_last(fin, gbuf, fout, lo, hi, bst[j], br[j], br1[j], y0)
+                else:  # fout = y0 fin + T_k ... T_1 (y1 T_0) fin (some a is 0)
                     _fw_mid(fin, gbuf, lo, hi, bst[0], ba[0] * y1, bb[0] * y1, bc[0] * y1)
                     src = gbuf
                     dst = gbuf2
@@ -1027,6 +1116,16 @@ def _row(
                     bb[nbit] = a1[q, c]
                     bc[nbit] = a2[q, c]
                     nbit += 1
+            # take each bit's c out as a scalar (T' = c (T' / c)) when every c is positive
+            bw_scaled = True
+            prod_c = 1.0
+            for j in range(nbit):
+                if bc[j] > 0.0:
+                    prod_c *= bc[j]
+                    br[j] = bb[j] / bc[j]
+                    br1[j] = ba[j] / bc[j]
+                else:
+                    bw_scaled = False
             macc[0] = 0.0
             macc[1] = 0.0
             for hc in range(n_hc):
@@ -1036,6 +1135,11 @@ def _row(
                 y1 = d1[hc]
                 if nbit == 0:  # h = bout
                     _bw_combine(fin, bout, bout, bin_, lo, hi, y0, y1, macc)
+                elif bw_scaled:  # h = prod(c) (T'/c) bout over every bit
+                    _bw_mid(bout, gbuf, lo, hi, bst[0], br1[0], br[0], 1.0)
+                    for j in range(1, nbit):
+                        _bw_in_place(gbuf, lo, hi, bst[j], br1[j], br[j])
+                    _bw_combine(fin, bout, gbuf, bin_, lo, hi, y0, y1 * prod_c, macc)
                 else:  # h = T' bout over every bit; bin_ = y0 bout + y1 h
                     src = bout
                     for j in range(nbit):
@@ -1153,6 +1257,7 @@ def run_rows_reference(
         _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
     )
     helpers = ("_fw_mid", "_bw_mid", "_axpby", "_bw_combine", "_sum8", "_max4")
+    helpers += ("_fw_in_place", "_fw_last", "_bw_in_place")
     helpers += ("_open_axis",)
     helpers += ("_open_axis_t", "_close_bit", "_close_bit_t")
     helpers += ("_step_cost", "_improve_order")
