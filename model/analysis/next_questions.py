@@ -204,7 +204,7 @@ def answer_outcomes(model: Model, evidence: Mapping[str, object]) -> pd.DataFram
     >>> from legnumb.diagnosis.model import load_model
     >>> o = answer_outcomes(load_model(), {"onset": "sudden"})
     >>> o.loc[o["column"] == "face_arm_or_speech", ["state", "triage"]].values.tolist()
-    [['yes', 'emergency'], ['no', 'routine']]
+    [['yes', 'emergency'], ['no', 'urgent']]
     """
     ctx = _context(model)
     _, row = _codes(model, evidence)

@@ -304,7 +304,7 @@ def compare(
     >>> c = compare(load_model(), {"now": {"onset": "sudden"},
     ...                             "with weakness": {"onset": "sudden", "weakness": "yes"}})
     >>> c.triage.tolist(), c.changed
-    (['routine', 'emergency'], ('weakness',))
+    (['urgent', 'emergency'], ('weakness',))
     """
     if isinstance(scenarios, Mapping):
         items = list(scenarios.items())

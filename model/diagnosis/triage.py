@@ -9,7 +9,7 @@ benign pattern and nothing else fires; a row that answers little is at least rou
 Examples
 --------
 >>> import pandas as pd
->>> red_flags({"onset": "sudden", "weakness": "yes"})
+>>> red_flags({"onset": "sudden", "weakness": "yes", "position_trigger": "lying_down"})
 ('sudden leg weakness',)
 >>> triage_level({"onset": "sudden", "weakness": "yes"}, pd.Series(dtype=float))
 'emergency'
