@@ -1,4 +1,4 @@
-"""The legnumb model: load the priors, build the network, diagnose one person or many.
+"""The legnumb model: load the priors, compile the engine, diagnose one person or many.
 
 Examples
 --------
@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,9 +32,11 @@ from legnumb.diagnosis.triage import shipped_policy
 from legnumb.errors import InvalidArgumentError
 from legnumb.inference.checks import distinct_rows
 from legnumb.inference.independent import IndependentEngine
-from legnumb.network.bayesnet import DiscreteBayesianNetwork, build_network
 from legnumb.network.priors import PriorSet, load_priors
 from legnumb.network.schema import TRIAGE_LEVELS, Schema
+
+if TYPE_CHECKING:
+    from legnumb.network.bayesnet import DiscreteBayesianNetwork
 
 __all__ = ["Diagnosis", "Model", "load_model"]
 
@@ -86,20 +89,28 @@ class Model:
     ----------
     priors : PriorSet
         Every hand-set number, validated.
-    network : pgmpy.models.DiscreteBayesianNetwork
-        The network; ``check_model()`` passes.
     engine : IndependentEngine
         The exact batch engine for the causally independent network (pgmpy's variable
-        elimination on ``network`` is its reference).
+        elimination on :attr:`network` is its reference).
     policy : Policy
         The triage rules and thresholds of the same priors folder.
     """
 
     priors: PriorSet
-    network: DiscreteBayesianNetwork
     engine: IndependentEngine
     policy: Policy | None = None
     version: str = __version__
+
+    @cached_property
+    def network(self) -> DiscreteBayesianNetwork:
+        """The pgmpy network of the same numbers; ``check_model()`` passes.
+
+        Built on first use: scoring, diagnosis and the analyses run on :attr:`engine` and
+        never need it, and importing pgmpy alone takes seconds.
+        """
+        from legnumb.network.bayesnet import build_network
+
+        return build_network(self.priors.network().to_cpts())
 
     @property
     def schema(self) -> Schema:
@@ -310,7 +321,9 @@ class Model:
 
 
 def load_model(priors: str | Path | None = None) -> Model:
-    """Load and validate the priors, build the pgmpy network and compile the engine.
+    """Load and validate the priors and triage policy and compile the engine.
+
+    The pgmpy network (:attr:`Model.network`) is built when first used.
 
     Parameters
     ----------
@@ -319,11 +332,7 @@ def load_model(priors: str | Path | None = None) -> Model:
     """
     ps: PriorSet = load_priors(priors)
     policy = load_policy(ps.directory, schema=ps.schema, sources=_source_kinds(ps))
-    net = ps.network()
-    network = build_network(net.to_cpts())
-    return Model(
-        priors=ps, network=network, engine=IndependentEngine.from_network(net), policy=policy
-    )
+    return Model(priors=ps, engine=IndependentEngine.from_network(ps.network()), policy=policy)
 
 
 def _source_kinds(ps: PriorSet) -> dict[str, str]:

@@ -152,10 +152,15 @@ def test_ctrl_c_while_loading_is_one_line_and_exit_130(tmp_path):
     assert "interrupted" in err
 
 
-def test_importing_legnumb_does_not_load_pgmpy():
+def test_pgmpy_is_loaded_only_for_the_pgmpy_network():
+    # importing pgmpy takes seconds; scoring, diagnosis and the CLI parser never need it
     import subprocess
     import sys
 
-    code = "import sys, legnumb; print('pgmpy' in sys.modules); legnumb.load_model; print('pgmpy' in sys.modules)"
+    code = (
+        "import sys, legnumb; from legnumb.cli.main import build_parser; build_parser(); "
+        "m = legnumb.load_model(); m.diagnose({'onset': 'sudden'}); "
+        "print('pgmpy' in sys.modules); m.network; print('pgmpy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
