@@ -7,8 +7,6 @@ as the same float64, so the tables read back bit for bit and the posteriors agre
 
 from __future__ import annotations
 
-import errno
-import os
 import stat
 
 import numpy as np
@@ -16,6 +14,7 @@ import pytest
 
 from legnumb.cli.main import main
 from legnumb.network.bayesnet import extract_tables, read_network, reference_query
+from tests.cli.commands.support import FullDisk
 
 # Few observed findings: pgmpy's variable elimination on the v2 network (401 nodes) is fast
 # with sparse evidence and takes about a minute with a dozen observed findings.
@@ -71,25 +70,8 @@ def test_export_errors_are_exit_2(tmp_path, capsys):
     assert "invalid choice: 'net'" in capsys.readouterr().err
 
 
-class _FullDisk:
-    """A temporary output file whose writes fail as on a full disk (after a first chunk)."""
-
-    def __init__(self, fd):
-        self._file = os.fdopen(fd, "wb")
-
-    def write(self, data):
-        self._file.write(data[:10])
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._file.close()
-
-
 def test_export_failure_leaves_the_old_file_and_no_temporary(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("legnumb.io.symptom_csv._open_temp", _FullDisk)
+    monkeypatch.setattr("legnumb.io.symptom_csv._open_temp", FullDisk)
     target = tmp_path / "net.bif"
     target.write_text("old\n")
     assert main(["export", "--format", "bif", "-o", str(target)]) == 2

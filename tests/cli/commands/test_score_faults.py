@@ -4,7 +4,6 @@ with one line and no output file, every row is kept, and the output path is hand
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import stat
@@ -14,6 +13,7 @@ import pytest
 
 from legnumb.cli.main import main
 from legnumb.data import examples_path
+from tests.cli.commands.support import FullDisk
 
 EXAMPLES = Path(examples_path())
 
@@ -245,24 +245,8 @@ def test_d16_ctrl_c_before_scoring_is_one_line_exit_130(tmp_path, capsys, monkey
 
 
 # --------------------------------------------------------------------------- D7
-class _FullDisk:
-    """A file whose writes fail as on a full disk."""
-
-    def __init__(self, fd):
-        self._file = os.fdopen(fd, "wb")
-
-    def write(self, data):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._file.close()
-
-
 def test_d7_disk_full_is_exit_2_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("legnumb.io.symptom_csv._open_temp", _FullDisk)
+    monkeypatch.setattr("legnumb.io.symptom_csv._open_temp", FullDisk)
     out = tmp_path / "o.csv"
     out.write_text("old\n")
     assert run(EXAMPLES, "-o", out) == 2
@@ -273,7 +257,7 @@ def test_d7_disk_full_is_exit_2_one_line(tmp_path, capsys, monkeypatch):
 
 
 def test_d7_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("legnumb.io.symptom_csv._open_temp", _FullDisk)
+    monkeypatch.setattr("legnumb.io.symptom_csv._open_temp", FullDisk)
     out = tmp_path / "o.csv"
     assert run(EXAMPLES, "-o", out, "--debug") == 2
     err = capsys.readouterr().err
