@@ -233,25 +233,28 @@ def _bw_mid(yin, gout, lo, hi, stv, a, b, c):
 
 
 @njit(cache=True, nogil=True)
-def _fw_in_place(g, lo, hi, stv, r, r1):
-    """Apply ``T / a`` in place: ``g1 = r1 g1 + r g0`` (``r = b / a``, ``r1 = c / a``).
+def _in_place(g, lo, hi, stv, w, p, q):
+    """Apply a scaled bit map in place, writing one half: ``g_w = p g_w + q g_(1-w)``.
 
-    The bit's ``a`` is taken out as a scalar, so the map leaves ``g0`` as it is and only the
-    entries with the bit set are written.
+    Forward, ``T / a`` (``w = 1``, ``p = c / a``, ``q = b / a``) leaves the entries with the
+    bit unset as they are; backward, ``T' / c`` (``w = 0``, ``p = a / c``, ``q = b / c``)
+    leaves those with the bit set.
     """
+    dw = w * stv
+    dr = (1 - w) * stv
     if stv == 1:
         for i in range(lo, hi, 2):
-            g[i + 1] = r1 * g[i + 1] + r * g[i]
+            g[i + dw] = p * g[i + dw] + q * g[i + dr]
     elif stv == 2:
         for i in range(lo, hi, 4):
-            g[i + 2] = r1 * g[i + 2] + r * g[i]
-            g[i + 3] = r1 * g[i + 3] + r * g[i + 1]
+            g[i + dw] = p * g[i + dw] + q * g[i + dr]
+            g[i + dw + 1] = p * g[i + dw + 1] + q * g[i + dr + 1]
     else:
         for i0 in range(lo, hi, 2 * stv):
-            x0 = g[i0 : i0 + stv]
-            x1 = g[i0 + stv : i0 + 2 * stv]
+            xw = g[i0 + dw : i0 + dw + stv]
+            xr = g[i0 + dr : i0 + dr + stv]
             for j in range(stv):
-                x1[j] = r1 * x1[j] + r * x0[j]
+                xw[j] = p * xw[j] + q * xr[j]
 
 
 @njit(cache=True, nogil=True)
@@ -274,28 +277,6 @@ def _fw_last(fin, g, fout, lo, hi, stv, r, r1, y0):
                 p0 = x0[j]
                 o0[j] = y0 * f0[j] + p0
                 o1[j] = y0 * f1[j] + (r1 * x1[j] + r * p0)
-
-
-@njit(cache=True, nogil=True)
-def _bw_in_place(y, lo, hi, stv, r0, r):
-    """Apply ``T' / c`` in place: ``y0 = r0 y0 + r y1`` (``r0 = a / c``, ``r = b / c``).
-
-    The bit's ``c`` is taken out as a scalar, so only the entries with the bit unset are
-    written.
-    """
-    if stv == 1:
-        for i in range(lo, hi, 2):
-            y[i] = r0 * y[i] + r * y[i + 1]
-    elif stv == 2:
-        for i in range(lo, hi, 4):
-            y[i] = r0 * y[i] + r * y[i + 2]
-            y[i + 1] = r0 * y[i + 1] + r * y[i + 3]
-    else:
-        for i0 in range(lo, hi, 2 * stv):
-            x0 = y[i0 : i0 + stv]
-            x1 = y[i0 + stv : i0 + 2 * stv]
-            for j in range(stv):
-                x0[j] = r0 * x0[j] + r * x1[j]
 
 
 @njit(cache=True, nogil=True)
@@ -1005,7 +986,7 @@ def _row(
                     sy = y1 * prod_a
                     _fw_mid(fin, gbuf, lo, hi, bst[0], sy, sy * br[0], sy * br1[0])
                     for j in range(1, nbit - 1):
-                        _fw_in_place(gbuf, lo, hi, bst[j], br[j], br1[j])
+                        _in_place(gbuf, lo, hi, bst[j], 1, br1[j], br[j])
                     j = nbit - 1
                     _fw_last(fin, gbuf, fout, lo, hi, bst[j], br[j], br1[j], y0)
                 else:  # fout = y0 fin + T_k ... T_1 (y1 T_0) fin (some a is 0)
@@ -1138,7 +1119,7 @@ def _row(
                 elif bw_scaled:  # h = prod(c) (T'/c) bout over every bit
                     _bw_mid(bout, gbuf, lo, hi, bst[0], br1[0], br[0], 1.0)
                     for j in range(1, nbit):
-                        _bw_in_place(gbuf, lo, hi, bst[j], br1[j], br[j])
+                        _in_place(gbuf, lo, hi, bst[j], 0, br1[j], br[j])
                     _bw_combine(fin, bout, gbuf, bin_, lo, hi, y0, y1 * prod_c, macc)
                 else:  # h = T' bout over every bit; bin_ = y0 bout + y1 h
                     src = bout
@@ -1257,7 +1238,7 @@ def run_rows_reference(
         _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
     )
     helpers = ("_fw_mid", "_bw_mid", "_axpby", "_bw_combine", "_sum8", "_max4")
-    helpers += ("_fw_in_place", "_fw_last", "_bw_in_place")
+    helpers += ("_in_place", "_fw_last")
     helpers += ("_open_axis",)
     helpers += ("_open_axis_t", "_close_bit", "_close_bit_t")
     helpers += ("_step_cost", "_improve_order")
