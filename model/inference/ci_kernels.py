@@ -1218,44 +1218,16 @@ def _interpreted(fn, **replace):
     return types.FunctionType(fn.py_func.__code__, env, fn.py_func.__name__)
 
 
-def run_rows_reference(
-    codes,
-    params,
-    off,
-    st,
-    force_absent,
-    want_marg,
-    out_logz,
-    out_c1,
-    out_h,
-    out_status,
-    out_work,
-    caps,
-):
-    """:func:`run_rows` run entirely by the Python interpreter (slow; the tests' reference)."""
-    cw = _interpreted(_cause_weights, _stride=_stride.py_func, _find_axis=_find_axis.py_func)
-    row = _interpreted(
-        _row, _cause_weights=cw, _stride=_stride.py_func, _find_axis=_find_axis.py_func
-    )
-    helpers = ("_fw_mid", "_bw_mid", "_axpby", "_bw_combine", "_sum8", "_max4")
-    helpers += ("_in_place", "_fw_last")
-    helpers += ("_open_axis",)
-    helpers += ("_open_axis_t", "_close_bit", "_close_bit_t")
-    helpers += ("_step_cost", "_improve_order")
-    for name in helpers:
-        row.__globals__[name] = globals()[name].py_func
-    loop = _interpreted(run_rows, _row=row)  # the same loop over rows, interpreted
-    loop(
-        codes,
-        params,
-        off,
-        st,
-        force_absent,
-        want_marg,
-        out_logz,
-        out_c1,
-        out_h,
-        out_status,
-        out_work,
-        caps,
-    )
+def run_rows_reference(*args):
+    """:func:`run_rows` (same arguments) run by the Python interpreter (slow; the tests' reference).
+
+    Every compiled function of this module is replaced by its Python code.
+    """
+    import types
+
+    env = dict(globals())
+    for name, fn in globals().items():
+        if hasattr(fn, "py_func"):  # a numba dispatcher
+            py = fn.py_func
+            env[name] = types.FunctionType(py.__code__, env, name, py.__defaults__)
+    env["run_rows"](*args)
