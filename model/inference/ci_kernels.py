@@ -258,6 +258,23 @@ def _in_place(g, lo, hi, stv, w, p, q):
 
 
 @njit(cache=True, nogil=True)
+def _take_out(nbit, den, num, num1, r, r1):
+    """Divide each bit's map by ``den[j]`` (``r = num / den``, ``r1 = num1 / den``).
+
+    Returns the product of the ``den`` taken out, or 0.0 when one of them is 0 or the product
+    underflows: the caller then keeps the plain maps.
+    """
+    prod = 1.0
+    for j in range(nbit):
+        if not den[j] > 0.0:
+            return 0.0
+        prod *= den[j]
+        r[j] = num[j] / den[j]
+        r1[j] = num1[j] / den[j]
+    return prod
+
+
+@njit(cache=True, nogil=True)
 def _fw_last(fin, g, fout, lo, hi, stv, r, r1, y0):
     """Set fout = y0 fin + (T / a) g on ``[lo, hi)``: the last bit and the combine at once."""
     if stv == 1:
@@ -959,16 +976,8 @@ def _row(
                     bb[nbit] = a1[q, c]
                     bc[nbit] = a2[q, c]
                     nbit += 1
-            # take each bit's a out as a scalar (T = a (T / a)) when every a is positive
-            fw_scaled = nbit >= 2
-            prod_a = 1.0
-            for j in range(nbit):
-                if ba[j] > 0.0:
-                    prod_a *= ba[j]
-                    br[j] = bb[j] / ba[j]
-                    br1[j] = bc[j] / ba[j]
-                else:
-                    fw_scaled = False
+            # take each bit's a out as a scalar: T = a (T / a)
+            prod_a = _take_out(nbit, ba, bb, bc, br, br1) if nbit >= 2 else 0.0
             for hc in range(n_hc):
                 lo = hc * run
                 hi = lo + run
@@ -982,14 +991,14 @@ def _row(
                     e00 = y0 + y1 * ba[0]
                     e11 = y0 + y1 * bc[0]
                     _fw_mid(fin, fout, lo, hi, bst[0], e00, y1 * bb[0], e11)
-                elif fw_scaled:  # fout = y0 fin + y1 prod(a) (T_k/a_k) ... (T_0/a_0) fin
+                elif prod_a > 0.0:  # fout = y0 fin + y1 prod(a) (T_k/a_k) ... (T_0/a_0) fin
                     sy = y1 * prod_a
                     _fw_mid(fin, gbuf, lo, hi, bst[0], sy, sy * br[0], sy * br1[0])
                     for j in range(1, nbit - 1):
                         _in_place(gbuf, lo, hi, bst[j], 1, br1[j], br[j])
                     j = nbit - 1
                     _fw_last(fin, gbuf, fout, lo, hi, bst[j], br[j], br1[j], y0)
-                else:  # fout = y0 fin + T_k ... T_1 (y1 T_0) fin (some a is 0)
+                else:  # fout = y0 fin + T_k ... T_1 (y1 T_0) fin (an a is 0, or prod(a) is)
                     _fw_mid(fin, gbuf, lo, hi, bst[0], ba[0] * y1, bb[0] * y1, bc[0] * y1)
                     src = gbuf
                     dst = gbuf2
@@ -1097,16 +1106,8 @@ def _row(
                     bb[nbit] = a1[q, c]
                     bc[nbit] = a2[q, c]
                     nbit += 1
-            # take each bit's c out as a scalar (T' = c (T' / c)) when every c is positive
-            bw_scaled = True
-            prod_c = 1.0
-            for j in range(nbit):
-                if bc[j] > 0.0:
-                    prod_c *= bc[j]
-                    br[j] = bb[j] / bc[j]
-                    br1[j] = ba[j] / bc[j]
-                else:
-                    bw_scaled = False
+            # take each bit's c out as a scalar: T' = c (T' / c)
+            prod_c = _take_out(nbit, bc, bb, ba, br, br1)
             macc[0] = 0.0
             macc[1] = 0.0
             for hc in range(n_hc):
@@ -1116,7 +1117,7 @@ def _row(
                 y1 = d1[hc]
                 if nbit == 0:  # h = bout
                     _bw_combine(fin, bout, bout, bin_, lo, hi, y0, y1, macc)
-                elif bw_scaled:  # h = prod(c) (T'/c) bout over every bit
+                elif prod_c > 0.0:  # h = prod(c) (T'/c) bout over every bit
                     _bw_mid(bout, gbuf, lo, hi, bst[0], br1[0], br[0], 1.0)
                     for j in range(1, nbit):
                         _in_place(gbuf, lo, hi, bst[j], 0, br1[j], br[j])
