@@ -1562,8 +1562,8 @@ def output_directory(path: str | Path, *, what: str) -> Path:
     """``path`` as a directory for ``what`` (made when missing), or an :class:`InputError`.
 
     >>> import tempfile
-    >>> d = output_directory(tempfile.mkdtemp() + "/new", what="the report")
-    >>> d.is_dir()
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     output_directory(tmp + "/new", what="the report").is_dir()
     True
     """
     out = Path(path)

@@ -1578,15 +1578,17 @@ def example_priors(directory: str | Path | None = None) -> PriorSet:
     History: ``age_group``, ``sex``, ``atrial_fibrillation``, ``pregnant | sex``; causes:
     ``stroke`` (baseline 0.01, odds ratios for age and atrial fibrillation) and ``sciatica``
     (baseline only); findings: ``onset`` (noisy-MAX, order gradual < over_hours < sudden) and
-    ``weakness`` (noisy-OR). The files are written to ``directory`` (a new temporary
-    directory when omitted) and loaded from there.
+    ``weakness`` (noisy-OR). The files are written to ``directory`` and loaded from there;
+    when it is omitted they go to a temporary directory that is removed once they are loaded
+    (the returned set holds every number, so it needs no files).
 
     >>> ps = example_priors()
     >>> len(ps.numbers), sorted(ps.orders)
     (28, ['onset'])
     """
     if directory is None:
-        directory = tempfile.mkdtemp(prefix="legnumb-example-priors-")
+        with tempfile.TemporaryDirectory(prefix="legnumb-example-priors-") as tmp:
+            return example_priors(tmp)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in _EXAMPLE_FILES.items():
