@@ -22,6 +22,8 @@ state of the pass is a table over the *open* variables:
   Heckerman 1989, whose ``2^K`` alternating sum loses about ``log10(2 / P(finding))`` digits per
   positive finding).
 
+An observed cause opens no bit: a present one moves the bits of its findings at once (folded
+into their leak weights; the moves of different causes commute), an absent one leaves them.
 A finding observed at its bottom state is a unary factor ``Qcum_i(0)`` on each present parent
 (and ``Lcum(0)``); an unobserved finding is barren. The pass is normalized after every step
 (the log of the scale is accumulated), so nothing underflows. The backward pass (the transposes
@@ -721,6 +723,7 @@ def _row(
         lc = 0.0
         for t in range(r):
             lc += params[base + ford[op + t]]
+        l1 = params[base + s]
         m = 0
         for j in range(n):
             c = fpar[fpar_ptr[f] + j]
@@ -728,19 +731,26 @@ def _row(
             q = 0.0
             for t in range(r):
                 q += params[row + ford[op + t]]
+            p = params[row + s]
+            if cobs[c] == 0:  # an absent cause leaves the bit as it is
+                continue
+            if cobs[c] == 1:  # a present one moves it at once: folded into the leak's weights
+                l1 = lc * p + l1 * (q + p)  # (the moves of the causes commute)
+                lc = lc * q
+                continue
             a0[K, c] = q
-            a1[K, c] = params[row + s]
-            a2[K, c] = q + params[row + s]
+            a1[K, c] = p
+            a2[K, c] = q + p
             m |= np.int64(1) << c
         if m == 0:
-            x = params[base + s]
+            x = l1
             if x <= 0.0:
                 impossible = True
             else:
                 logc += math.log(x)
             continue
         L0[K] = lc
-        L1[K] = params[base + s]
+        L1[K] = l1
         fmask[K] = m
         K += 1
     if impossible:

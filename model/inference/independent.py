@@ -13,7 +13,10 @@ pgmpy's variable elimination on the divorced network (:meth:`IndependentNetwork.
 without the cancellation of Quickscore's alternating sum. A backward pass gives the posteriors
 of every cause and history node; a finding's posterior is ``P(e, X = s) / P(e)`` by one more
 pass per state. ``log_none`` is ``log P(every cause absent, e)``: a pass with every cause
-clamped absent (no finding bits, so it is cheap).
+clamped absent (no finding bits, so it is cheap). An observed cause costs nothing: a present
+one is folded into the leaks of its findings and an absent one drops out. A row whose tables
+would exceed the memory caps is split on one cause (absent / present) and the two halves'
+exact answers are added up (conditioning; :meth:`IndependentEngine._split`).
 
 Rows are answered in compiled code (numba, compiled on first use), in chunks that run in a
 thread pool; a row's result does not depend on the chunking or the number of threads.
@@ -64,6 +67,9 @@ _SUM_TOL = 1e-6
 _DEFAULT_CHUNK = 2048
 #: Workspace (entries of 8 bytes) each thread first answers rows with: 8 MiB.
 _SMALL_WORKSPACE = 1 << 20
+#: A row too large for the caps is split on one cause at a time, at most this many times
+#: (up to ``2^MAX_SPLITS`` smaller rows).
+MAX_SPLITS = 8
 
 
 @dataclass(frozen=True)
@@ -91,9 +97,14 @@ class IndependentEngine:
 
     A row whose pass would need a state table of more than ``max_state`` entries, or
     forward tables of more than ``max_tape`` entries in all (they are kept for the backward
-    pass), is not answered: its marginals, ``log_evidence`` and ``log_none`` are
-    NaN (the other rows of the batch are answered as usual). A finding's marginal is NaN in
-    a row where one of its states' passes is too large. The workspaces of all threads
+    pass), is answered by conditioning: it is split into two rows, one with a cause observed
+    absent and one with it present (an observed cause drops out of the pass, which makes
+    the tables smaller), and the two answers are added up exactly, weighted by
+    ``P(e, cause)``. The cause is the one whose split leaves the cheaper larger half. A row
+    still too large after ``max_splits`` splits (default 8) is not answered: its marginals,
+    ``log_evidence`` and ``log_none`` are NaN (the other rows of the batch are answered as
+    usual). A finding's marginal is NaN in a row where one of its states' passes cannot be
+    answered. The workspaces of all threads
     together stay within ``max_tape + 4 * max_state`` entries (a row's tape and four buffers
     of its largest table), so memory does not grow with ``n_threads``. The defaults
     (``2^22`` and ``2^25`` entries: 384 MiB of workspace) can be changed per engine by
@@ -103,6 +114,7 @@ class IndependentEngine:
     last_cost: np.ndarray
     max_state: int = 1 << 22
     max_tape: int = 1 << 25
+    max_splits: int = MAX_SPLITS
 
     def __init__(self, net: IndependentNetwork) -> None:
         if not isinstance(net, IndependentNetwork):
@@ -354,11 +366,11 @@ class IndependentEngine:
     def _fset(self) -> frozenset[str]:
         return frozenset(f.node for f in self._net.findings)
 
-    def _run(self, work, params, off, force_absent, want_marg, step, n_threads):
+    def _run(self, work, params, off, force_absent, want_marg, step, n_threads, splits=0):
         """One pass over every row: (log evidence, P(cause present), history marginals, too_big).
 
-        ``too_big`` marks the rows whose pass would exceed the memory caps; their log evidence
-        is NaN. Workspaces stay within ``max_tape + 4 * max_state`` entries in all, whatever
+        ``too_big`` marks the rows whose pass would exceed the memory caps even after
+        ``max_splits - splits`` splits (:meth:`_split`); their log evidence is NaN. Workspaces stay within ``max_tape + 4 * max_state`` entries in all, whatever
         ``n_threads``: each thread first answers the rows whose workspace fits in
         ``_SMALL_WORKSPACE`` entries (most rows); the rows it defers are answered next with
         a share of the budget each, and the last ones one at a time with all of it.
@@ -407,12 +419,98 @@ class IndependentEngine:
             rows = rows[np.argsort(-work_done[rows], kind="stable")]
             rows = np.concatenate([rows[j::n_threads] for j in range(n_threads)])
             step = -(-len(rows) // n_threads)
+        rows = np.flatnonzero(status == STATUS_TOO_LARGE)
+        if rows.size and splits < self.max_splits:
+            o = off[rows] if off.shape[0] > 1 else off
+            lz, cc, hh, big, cost = self._split(
+                work[rows], params, o, force_absent, want_marg, n_threads, splits
+            )
+            logz[rows], c1[rows], hm[rows], work_done[rows] = lz, cc, hh, cost
+            status[rows] = np.where(big, STATUS_TOO_LARGE, 0)
         too_big = (status == STATUS_TOO_LARGE) | (status == STATUS_DEFERRED)
         logz[too_big] = np.nan
         c1[too_big] = np.nan
         hm[too_big] = np.nan
         self._work = work_done
         return logz, c1, hm, too_big
+
+    def _split(self, work, params, off, force_absent, want_marg, n_threads, splits):
+        """Answer rows too large for the caps by conditioning each on one unobserved cause.
+
+        ``P(e) = P(e, c absent) + P(e, c present)``; every other marginal is the mixture of
+        the two halves' marginals weighted by ``P(e, c = x) / P(e)``, and ``c``'s own is those
+        weights: sums of non-negative terms, so the answer is as exact as a single pass. Each
+        row's ``c`` is the cause whose halves have the smallest larger pass (their costs are
+        planned, not run). Returns ``(logz, c1, hm, too_big, cost)`` for the rows.
+        """
+        from legnumb.inference.ci_kernels import run_rows
+
+        n, n_c = work.shape[0], len(self._causes)
+        ccol = self._ccol
+        # plan (do not run) both halves for every unobserved cause: caps of 0 stop each row
+        # right after its plan, with the plan's cost in out_work
+        free = work[:, ccol] < 0  # (n, n_c)
+        rows, causes = np.nonzero(free)
+        trial = np.repeat(work[rows], 2, axis=0)
+        trial[np.arange(trial.shape[0]), np.repeat(ccol[causes], 2)] = np.tile([0, 1], rows.size)
+        m = trial.shape[0]
+        plan_cost = np.zeros(m, dtype=np.int64)
+        run_rows(
+            trial,
+            params,
+            np.repeat(off[rows], 2, axis=0) if off.shape[0] > 1 else off,
+            self._struct,
+            force_absent,
+            want_marg,
+            np.empty(m),
+            np.full((m, n_c), np.nan),
+            np.zeros((m, *self._hm_shape)),
+            np.zeros(m, dtype=np.int64),
+            plan_cost,
+            np.zeros(3, dtype=np.int64),
+        )
+        larger = np.full((n, n_c), np.iinfo(np.int64).max)
+        larger[rows, causes] = plan_cost.reshape(-1, 2).max(axis=1)
+        pick = np.argmin(larger, axis=1)
+        can = free[np.arange(n), pick]
+        # run the two halves of every row that has a cause left to split on
+        idx = np.flatnonzero(can)
+        halves = np.repeat(work[idx], 2, axis=0)
+        halves[np.arange(2 * idx.size), np.repeat(ccol[pick[idx]], 2)] = np.tile([0, 1], idx.size)
+        o = np.repeat(off[idx], 2, axis=0) if off.shape[0] > 1 else off
+        step = max(1, min(_DEFAULT_CHUNK, -(-halves.shape[0] // n_threads)))
+        lz, cc, hh, big = self._run(
+            halves, params, o, force_absent, want_marg, step, n_threads, splits + 1
+        )
+        cost = self._work.reshape(-1, 2).sum(axis=1)
+        logz = np.full(n, np.nan)
+        c1 = np.full((n, n_c), np.nan)
+        hm = np.full((n, *self._hm_shape), np.nan)
+        too_big = ~can
+        work_done = np.zeros(n, dtype=np.int64)
+        work_done[idx] = cost
+        lz, cc, hh, big = lz.reshape(-1, 2), cc.reshape(-1, 2, n_c), hh, big.reshape(-1, 2)
+        hh = hh.reshape(idx.size, 2, *self._hm_shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = np.logaddexp(lz[:, 0], lz[:, 1])
+            w = np.exp(lz - total[:, None])  # (rows, 2): P(c = x | e)
+        w = np.where(np.isfinite(lz), w, 0.0)
+        logz[idx] = total
+        mix_c = np.where(w[:, :, None] > 0, cc, 0.0)
+        c1[idx] = (w[:, :, None] * mix_c).sum(axis=1)
+        c1[idx, pick[idx]] = w[:, 1]
+        mix_h = np.where(w.reshape(-1, 2, *([1] * len(self._hm_shape))) > 0, hh, 0.0)
+        hm[idx] = (w.reshape(-1, 2, *([1] * len(self._hm_shape))) * mix_h).sum(axis=1)
+        impossible = ~np.isfinite(total)
+        c1[idx[impossible]] = np.nan
+        hm[idx[impossible]] = 0.0  # as the kernel leaves an impossible row's
+        too_big[idx] = big.any(axis=1)
+        logz[too_big] = np.nan
+        return logz, c1, hm, too_big, work_done
+
+    @property
+    def _hm_shape(self) -> tuple[int, int]:
+        return (len(self._history), int(self._card.max()) if self._card.size else 1)
 
     def _pass(self, work, params, off, force_absent, want_marg, step, n_threads, cap, out):
         """Run the kernel over ``work`` in chunks of ``step`` rows on ``n_threads`` threads."""

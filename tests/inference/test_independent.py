@@ -295,15 +295,21 @@ def test_kernel_matches_interpreted_reference():
         np.testing.assert_array_equal(x, y)
 
 
-def test_row_too_large_gives_nan_for_that_row_only():
+def _too_large_setup():
     net = random_network(21, n_hist=4, n_causes=6, n_findings=8, min_parents=2)
     eng = IndependentEngine.from_network(net)
     codes = random_rows(np.random.default_rng(2), eng, 40, p_obs=0.9)
+    codes[:, [eng.variables.index(c) for c in eng.causes]] = -1
     full = eng.query(codes)
     cost = eng.last_cost
     eng.max_tape = int(np.median(cost))
+    return net, eng, codes, full, cost > eng.max_tape
+
+
+def test_row_too_large_without_splits_gives_nan_for_that_row_only():
+    net, eng, codes, full, big = _too_large_setup()
+    eng.max_splits = 0
     res = eng.query(codes)
-    big = cost > eng.max_tape
     assert big.any()
     assert (~big).any()
     assert np.isnan(res.log_evidence[big]).all()
@@ -319,6 +325,32 @@ def test_row_too_large_gives_nan_for_that_row_only():
         np.testing.assert_array_equal(res.marginals[v][ok], full.marginals[v][ok])
     np.testing.assert_array_equal(res.log_evidence[~big], full.log_evidence[~big])
     np.testing.assert_array_equal(res.log_none[~big], full.log_none[~big])
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_rows_too_large_are_split_on_causes_and_stay_exact(n_threads):
+    net, eng, codes, full, big = _too_large_setup()
+    res = eng.query(codes, n_threads=n_threads)
+    assert big.sum() >= 5
+    assert np.isfinite(res.log_evidence).all()
+    np.testing.assert_allclose(res.log_evidence, full.log_evidence, rtol=1e-12)
+    np.testing.assert_array_equal(res.log_none, full.log_none)  # no cause: never split
+    for v in eng.variables:
+        np.testing.assert_allclose(res.marginals[v], full.marginals[v], atol=1e-12, rtol=0)
+    # the brute force agrees on a split row, and no half of a split exceeded the cap
+    b = int(np.flatnonzero(big)[0])
+    marg, pe, _ = brute_force(net, evidence(eng, codes[b]))
+    assert res.log_evidence[b] == pytest.approx(np.log(pe), rel=TOL)
+    for v in eng.variables:
+        np.testing.assert_allclose(res.marginals[v][b], marg[v], atol=TOL, rtol=0)
+
+
+def test_a_row_that_no_split_makes_small_enough_stays_unanswered():
+    _, eng, codes, _, _ = _too_large_setup()
+    eng.max_tape = 1  # no pass fits, however many causes are observed
+    res = eng.query(codes[:3])
+    assert np.isnan(res.log_evidence).all()
+    assert all(np.isnan(m).all() for m in res.marginals.values())
 
 
 def test_finding_without_parent_causes():
@@ -440,6 +472,7 @@ def test_order_search_keeps_results_and_lowers_cost():
     net = random_network(5, n_hist=3, n_causes=14, n_findings=30, min_parents=3)
     eng = IndependentEngine.from_network(net)
     codes = random_rows(np.random.default_rng(0), eng, 20, p_obs=0.9)
+    codes[:, [eng.variables.index(c) for c in eng.causes]] = -1  # an observed cause costs nothing
     res = eng.query(codes, targets=list(eng.causes))
     big = np.flatnonzero((eng.last_cost > 1e5) & (eng.last_cost < 2e5))
     assert big.size
