@@ -9,7 +9,7 @@ import pandas as pd
 from legnumb.data import library_path
 from legnumb.network.schema import load_schema
 
-LOCATOR = re.compile(r"^(doi:10\.\d{4,9}/\S+|PMID:? ?\d+|PMC\d+|https://\S+)$")
+LOCATOR = re.compile(r"^(doi:10\.\d{4,9}/\S+|PMID:? ?\d+|PMC\d+|https?://\S+)$")
 
 
 def _library() -> pd.DataFrame:
