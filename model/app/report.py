@@ -217,10 +217,20 @@ def _accuracy(data) -> str:
         return f"<p>No accuracy: {_e(data.evaluation_note)}</p>"
     ev = data.evaluation
     s = ev.summary
+    recall = (
+        f"emergency recall <b>{s['emergency_recall']:.1%}</b> of {s['emergencies']} expected "
+        "emergencies"
+        if s["emergencies"]
+        else "no case expected an emergency"
+    )
+    given = ev.triage_table.reset_index()
+    given.columns = ["expected", *map(str, ev.triage_table.columns)]
     out = [
         f"<p>{s['n']} cases ({s['scored']} scored): top-1 accuracy <b>{s['top1']:.1%}</b>, "
         f"top-3 accuracy <b>{s['top3']:.1%}</b>, triage agreement "
-        f"<b>{s['triage_agreement']:.1%}</b>, under-triaged <b>{s['under_triaged']}</b>.</p>",
+        f"<b>{s['triage_agreement']:.1%}</b>, under-triaged <b>{s['under_triaged']}</b>, "
+        f"over-triaged <b>{s['over_triaged']}</b>; {recall}.</p>",
+        "<h3>Triage, expected (rows) by given (columns)</h3>" + _table(given),
         _img(plot_confusion(ev), "confusion matrix", width=760),
     ]
     misses = ev.misses

@@ -58,6 +58,27 @@ def test_sections_and_embedded_figures(page):
     assert "Case E16" in page
     assert "Case E03" in page
     assert "top-1 accuracy" in page
+
+
+def test_accuracy_reports_over_triage_and_the_triage_table(data, page):
+    s = data.evaluation.summary
+    assert (
+        f"under-triaged <b>{s['under_triaged']}</b>, over-triaged <b>{s['over_triaged']}</b>"
+        in page
+    )
+    assert s["emergencies"] == 0  # E03 and E16: the recall says so rather than "nan%"
+    assert f"over-triaged <b>{s['over_triaged']}</b>; no case expected an emergency." in page
+    i = page.index("<h3>Triage, expected (rows) by given (columns)</h3>")
+    table = page[i : page.index("</table>", i)]
+    assert "<th>expected</th><th>emergency</th><th>urgent</th>" in table
+    # one row per expected level, its cells the counts of the evaluation's triage table
+    tt = data.evaluation.triage_table
+    for level, row in tt.iterrows():
+        cells = "".join(f"<td>{int(v)}</td>" for v in row)
+        assert f"<td>{level}</td>{cells}" in table
+
+
+def test_disclaimer_and_tables(page):
     # the shipped disclaimer, with the v2 red flags (saddle numbness, a cold pale leg)
     assert f"<p class='warn'>{html.escape(DISCLAIMER)}</p>" in page
     assert "numbness around the genitals or back passage" in page
