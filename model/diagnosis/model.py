@@ -162,13 +162,18 @@ class Model:
         """P(cause = present | row) for coded rows: an array ``(B, len(causes))``."""
         return self.infer(codes, n_threads=n_threads)[0]
 
-    def infer(self, codes: np.ndarray, *, n_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Posteriors ``(B, len(causes))`` and P(no listed cause | row) ``(B,)`` of coded rows."""
+    def infer(
+        self, codes: np.ndarray, *, n_threads: int = 1, with_none: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posteriors ``(B, len(causes))`` and P(no listed cause | row) ``(B,)`` of coded rows.
+
+        With ``with_none=False`` the second array is NaN and its pass is skipped.
+        """
         codes = np.asarray(codes, dtype=np.int64)
         full = np.full((codes.shape[0], len(self.engine.variables)), -1, dtype=np.int64)
         full[:, self._column_positions] = codes
         causes = self.causes
-        res = self.engine.query(full, targets=causes, n_threads=n_threads)
+        res = self.engine.query(full, targets=causes, n_threads=n_threads, with_none=with_none)
         post = np.column_stack([res.marginals[c][:, 1] for c in causes])
         with np.errstate(invalid="ignore"):
             other = np.exp(res.log_none - res.log_evidence)
@@ -310,7 +315,9 @@ class Model:
         if not rows.size:
             return None
         base = np.full(post.shape, np.nan)
-        base[rows] = self.infer(np.where(rfa, -1, codes[rows]), n_threads=n_threads)[0]
+        base[rows] = self.infer(
+            np.where(rfa, -1, codes[rows]), n_threads=n_threads, with_none=False
+        )[0]
         return base
 
     def score(self, df: pd.DataFrame) -> pd.DataFrame:

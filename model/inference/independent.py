@@ -275,6 +275,7 @@ class IndependentEngine:
         cpt_values: Mapping[str, np.ndarray] | None = None,
         n_threads: int = 1,
         chunk_rows: int | None = None,
+        with_none: bool = True,
     ) -> IndependentResult:
         """Exact posterior marginals, log evidence and ``log_none`` for a batch of rows.
 
@@ -294,6 +295,9 @@ class IndependentEngine:
             Chunks of rows run in this many threads (default 1).
         chunk_rows : int, optional
             Rows per chunk (default 2048). Results do not depend on it.
+        with_none : bool, optional
+            Compute ``log_none`` (default). When False, ``log_none`` is NaN and its pass (one
+            per row, cheap but not free) is skipped.
 
         Returns
         -------
@@ -328,7 +332,10 @@ class IndependentEngine:
         need_marg = any(name not in fset for name in want)
         logz, c1, hm, too_big = self._run(work, params, off, False, need_marg, step, n_threads)
         cost = self._work
-        log_none, _, _, _ = self._run(work, params, off, True, False, step, n_threads)
+        if with_none:
+            log_none, _, _, _ = self._run(work, params, off, True, False, step, n_threads)
+        else:
+            log_none = np.full(work.shape[0], np.nan)
         impossible = ~np.isfinite(logz)
         out: dict[str, np.ndarray] = {}
         if any(name in cset for name in want):  # every cause's marginal, made at once
@@ -348,7 +355,8 @@ class IndependentEngine:
             out[name] = m
         logz = np.where(impossible, -np.inf, logz)
         logz[(work < 0).all(axis=1)] = 0.0
-        log_none = np.where(np.isfinite(log_none), log_none, -np.inf)
+        if with_none:
+            log_none = np.where(np.isfinite(log_none), log_none, -np.inf)
         logz[too_big] = np.nan
         log_none[too_big] = np.nan
         if inverse is not None:

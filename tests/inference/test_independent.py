@@ -264,6 +264,18 @@ def test_every_state_of_every_finding_and_observed_causes():
             np.testing.assert_allclose(res.marginals[v][b], marg[v], atol=TOL, rtol=0)
 
 
+def test_without_none_the_same_marginals_and_nan_log_none():
+    net = random_network(8, n_hist=3, n_causes=4, n_findings=5)
+    eng = IndependentEngine.from_network(net)
+    codes = random_rows(np.random.default_rng(4), eng, 25)
+    full = eng.query(codes)
+    res = eng.query(codes, with_none=False)
+    assert np.isnan(res.log_none).all()
+    np.testing.assert_array_equal(res.log_evidence, full.log_evidence)
+    for v in eng.variables:
+        np.testing.assert_array_equal(res.marginals[v], full.marginals[v])
+
+
 def test_impossible_evidence():
     net = hand_network()
     eng = IndependentEngine.from_network(net)
