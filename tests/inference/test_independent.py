@@ -357,6 +357,21 @@ def test_rows_too_large_are_split_on_causes_and_stay_exact(n_threads):
         np.testing.assert_allclose(res.marginals[v][b], marg[v], atol=TOL, rtol=0)
 
 
+def test_a_split_with_an_impossible_half():
+    # y = mid needs a present: splitting on a leaves one half impossible (weight 0)
+    eng = IndependentEngine.from_network(hand_network())
+    codes = eng.encode([{"y": "mid", "x": "yes"}, {"x": "yes"}])
+    full = eng.query(codes)
+    eng.max_tape = int(eng.last_cost.min()) - 1  # both rows must be split
+    res = eng.query(codes)
+    np.testing.assert_allclose(res.log_evidence, full.log_evidence, rtol=1e-12)
+    for v in eng.variables:
+        np.testing.assert_allclose(res.marginals[v], full.marginals[v], atol=1e-12, rtol=0)
+    assert res.marginals["a"][0, 1] == 1.0  # a is certain in the possible half
+    eng.max_splits = 0  # (without splits neither row could be answered)
+    assert np.isnan(eng.query(codes).log_evidence).all()
+
+
 def test_a_row_that_no_split_makes_small_enough_stays_unanswered():
     _, eng, codes, _, _ = _too_large_setup()
     eng.max_tape = 1  # no pass fits, however many causes are observed
