@@ -304,8 +304,8 @@ def nan_for_second_row(monkeypatch):
 
     real = Model.infer  # what score_codes calls (posteriors and P(no listed cause))
 
-    def broken(self, codes, *, n_threads=1):
-        post, other = real(self, codes, n_threads=n_threads)
+    def broken(self, codes, *, n_threads=1, with_none=True):
+        post, other = real(self, codes, n_threads=n_threads, with_none=with_none)
         post = np.array(post, dtype=float)
         if len(post) > 1:
             post[1, 2] = np.nan

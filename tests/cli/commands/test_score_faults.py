@@ -352,8 +352,8 @@ def test_d4_non_finite_posterior_is_exit_1_with_a_row_error(tmp_path, capsys, mo
 
     real = Model.infer  # what scoring calls: posteriors and P(no listed cause)
 
-    def broken(self, codes, *, n_threads=1):
-        post, other = real(self, codes, n_threads=n_threads)
+    def broken(self, codes, *, n_threads=1, with_none=True):
+        post, other = real(self, codes, n_threads=n_threads, with_none=with_none)
         post = np.array(post, dtype=float)
         post[0, 0] = np.nan
         return post, other
