@@ -97,7 +97,8 @@ class IndependentEngine:
 
     A row whose pass would need a state table of more than ``max_state`` entries, or
     forward tables of more than ``max_tape`` entries in all (they are kept for the backward
-    pass), is answered by conditioning: it is split into two rows, one with a cause observed
+    pass), or a workspace of more than half the budget below, is answered by conditioning: it
+    is split into two rows, one with a cause observed
     absent and one with it present (an observed cause drops out of the pass, which makes
     the tables smaller), and the two answers are added up exactly, weighted by
     ``P(e, cause)``. The cause is the one whose split leaves the cheaper larger half. A row
@@ -393,12 +394,18 @@ class IndependentEngine:
         status = np.zeros(n, dtype=np.int64)
         work_done = np.zeros(n, dtype=np.int64)
         budget = int(self.max_tape) + 4 * int(self.max_state)
-        tiers = sorted({min(_SMALL_WORKSPACE, budget // n_threads), budget // n_threads, budget})
+        # a row that needs more than half the budget is split on a cause (while splits are
+        # left), so that no row holds the whole budget while the other threads wait; the
+        # split depends on the row alone, never on n_threads, so results do not either
+        can_split = splits < self.max_splits
+        top = budget // 2 if can_split else budget
+        per_thread = min(budget // n_threads, top)
+        tiers = sorted({min(_SMALL_WORKSPACE, per_thread), per_thread, top})
         rows = np.zeros(0, dtype=np.int64)  # rows deferred by the previous tier
         if n_threads > 1:  # small chunks balance the threads (a row's cost varies a lot)
             step = max(1, min(step, -(-n // (16 * n_threads))))
         for tier, cap in enumerate(tiers):
-            threads = n_threads if cap * n_threads <= budget else 1
+            threads = max(1, min(n_threads, budget // cap))
             if tier == 0:
                 self._pass(
                     work,
@@ -427,8 +434,8 @@ class IndependentEngine:
             rows = rows[np.argsort(-work_done[rows], kind="stable")]
             rows = np.concatenate([rows[j::n_threads] for j in range(n_threads)])
             step = -(-len(rows) // n_threads)
-        rows = np.flatnonzero(status == STATUS_TOO_LARGE)
-        if rows.size and splits < self.max_splits:
+        rows = np.flatnonzero((status == STATUS_TOO_LARGE) | (status == STATUS_DEFERRED))
+        if rows.size and can_split:
             o = off[rows] if off.shape[0] > 1 else off
             lz, cc, hh, big, cost = self._split(
                 work[rows], params, o, force_absent, want_marg, n_threads, splits
