@@ -98,15 +98,13 @@ class IndependentEngine:
     A row whose pass would need a state table of more than ``max_state`` entries, or
     forward tables of more than ``max_tape`` entries in all (they are kept for the backward
     pass), or a workspace of more than half the budget below, is answered by conditioning: it
-    is split into two rows, one with a cause observed
-    absent and one with it present (an observed cause drops out of the pass, which makes
-    the tables smaller), and the two answers are added up exactly, weighted by
-    ``P(e, cause)``. The cause is the one whose split leaves the cheaper larger half. A row
-    still too large after ``max_splits`` splits (default 8) is not answered: its marginals,
-    ``log_evidence`` and ``log_none`` are NaN (the other rows of the batch are answered as
-    usual). A finding's marginal is NaN in a row where one of its states' passes cannot be
-    answered. The workspaces of all threads
-    together stay within ``max_tape + 4 * max_state`` entries (a row's tape and four buffers
+    is split into two rows, one with a cause observed absent and one with it present (an
+    observed cause drops out of the pass, which makes the tables smaller), and the two answers
+    are added up exactly, weighted by ``P(e, cause)``. The cause is the one whose split leaves
+    the cheaper larger half. A row still too large after ``max_splits`` splits (default 8) is
+    not answered: its marginals, ``log_evidence`` and ``log_none`` are NaN (the other rows of
+    the batch are answered as usual). A finding's marginal is NaN in a row where one of its
+    states' passes cannot be answered. The workspaces of all threads together stay within ``max_tape + 4 * max_state`` entries (a row's tape and four buffers
     of its largest table), so memory does not grow with ``n_threads``. The defaults
     (``2^22`` and ``2^25`` entries: 384 MiB of workspace) can be changed per engine by
     setting the attributes.
@@ -335,6 +333,7 @@ class IndependentEngine:
         cost = self._work
         if with_none:
             log_none, _, _, _ = self._run(work, params, off, True, False, step, n_threads)
+            log_none = np.where(np.isfinite(log_none), log_none, -np.inf)
         else:
             log_none = np.full(work.shape[0], np.nan)
         impossible = ~np.isfinite(logz)
@@ -356,8 +355,6 @@ class IndependentEngine:
             out[name] = m
         logz = np.where(impossible, -np.inf, logz)
         logz[(work < 0).all(axis=1)] = 0.0
-        if with_none:
-            log_none = np.where(np.isfinite(log_none), log_none, -np.inf)
         logz[too_big] = np.nan
         log_none[too_big] = np.nan
         if inverse is not None:
@@ -379,18 +376,19 @@ class IndependentEngine:
         """One pass over every row: (log evidence, P(cause present), history marginals, too_big).
 
         ``too_big`` marks the rows whose pass would exceed the memory caps even after
-        ``max_splits - splits`` splits (:meth:`_split`); their log evidence is NaN. Workspaces stay within ``max_tape + 4 * max_state`` entries in all, whatever
+        ``max_splits - splits`` more splits (:meth:`_split`); their log evidence is NaN.
+        Workspaces stay within ``max_tape + 4 * max_state`` entries in all, whatever
         ``n_threads``: each thread first answers the rows whose workspace fits in
         ``_SMALL_WORKSPACE`` entries (most rows); the rows it defers are answered next with
-        a share of the budget each, and the last ones one at a time with all of it.
+        a share of the budget each. A row that needs more than half the budget is split while
+        splits are left; at the last level it runs alone with all of it.
         """
         from legnumb.inference.ci_kernels import STATUS_DEFERRED, STATUS_TOO_LARGE
 
         n = work.shape[0]
         logz = np.empty(n)
         c1 = np.full((n, len(self._causes)), np.nan)
-        maxk = int(self._card.max()) if self._card.size else 1
-        hm = np.zeros((n, len(self._history), maxk))
+        hm = np.zeros((n, *self._hm_shape))
         status = np.zeros(n, dtype=np.int64)
         work_done = np.zeros(n, dtype=np.int64)
         budget = int(self.max_tape) + 4 * int(self.max_state)
@@ -462,12 +460,18 @@ class IndependentEngine:
 
         n, n_c = work.shape[0], len(self._causes)
         ccol = self._ccol
+
+        def halves(rows: np.ndarray, causes: np.ndarray) -> np.ndarray:
+            """Each row twice: cause ``causes[i]`` observed absent, then present."""
+            out = np.repeat(work[rows], 2, axis=0)
+            out[np.arange(out.shape[0]), np.repeat(ccol[causes], 2)] = np.tile([0, 1], rows.size)
+            return out
+
         # plan (do not run) both halves for every unobserved cause: caps of 0 stop each row
         # right after its plan, with the plan's cost in out_work
         free = work[:, ccol] < 0  # (n, n_c)
         rows, causes = np.nonzero(free)
-        trial = np.repeat(work[rows], 2, axis=0)
-        trial[np.arange(trial.shape[0]), np.repeat(ccol[causes], 2)] = np.tile([0, 1], rows.size)
+        trial = halves(rows, causes)
         m = trial.shape[0]
         plan_cost = np.zeros(m, dtype=np.int64)
         run_rows(
@@ -490,12 +494,11 @@ class IndependentEngine:
         can = free[np.arange(n), pick]
         # run the two halves of every row that has a cause left to split on
         idx = np.flatnonzero(can)
-        halves = np.repeat(work[idx], 2, axis=0)
-        halves[np.arange(2 * idx.size), np.repeat(ccol[pick[idx]], 2)] = np.tile([0, 1], idx.size)
+        split = halves(idx, pick[idx])
         o = np.repeat(off[idx], 2, axis=0) if off.shape[0] > 1 else off
-        step = max(1, min(_DEFAULT_CHUNK, -(-halves.shape[0] // n_threads)))
+        step = max(1, min(_DEFAULT_CHUNK, -(-split.shape[0] // n_threads)))
         lz, cc, hh, big = self._run(
-            halves, params, o, force_absent, want_marg, step, n_threads, splits + 1
+            split, params, o, force_absent, want_marg, step, n_threads, splits + 1
         )
         cost = self._work.reshape(-1, 2).sum(axis=1)
         logz = np.full(n, np.nan)
@@ -514,8 +517,8 @@ class IndependentEngine:
         mix_c = np.where(w[:, :, None] > 0, cc, 0.0)
         c1[idx] = (w[:, :, None] * mix_c).sum(axis=1)
         c1[idx, pick[idx]] = w[:, 1]
-        mix_h = np.where(w.reshape(-1, 2, *([1] * len(self._hm_shape))) > 0, hh, 0.0)
-        hm[idx] = (w.reshape(-1, 2, *([1] * len(self._hm_shape))) * mix_h).sum(axis=1)
+        wh = w[:, :, None, None]  # over the history marginals' two axes
+        hm[idx] = (wh * np.where(wh > 0, hh, 0.0)).sum(axis=1)
         impossible = ~np.isfinite(total)
         c1[idx[impossible]] = np.nan
         hm[idx[impossible]] = 0.0  # as the kernel leaves an impossible row's
