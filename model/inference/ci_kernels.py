@@ -62,6 +62,12 @@ _AX_BLOCK = 0
 SEARCH_MIN_COST = 1e5
 SEARCH_MIN_K = 8  # ... and at least this many finding bits (below, the greedy order is cheap)
 SEARCH_PASSES = 8  # at most this many sweeps over the causes
+#: Rows whose searched order still costs more than this many entries get ``cost // RESTART_COST``
+#: more searches (at most ``MAX_RESTARTS``), each from a random order (one search costs about
+#: as much as 1e5 entries of the pass; on rows over 1e6 entries two more cut the pass by about
+#: a quarter).
+RESTART_COST = 5e5
+MAX_RESTARTS = 8
 _AX_FIND = 1
 
 
@@ -522,43 +528,51 @@ def _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
     """Local search on ``order`` (in place): move single causes while the pass gets cheaper.
 
     Moving a cause by one place changes only the cost of the two steps swapped, so every
-    insertion move of one cause is priced in one sweep. Returns the cost of the final order.
+    insertion move of one cause is priced in one sweep. Each step's cost in the current order
+    is kept (computed again only after a move), and the moved cause's cost at one place is
+    the one priced at the place before, so each candidate place costs two calls of
+    :func:`_step_cost`. Returns the cost of the final order.
     """
     C = order.shape[0]
     pre = np.zeros(C + 1, np.int64)
+    here = np.empty(C)  # each step's cost in the current order
+    stale = True
     for _ in range(max_passes):
         improved = False
         for i in range(C):
-            for j in range(C):
-                pre[j + 1] = pre[j] | (np.int64(1) << order[j])
+            if stale:  # after a move (the prefixes and step costs between its ends change)
+                for j in range(C):
+                    pre[j + 1] = pre[j] | (np.int64(1) << order[j])
+                for j in range(C):
+                    here[j] = _step_cost(pre[j], order[j], K, fmask, n_ab, ab, blk_cmask, bk)
+                stale = False
             x = order[i]
             xb = np.int64(1) << x
             best = -0.5
             bj = i
             cum = 0.0
             Q = pre[i]
+            x_at = here[i]  # x's cost after the prefix Q
             for j in range(i, C - 1):  # move x right past order[j + 1]
                 y = order[j + 1]
                 yb = np.int64(1) << y
-                old = _step_cost(Q, x, K, fmask, n_ab, ab, blk_cmask, bk)
-                old += _step_cost(Q | xb, y, K, fmask, n_ab, ab, blk_cmask, bk)
-                new = _step_cost(Q, y, K, fmask, n_ab, ab, blk_cmask, bk)
-                new += _step_cost(Q | yb, x, K, fmask, n_ab, ab, blk_cmask, bk)
-                cum += new - old
+                old = x_at + here[j + 1]  # y's prefix in the current order is Q | xb
+                y_at = _step_cost(Q, y, K, fmask, n_ab, ab, blk_cmask, bk)
+                x_at = _step_cost(Q | yb, x, K, fmask, n_ab, ab, blk_cmask, bk)
+                cum += (y_at + x_at) - old
                 Q |= yb
                 if cum < best:
                     best = cum
                     bj = j + 1
             cum = 0.0
+            x_at = here[i]  # x's cost after the prefix pre[i]
             for j in range(i, 0, -1):  # move x left past order[j - 1]
                 y = order[j - 1]
-                yb = np.int64(1) << y
                 Q = pre[j - 1]
-                old = _step_cost(Q, y, K, fmask, n_ab, ab, blk_cmask, bk)
-                old += _step_cost(Q | yb, x, K, fmask, n_ab, ab, blk_cmask, bk)
-                new = _step_cost(Q, x, K, fmask, n_ab, ab, blk_cmask, bk)
-                new += _step_cost(Q | xb, y, K, fmask, n_ab, ab, blk_cmask, bk)
-                cum += new - old
+                old = here[j - 1] + x_at  # y's cost after Q, then x's after Q | y
+                x_at = _step_cost(Q, x, K, fmask, n_ab, ab, blk_cmask, bk)
+                y_at = _step_cost(Q | xb, y, K, fmask, n_ab, ab, blk_cmask, bk)
+                cum += (x_at + y_at) - old
                 if cum < best:
                     best = cum
                     bj = j - 1
@@ -566,12 +580,12 @@ def _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
                 for j in range(i, bj):
                     order[j] = order[j + 1]
                 order[bj] = x
-                improved = True
+                improved = stale = True
             elif bj < i:
                 for j in range(i, bj, -1):
                     order[j] = order[j - 1]
                 order[bj] = x
-                improved = True
+                improved = stale = True
         if not improved:
             break
     tot = 1.0
@@ -580,6 +594,35 @@ def _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
         tot += _step_cost(P, order[j], K, fmask, n_ab, ab, blk_cmask, bk)
         P |= np.int64(1) << order[j]
     return tot
+
+
+@njit(cache=True, nogil=True)
+def _restarts(order, cost, K, fmask, n_ab, ab, blk_cmask, bk):
+    """Search again from ``min(MAX_RESTARTS, cost // RESTART_COST)`` random orders; keep the best.
+
+    The random orders come from a xorshift generator with a fixed seed, so a row gets the same
+    order whatever the thread or chunk that answers it.
+    """
+    C = order.shape[0]
+    n = min(MAX_RESTARTS, int(cost // RESTART_COST))
+    x = np.uint64(88172645463325252)
+    trial = np.empty(C, np.int64)
+    for _ in range(n):
+        for j in range(C):
+            trial[j] = j
+        for j in range(C - 1, 0, -1):  # Fisher-Yates
+            x ^= x << np.uint64(13)
+            x ^= x >> np.uint64(7)
+            x ^= x << np.uint64(17)
+            k = np.int64(x % np.uint64(j + 1))
+            t = trial[j]
+            trial[j] = trial[k]
+            trial[k] = t
+        c = _improve_order(trial, K, fmask, n_ab, ab, blk_cmask, bk, SEARCH_PASSES)
+        if c < cost:
+            cost = c
+            order[:] = trial
+    return cost
 
 
 @njit(cache=True, nogil=True)
@@ -798,7 +841,9 @@ def _row(
             cost += _step_cost(P, order[step], K, fmask, n_ab, ab, blk_cmask, bk)
             P |= np.int64(1) << order[step]
         if cost > SEARCH_MIN_COST:
-            _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, SEARCH_PASSES)
+            cost = _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, SEARCH_PASSES)
+        if cost > 2 * RESTART_COST:
+            _restarts(order, cost, K, fmask, n_ab, ab, blk_cmask, bk)
 
     # ---------------------------------------------------------------- op list, sizes
     max_ops = 2 * (n_ab + K) + C

@@ -478,6 +478,39 @@ def test_errors():
         IndependentEngine.from_network([])
 
 
+def test_restarts_never_cost_more_and_do_not_depend_on_the_caller():
+    rng = np.random.default_rng(11)
+    n_c, n_k = 12, 16
+    fmask = np.array(
+        [sum(1 << int(c) for c in rng.choice(n_c, 4, replace=False)) for _ in range(n_k)]
+    )
+    args = (n_k, fmask, 0, np.zeros(0, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64))
+
+    def cost(order):
+        steps = (
+            ci_kernels._step_cost(int(sum(1 << int(c) for c in order[:j])), order[j], *args)
+            for j in range(n_c)
+        )
+        return 1.0 + sum(steps)
+
+    for fn in (ci_kernels._restarts.py_func, ci_kernels._restarts):
+        start = rng.permutation(n_c).astype(np.int64)
+        before = cost(start)
+        orders = []
+        for _ in range(2):
+            order = start.copy()
+            # a cost of 20 restart units asks for every restart (MAX_RESTARTS)
+            got = fn(order, 20 * ci_kernels.RESTART_COST, *args)
+            assert sorted(order) == list(range(n_c))
+            assert got == pytest.approx(cost(order))
+            orders.append(order)
+        np.testing.assert_array_equal(orders[0], orders[1])
+        assert cost(orders[0]) < before  # a random order is far from the best here
+        kept = start.copy()
+        assert fn(kept, 0.0, *args) == 0.0  # no restart asked: the order stays
+        np.testing.assert_array_equal(kept, start)
+
+
 def test_order_search_keeps_results_and_lowers_cost():
     rng = np.random.default_rng(7)
     n_c, n_k = 10, 12
