@@ -25,9 +25,10 @@ state of the pass is a table over the *open* variables:
 An observed cause opens no bit: a present one moves the bits of its findings at once (folded
 into their leak weights; the moves of different causes commute), an absent one leaves them.
 A finding observed at its bottom state is a unary factor ``Qcum_i(0)`` on each present parent
-(and ``Lcum(0)``); an unobserved finding is barren. The pass is normalized after every step
-(the log of the scale is accumulated), so nothing underflows. The backward pass (the transposes
-of the same linear steps) gives every cause's and history node's posterior.
+(and ``Lcum(0)``); an unobserved finding is barren. The pass is rescaled after a cause step
+when its scale drifts (the log of the scale is accumulated), so nothing underflows. The
+backward pass (the transposes of the same linear steps) gives every cause's and history
+node's posterior.
 
 :func:`run_rows` is compiled on first call (``cache=True``); ``run_rows.py_func`` is the same
 code run by the Python interpreter (the reference path the tests compare against).
@@ -69,6 +70,11 @@ SEARCH_PASSES = 8  # at most this many sweeps over the causes
 RESTART_COST = 5e5
 MAX_RESTARTS = 8
 _AX_FIND = 1
+#: A table is rescaled when its sum (forward) or largest entry (backward) leaves
+#: [1 / _SCALE, _SCALE]. Forward, the sum is taken after every step but an open, which
+#: multiplies it by the sum of its weights; backward, the largest entry is found after every
+#: cause step and when the bounds kept through the opens leave the range (a close keeps it).
+_SCALE = 1e100
 
 
 @njit(cache=True, nogil=True)
@@ -977,6 +983,7 @@ def _row(
     # ---------------------------------------------------------------- forward
     tape[0] = 1.0
     logs = 0.0
+    s_est = 1.0  # the current table's sum (exact after a sum, times the weights after opens)
     for t in range(n_ops):
         kind = op_kind[t]
         ident = op_id[t]
@@ -999,6 +1006,10 @@ def _row(
                 w2[1] = L1[ident]
                 w = w2
             _open_axis(fin, fout, n_in, _stride(lay_card[t], na, op_pos[t] - 1), w, k)
+            wsum = 0.0
+            for v in range(k):
+                wsum += w[v]
+            s_est *= wsum  # an open multiplies the sum by its weights' sum: no sweep needed
         elif kind == _CAUSE:
             c = ident
             nb = lay_nb[t]
@@ -1076,15 +1087,20 @@ def _row(
                         for v in range(k):
                             x += fin[hi * k * stv + v * stv + lo]
                         fout[hi * stv + lo] = x
+        is_open = kind == _OPEN_BLOCK or kind == _OPEN_FIND
+        if is_open and t < n_ops - 1 and 1.0 / _SCALE <= s_est <= _SCALE:
+            continue
         s = _sum8(fout, 0, n_out)
         if not s > 0.0:
             out_logz[b] = -math.inf
             return 0
-        if s < 1e-200 or s > 1e200 or t == n_ops - 1:
+        s_est = s
+        if s < 1.0 / _SCALE or s > _SCALE or t == n_ops - 1:
             inv = 1.0 / s
             for i in range(n_out):
                 fout[i] *= inv
             logs += math.log(s)
+            s_est = 1.0
     out_logz[b] = logc + logs
     if not want_marg:
         return 0
@@ -1093,6 +1109,8 @@ def _row(
     bout = ws[tptr[n_ops + 1] + big : tptr[n_ops + 1] + 2 * big]
     bin_ = ws[tptr[n_ops + 1] + 2 * big : tptr[n_ops + 1] + 3 * big]
     bout[0] = 1.0
+    m_lo = 1.0  # bounds on the current message's largest entry
+    m_hi = 1.0
     for t in range(n_ops - 1, -1, -1):
         kind = op_kind[t]
         ident = op_id[t]
@@ -1129,6 +1147,13 @@ def _row(
                         x = hval[h] if hval[h] >= 0 else (v // mstride[h]) % hcard[h]
                         out_h[b, h, x] += pv[v] / tot
             _open_axis_t(bout, bin_, n_in, low, w, k)
+            wmin = w[0]
+            wsum = 0.0
+            for v in range(k):
+                wmin = min(wmin, w[v])
+                wsum += w[v]
+            m_lo *= wmin  # bin_ sums bout's entries weighted by w
+            m_hi *= wsum
         elif kind == _CAUSE:
             c = ident
             nb = lay_nb[t]
@@ -1200,11 +1225,15 @@ def _row(
                         x = bout[hi * stv + lo]
                         for v in range(k):
                             bin_[hi * k * stv + v * stv + lo] = x
-        mx = _max4(bin_, n_in)
-        if mx > 0.0 and (mx < 1e-200 or mx > 1e200):
-            inv = 1.0 / mx
-            for i in range(n_in):
-                bin_[i] *= inv
+        # a close's transpose keeps the largest entry; an open's moves it within [m_lo, m_hi]
+        if kind == _CAUSE or m_lo < 1.0 / _SCALE or m_hi > _SCALE:
+            mx = _max4(bin_, n_in)
+            m_lo = m_hi = mx
+            if mx > 0.0 and (mx < 1.0 / _SCALE or mx > _SCALE):
+                inv = 1.0 / mx
+                for i in range(n_in):
+                    bin_[i] *= inv
+                m_lo = m_hi = 1.0
         bout, bin_ = bin_, bout
     return 0
 

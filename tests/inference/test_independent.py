@@ -567,3 +567,34 @@ def test_rows_deferred_to_larger_workspaces_give_the_same_numbers(monkeypatch, n
     np.testing.assert_array_equal(res.log_none, full.log_none)
     for v in eng.variables:
         np.testing.assert_array_equal(res.marginals[v], full.marginals[v])
+
+
+def test_evidence_far_below_the_smallest_double_is_answered_in_logs():
+    # 30 causes, each with a rare finding of its own, all present: P(e) is about 1e-435, far
+    # below the smallest double, so the pass must rescale as it goes
+    n = 30
+    leak, link = 1e-15, 1e-14
+    causes = tuple(
+        CPT(f"c{i}", (), {f"c{i}": CAUSE_STATES}, np.array([0.5, 0.5])) for i in range(n)
+    )
+    findings = tuple(
+        NoisyMax(
+            f"f{i}",
+            ("no", "yes"),
+            (0, 1),
+            (f"c{i}",),
+            leak=np.array([1 - leak, leak]),
+            links=np.array([[1 - link, link]]),
+        )
+        for i in range(n)
+    )
+    names = tuple(c.variable for c in causes)
+    eng = IndependentEngine.from_network(IndependentNetwork(causes, names, findings))
+    res = eng.query(eng.encode([{f"f{i}": "yes" for i in range(n)}]), targets=list(names))
+    p_yes = leak + link - leak * link  # given the cause: 1 - (1 - leak)(1 - link)
+    expected = n * np.log(0.5 * leak + 0.5 * p_yes)
+    assert expected < np.log(np.finfo(float).tiny)
+    assert res.log_evidence[0] == pytest.approx(expected, rel=1e-12)
+    for name in names:
+        assert res.marginals[name][0, 1] == pytest.approx(p_yes / (leak + p_yes), rel=1e-12)
+    assert res.log_none[0] == pytest.approx(n * np.log(0.5 * leak), rel=1e-12)
