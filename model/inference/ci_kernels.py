@@ -484,20 +484,27 @@ def _max4(x, n):
     return max(max(m0, m1), max(m2, m3))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _popcount(x):
+    """Set bits of a non-negative int64 (bit 63 clear)."""
+    x = x - ((x >> 1) & 0x5555555555555555)
+    x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333)
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F
+    x += x >> 8
+    x += x >> 16
+    x += x >> 32
+    return x & 0x7F
+
+
 @njit(cache=True, nogil=True)
 def _step_cost(P, c, K, fmask, n_ab, ab, blk_cmask, bk):
     """Entries the op list writes for cause ``c`` after the causes in ``P`` (see ``_row``).
 
-    The finding bits are counted in one sweep (open before, opened by ``c``, closed after
-    ``c``); every count of entries is an integer below 2^53, so the sum is exact.
+    Every count of entries is an integer below 2^53, so the sum is exact. For ``K <= 62``
+    findings :func:`_step_cost_sets` gives the same number from bit sets kept by the caller.
     """
     bit = np.int64(1) << c
     P2 = P | bit
-    s = 1.0
-    for q in range(n_ab):
-        m = blk_cmask[ab[q]]
-        if (m & P) != 0 and (m & ~P) != 0:
-            s *= bk[ab[q]]
     n_before = 0
     n_open = 0
     n_close = 0
@@ -507,6 +514,35 @@ def _step_cost(P, c, K, fmask, n_ab, ab, blk_cmask, bk):
         n_before += touched and (m & ~P) != 0
         n_open += (not touched) and (m & bit) != 0
         n_close += (m & bit) != 0 and (m & ~P2) == 0
+    return _step_entries(P, c, n_before, n_open, n_close, n_ab, ab, blk_cmask, bk)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _step_cost_sets(P, c, touched, rest, rest2, fc, n_ab, ab, blk_cmask, bk):
+    """:func:`_step_cost` from bit sets over the findings.
+
+    ``touched``: the findings with a parent in ``P``; ``rest``: with a parent outside ``P``;
+    ``rest2``: with a parent outside ``P | c``; ``fc``: ``c``'s findings.
+    """
+    n_before = _popcount(touched & rest)
+    n_open = _popcount(fc & ~touched)
+    n_close = _popcount(fc & ~rest2)
+    return _step_entries(P, c, n_before, n_open, n_close, n_ab, ab, blk_cmask, bk)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _step_entries(P, c, n_before, n_open, n_close, n_ab, ab, blk_cmask, bk):
+    """The entries of cause ``c``'s step, given its counts of finding bits.
+
+    The counts are of the bits open before the step, opened by ``c`` and closed after it.
+    """
+    bit = np.int64(1) << c
+    P2 = P | bit
+    s = 1.0
+    for q in range(n_ab):
+        m = blk_cmask[ab[q]]
+        if (m & P) != 0 and (m & ~P) != 0:
+            s *= bk[ab[q]]
     s *= float(np.int64(1) << n_before)
     tot = 0.0
     for q in range(n_ab):
@@ -536,9 +572,109 @@ def _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
     Moving a cause by one place changes only the cost of the two steps swapped, so every
     insertion move of one cause is priced in one sweep. Each step's cost in the current order
     is kept (computed again only after a move), and the moved cause's cost at one place is
-    the one priced at the place before, so each candidate place costs two calls of
-    :func:`_step_cost`. Returns the cost of the final order.
+    the one priced at the place before, so each candidate place costs two prices. With at
+    most 62 findings a price is a few bit operations (:func:`_step_cost_sets`): the sets of
+    findings touched by a prefix and left open by a suffix of the order are kept as it goes.
+    Returns the cost of the final order.
     """
+    if K > 62:
+        return _improve_order_slow(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes)
+    C = order.shape[0]
+    fc = np.zeros(C, np.int64)  # each cause's findings, as a bit set
+    for q in range(K):
+        for c in range(C):
+            if (fmask[q] >> c) & 1:
+                fc[c] |= np.int64(1) << q
+    pre = np.zeros(C + 1, np.int64)  # causes before each place
+    tpre = np.zeros(C + 1, np.int64)  # findings touched by them
+    suf = np.zeros(C + 2, np.int64)  # findings of the causes from each place on
+    here = np.empty(C)  # each step's cost in the current order
+    stale = True
+    for _ in range(max_passes):
+        improved = False
+        for i in range(C):
+            if stale:  # after a move (the prefixes and step costs between its ends change)
+                for j in range(C):
+                    pre[j + 1] = pre[j] | (np.int64(1) << order[j])
+                    tpre[j + 1] = tpre[j] | fc[order[j]]
+                for j in range(C - 1, -1, -1):
+                    suf[j] = suf[j + 1] | fc[order[j]]
+                for j in range(C):
+                    here[j] = _step_cost_sets(
+                        pre[j], order[j], tpre[j], suf[j], suf[j + 1], fc[order[j]],
+                        n_ab, ab, blk_cmask, bk,
+                    )  # fmt: skip
+                stale = False
+            x = order[i]
+            xb = np.int64(1) << x
+            fx = fc[x]
+            best = -0.5
+            bj = i
+            cum = 0.0
+            Q = pre[i]
+            T = tpre[i]  # findings touched by Q
+            x_at = here[i]  # x's cost after the prefix Q
+            for j in range(i, C - 1):  # move x right past order[j + 1]
+                y = order[j + 1]
+                yb = np.int64(1) << y
+                old = x_at + here[j + 1]  # y's prefix in the current order is Q | xb
+                # outside Q: x and order[j + 1:]; outside Q | y: x and order[j + 2:]
+                y_at = _step_cost_sets(
+                    Q, y, T, fx | suf[j + 1], fx | suf[j + 2], fc[y], n_ab, ab, blk_cmask, bk
+                )
+                x_at = _step_cost_sets(
+                    Q | yb, x, T | fc[y], fx | suf[j + 2], suf[j + 2], fx, n_ab, ab, blk_cmask, bk
+                )
+                cum += (y_at + x_at) - old
+                Q |= yb
+                T |= fc[y]
+                if cum < best:
+                    best = cum
+                    bj = j + 1
+            cum = 0.0
+            x_at = here[i]  # x's cost after the prefix pre[i]
+            seg = np.int64(0)  # findings of order[j:i]
+            for j in range(i, 0, -1):  # move x left past order[j - 1]
+                y = order[j - 1]
+                Q = pre[j - 1]
+                old = here[j - 1] + x_at  # y's cost after Q, then x's after Q | y
+                # outside Q: order[j - 1:]; outside Q | x: order[j - 1:i] and order[i + 1:]
+                seg_y = seg | fc[y]
+                x_at = _step_cost_sets(
+                    Q, x, tpre[j - 1], suf[j - 1], seg_y | suf[i + 1], fx, n_ab, ab, blk_cmask, bk
+                )
+                y_at = _step_cost_sets(
+                    Q | xb, y, tpre[j - 1] | fx, seg_y | suf[i + 1], seg | suf[i + 1], fc[y],
+                    n_ab, ab, blk_cmask, bk,
+                )  # fmt: skip
+                seg = seg_y
+                cum += (x_at + y_at) - old
+                if cum < best:
+                    best = cum
+                    bj = j - 1
+            if bj > i:
+                for j in range(i, bj):
+                    order[j] = order[j + 1]
+                order[bj] = x
+                improved = stale = True
+            elif bj < i:
+                for j in range(i, bj, -1):
+                    order[j] = order[j - 1]
+                order[bj] = x
+                improved = stale = True
+        if not improved:
+            break
+    tot = 1.0
+    P = np.int64(0)
+    for j in range(C):
+        tot += _step_cost(P, order[j], K, fmask, n_ab, ab, blk_cmask, bk)
+        P |= np.int64(1) << order[j]
+    return tot
+
+
+@njit(cache=True, nogil=True)
+def _improve_order_slow(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
+    """:func:`_improve_order` for rows with more than 62 finding bits (prices by a loop)."""
     C = order.shape[0]
     pre = np.zeros(C + 1, np.int64)
     here = np.empty(C)  # each step's cost in the current order

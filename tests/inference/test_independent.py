@@ -478,6 +478,27 @@ def test_errors():
         IndependentEngine.from_network([])
 
 
+def test_step_cost_from_bit_sets_equals_the_loop():
+    rng = np.random.default_rng(3)
+    n_c, n_k = 9, 20
+    fmask = np.array([int(rng.integers(1, 1 << n_c)) for _ in range(n_k)])
+    ab, blk_cmask, bk = np.array([0, 1]), np.array([0b11, 0b1100000]), np.array([3, 5])
+    fc = [sum(1 << q for q in range(n_k) if (fmask[q] >> c) & 1) for c in range(n_c)]
+    for _ in range(200):
+        before = int(rng.integers(0, 1 << n_c))
+        c = int(rng.integers(n_c))
+        touched = sum(1 << q for q in range(n_k) if fmask[q] & before)
+        rest = sum(1 << q for q in range(n_k) if fmask[q] & ~before)
+        rest2 = sum(1 << q for q in range(n_k) if fmask[q] & ~(before | 1 << c))
+        want = ci_kernels._step_cost(before, c, n_k, fmask, 2, ab, blk_cmask, bk)
+        got = ci_kernels._step_cost_sets(
+            before, c, touched, rest, rest2, fc[c], 2, ab, blk_cmask, bk
+        )
+        assert got == want
+    for x in (0, 1, 0b1011, (1 << 62) - 1):
+        assert ci_kernels._popcount(x) == bin(x).count("1")
+
+
 def test_restarts_never_cost_more_and_do_not_depend_on_the_caller():
     rng = np.random.default_rng(11)
     n_c, n_k = 12, 16
