@@ -572,16 +572,15 @@ def _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
     Moving a cause by one place changes only the cost of the two steps swapped, so every
     insertion move of one cause is priced in one sweep. Each step's cost in the current order
     is kept (computed again only after a move), and the moved cause's cost at one place is
-    the one priced at the place before, so each candidate place costs two prices. With at
-    most 62 findings a price is a few bit operations (:func:`_step_cost_sets`): the sets of
-    findings touched by a prefix and left open by a suffix of the order are kept as it goes.
-    Returns the cost of the final order.
+    the one priced at the place before, so each candidate place costs two prices. A price is
+    a few bit operations (:func:`_step_cost_sets`): the sets of findings touched by a prefix
+    and left open by a suffix of the order are kept as the search goes. A row with more than
+    62 finding bits keeps its order. Returns the cost of the final order.
     """
-    if K > 62:
-        return _improve_order_slow(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes)
     C = order.shape[0]
+    passes = max_passes if K <= 62 else 0  # beyond 62 finding bits the sets would not fit
     fc = np.zeros(C, np.int64)  # each cause's findings, as a bit set
-    for q in range(K):
+    for q in range(K if passes else 0):
         for c in range(C):
             if (fmask[q] >> c) & 1:
                 fc[c] |= np.int64(1) << q
@@ -590,7 +589,7 @@ def _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
     suf = np.zeros(C + 2, np.int64)  # findings of the causes from each place on
     here = np.empty(C)  # each step's cost in the current order
     stale = True
-    for _ in range(max_passes):
+    for _ in range(passes):
         improved = False
         for i in range(C):
             if stale:  # after a move (the prefixes and step costs between its ends change)
@@ -648,72 +647,6 @@ def _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
                     n_ab, ab, blk_cmask, bk,
                 )  # fmt: skip
                 seg = seg_y
-                cum += (x_at + y_at) - old
-                if cum < best:
-                    best = cum
-                    bj = j - 1
-            if bj > i:
-                for j in range(i, bj):
-                    order[j] = order[j + 1]
-                order[bj] = x
-                improved = stale = True
-            elif bj < i:
-                for j in range(i, bj, -1):
-                    order[j] = order[j - 1]
-                order[bj] = x
-                improved = stale = True
-        if not improved:
-            break
-    tot = 1.0
-    P = np.int64(0)
-    for j in range(C):
-        tot += _step_cost(P, order[j], K, fmask, n_ab, ab, blk_cmask, bk)
-        P |= np.int64(1) << order[j]
-    return tot
-
-
-@njit(cache=True, nogil=True)
-def _improve_order_slow(order, K, fmask, n_ab, ab, blk_cmask, bk, max_passes):
-    """:func:`_improve_order` for rows with more than 62 finding bits (prices by a loop)."""
-    C = order.shape[0]
-    pre = np.zeros(C + 1, np.int64)
-    here = np.empty(C)  # each step's cost in the current order
-    stale = True
-    for _ in range(max_passes):
-        improved = False
-        for i in range(C):
-            if stale:  # after a move (the prefixes and step costs between its ends change)
-                for j in range(C):
-                    pre[j + 1] = pre[j] | (np.int64(1) << order[j])
-                for j in range(C):
-                    here[j] = _step_cost(pre[j], order[j], K, fmask, n_ab, ab, blk_cmask, bk)
-                stale = False
-            x = order[i]
-            xb = np.int64(1) << x
-            best = -0.5
-            bj = i
-            cum = 0.0
-            Q = pre[i]
-            x_at = here[i]  # x's cost after the prefix Q
-            for j in range(i, C - 1):  # move x right past order[j + 1]
-                y = order[j + 1]
-                yb = np.int64(1) << y
-                old = x_at + here[j + 1]  # y's prefix in the current order is Q | xb
-                y_at = _step_cost(Q, y, K, fmask, n_ab, ab, blk_cmask, bk)
-                x_at = _step_cost(Q | yb, x, K, fmask, n_ab, ab, blk_cmask, bk)
-                cum += (y_at + x_at) - old
-                Q |= yb
-                if cum < best:
-                    best = cum
-                    bj = j + 1
-            cum = 0.0
-            x_at = here[i]  # x's cost after the prefix pre[i]
-            for j in range(i, 0, -1):  # move x left past order[j - 1]
-                y = order[j - 1]
-                Q = pre[j - 1]
-                old = here[j - 1] + x_at  # y's cost after Q, then x's after Q | y
-                x_at = _step_cost(Q, x, K, fmask, n_ab, ab, blk_cmask, bk)
-                y_at = _step_cost(Q | xb, y, K, fmask, n_ab, ab, blk_cmask, bk)
                 cum += (x_at + y_at) - old
                 if cum < best:
                     best = cum

@@ -499,6 +499,20 @@ def test_step_cost_from_bit_sets_equals_the_loop():
         assert ci_kernels._popcount(x) == bin(x).count("1")
 
 
+def test_order_search_leaves_rows_over_62_finding_bits_alone():
+    rng = np.random.default_rng(5)
+    n_c, n_k = 6, 63
+    fmask = np.array([int(rng.integers(1, 1 << n_c)) for _ in range(n_k)])
+    args = (n_k, fmask, 0, np.zeros(0, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64))
+    order = np.arange(n_c, dtype=np.int64)[::-1].copy()
+    cost = 1.0 + sum(
+        ci_kernels._step_cost(int(sum(1 << int(c) for c in order[:j])), order[j], *args)
+        for j in range(n_c)
+    )
+    assert ci_kernels._improve_order(order, *args, 8) == cost
+    np.testing.assert_array_equal(order, np.arange(n_c)[::-1])
+
+
 def test_restarts_never_cost_more_and_do_not_depend_on_the_caller():
     rng = np.random.default_rng(11)
     n_c, n_k = 12, 16
