@@ -701,6 +701,60 @@ def _restarts(order, cost, K, fmask, n_ab, ab, blk_cmask, bk):
 
 
 @njit(cache=True, nogil=True)
+def _plan_order(order, K, fmask, n_ab, ab, blk_cmask, bk, restarts):
+    """Fill ``order`` with the order in which a row's pass eliminates the causes.
+
+    Greedy (the cause that leaves the fewest open finding bits and history states, then the
+    fewest while it is processed), then, for a pass over ``SEARCH_MIN_COST`` entries, a local
+    search (:func:`_improve_order`) and, with ``restarts``, :func:`_restarts` for a pass still
+    over ``2 * RESTART_COST``. (A plan made only to price a split skips the restarts.)
+    """
+    lk = np.empty(n_ab)
+    for q in range(n_ab):
+        lk[q] = math.log2(bk[ab[q]])
+    C = order.shape[0]
+    P = np.int64(0)
+    for step in range(C):
+        best = -1
+        bd = 1e300
+        ba = 1e300
+        for c in range(C):
+            if (P >> c) & 1:
+                continue
+            Pc = P | (np.int64(1) << c)
+            during = 0.0
+            after = 0.0
+            for q in range(K):
+                m = fmask[q]
+                if (m & Pc) != 0 and (m & ~P) != 0:
+                    during += 1.0
+                    if (m & ~Pc) != 0:
+                        after += 1.0
+            for q in range(n_ab):
+                m = blk_cmask[ab[q]]
+                if (m & Pc) != 0 and (m & ~P) != 0:
+                    during += lk[q]
+                    if (m & ~Pc) != 0:
+                        after += lk[q]
+            if after < ba or (after == ba and during < bd):
+                best = c
+                bd = during
+                ba = after
+        order[step] = best
+        P |= np.int64(1) << best
+    if K >= SEARCH_MIN_K:
+        cost = 1.0
+        P = np.int64(0)
+        for step in range(C):
+            cost += _step_cost(P, order[step], K, fmask, n_ab, ab, blk_cmask, bk)
+            P |= np.int64(1) << order[step]
+        if cost > SEARCH_MIN_COST:
+            cost = _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, SEARCH_PASSES)
+        if restarts and cost > 2 * RESTART_COST:
+            _restarts(order, cost, K, fmask, n_ab, ab, blk_cmask, bk)
+
+
+@njit(cache=True, nogil=True)
 def _row(
     b,
     code,
@@ -716,6 +770,7 @@ def _row(
     out_work,
     caps,
     ws,
+    order_io,
 ):
     (
         hcol,
@@ -875,50 +930,10 @@ def _row(
         out_logz[b] = -math.inf
         return 0
 
-    # ---------------------------------------------------------------- greedy order
-    lk = np.empty(n_ab)
-    for q in range(n_ab):
-        lk[q] = math.log2(bk[ab[q]])
-    order = np.empty(C, np.int64)
-    P = np.int64(0)
-    for step in range(C):
-        best = -1
-        bd = 1e300
-        ba = 1e300
-        for c in range(C):
-            if (P >> c) & 1:
-                continue
-            Pc = P | (np.int64(1) << c)
-            during = 0.0
-            after = 0.0
-            for q in range(K):
-                m = fmask[q]
-                if (m & Pc) != 0 and (m & ~P) != 0:
-                    during += 1.0
-                    if (m & ~Pc) != 0:
-                        after += 1.0
-            for q in range(n_ab):
-                m = blk_cmask[ab[q]]
-                if (m & Pc) != 0 and (m & ~P) != 0:
-                    during += lk[q]
-                    if (m & ~Pc) != 0:
-                        after += lk[q]
-            if after < ba or (after == ba and during < bd):
-                best = c
-                bd = during
-                ba = after
-        order[step] = best
-        P |= np.int64(1) << best
-    if K >= SEARCH_MIN_K:
-        cost = 1.0
-        P = np.int64(0)
-        for step in range(C):
-            cost += _step_cost(P, order[step], K, fmask, n_ab, ab, blk_cmask, bk)
-            P |= np.int64(1) << order[step]
-        if cost > SEARCH_MIN_COST:
-            cost = _improve_order(order, K, fmask, n_ab, ab, blk_cmask, bk, SEARCH_PASSES)
-        if cost > 2 * RESTART_COST:
-            _restarts(order, cost, K, fmask, n_ab, ab, blk_cmask, bk)
+    # ---------------------------------------------------------------- order
+    order = order_io
+    if order[0] < 0:  # not planned yet by an earlier call for this row
+        _plan_order(order, K, fmask, n_ab, ab, blk_cmask, bk, caps[1] > 0)
 
     # ---------------------------------------------------------------- op list, sizes
     max_ops = 2 * (n_ab + K) + C
@@ -1321,6 +1336,7 @@ def run_rows(
     out_status,
     out_work,
     caps,
+    orders,
 ):
     """Answer every row of ``codes`` (see the module docstring); outputs are filled in place.
 
@@ -1331,7 +1347,10 @@ def run_rows(
     (and ``out_logz[b]`` NaN) when the row would exceed the first two, ``STATUS_DEFERRED``
     (row not answered) when its workspace does not fit in the third, so the caller can
     answer it later with a larger workspace; ``out_work[b]`` is the number of
-    state-table entries the row's pass went through (its cost).
+    state-table entries the row's pass went through (its cost). ``orders`` is ``(B, n_causes)``:
+    a row whose ``orders[b, 0]`` is -1 is planned and its order kept there, so that a row
+    answered again (with a larger workspace, here or by the caller) is not planned again.
+    Caps of 0 stop each row right after its plan (the plan's cost is in ``out_work``).
     """
     ws = np.empty(min(1 << 16, caps[2]))
     for b in range(codes.shape[0]):
@@ -1352,6 +1371,7 @@ def run_rows(
                 out_work,
                 caps,
                 ws,
+                orders[b],
             )
             if need == 0:
                 break

@@ -391,6 +391,7 @@ class IndependentEngine:
         hm = np.zeros((n, *self._hm_shape))
         status = np.zeros(n, dtype=np.int64)
         work_done = np.zeros(n, dtype=np.int64)
+        orders = np.full((n, len(self._causes)), -1, dtype=np.int64)  # planned once per row
         budget = int(self.max_tape) + 4 * int(self.max_state)
         # a row that needs more than half the budget is split on a cause (while splits are
         # left), so that no row holds the whole budget while the other threads wait; the
@@ -414,16 +415,16 @@ class IndependentEngine:
                     step,
                     threads,
                     cap,
-                    (logz, c1, hm, status, work_done),
+                    (logz, c1, hm, status, work_done, orders),
                 )
             else:
                 per_row = off.shape[0] > 1
-                out = (logz[rows], c1[rows], hm[rows], status[rows], work_done[rows])
+                out = (logz[rows], c1[rows], hm[rows], status[rows], work_done[rows], orders[rows])
                 out[2][:] = 0.0  # the kernel adds to the history marginals
                 out[3][:] = 0  # and marks only the rows it could not answer
                 o = off[rows] if per_row else off
                 self._pass(work[rows], params, o, force_absent, want_marg, step, threads, cap, out)
-                logz[rows], c1[rows], hm[rows], status[rows], work_done[rows] = out
+                logz[rows], c1[rows], hm[rows], status[rows], work_done[rows], _ = out
             rows = np.flatnonzero(status == STATUS_DEFERRED)
             if not len(rows):
                 break
@@ -468,7 +469,7 @@ class IndependentEngine:
             return out
 
         # plan (do not run) both halves for every unobserved cause: caps of 0 stop each row
-        # right after its plan, with the plan's cost in out_work
+        # right after its plan (without the plan's restarts), with the plan's cost in out_work
         free = work[:, ccol] < 0  # (n, n_c)
         rows, causes = np.nonzero(free)
         trial = halves(rows, causes)
@@ -487,6 +488,7 @@ class IndependentEngine:
             np.zeros(m, dtype=np.int64),
             plan_cost,
             np.zeros(3, dtype=np.int64),
+            np.full((m, n_c), -1, dtype=np.int64),
         )
         larger = np.full((n, n_c), np.iinfo(np.int64).max)
         larger[rows, causes] = plan_cost.reshape(-1, 2).max(axis=1)
@@ -534,7 +536,7 @@ class IndependentEngine:
         """Run the kernel over ``work`` in chunks of ``step`` rows on ``n_threads`` threads."""
         from legnumb.inference.ci_kernels import run_rows
 
-        logz, c1, hm, status, work_done = out
+        logz, c1, hm, status, work_done, orders = out
         n = work.shape[0]
         per_row = off.shape[0] > 1
         caps = np.array([self.max_state, self.max_tape, cap], dtype=np.int64)
@@ -555,6 +557,7 @@ class IndependentEngine:
                 status[s:e],
                 work_done[s:e],
                 caps,
+                orders[s:e],
             )
 
         starts = list(range(0, n, step))

@@ -301,7 +301,7 @@ def test_kernel_matches_interpreted_reference():
         hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
         caps = np.array([eng.max_state, eng.max_tape, 1 << 40], dtype=np.int64)
         args = (eng._params, eng._off, eng._struct, False, True, logz, c1, hm, status, work, caps)
-        fn(codes, *args)
+        fn(codes, *args, np.full((n, 4), -1, dtype=np.int64))
         outs.append((logz, c1, hm))
     for x, y in zip(*outs, strict=True):
         np.testing.assert_array_equal(x, y)
@@ -571,15 +571,17 @@ def test_order_search_keeps_results_and_lowers_cost():
     res = eng.query(codes, targets=list(eng.causes))
     big = np.flatnonzero((eng.last_cost > 1e5) & (eng.last_cost < 2e5))
     assert big.size
-    greedy = ci_kernels._interpreted(ci_kernels._row, SEARCH_MIN_COST=np.inf)  # no search
+    plan = ci_kernels._interpreted(ci_kernels._plan_order, SEARCH_MIN_COST=np.inf)  # no search
+    greedy = ci_kernels._interpreted(ci_kernels._row, _plan_order=plan)
     n = len(big)
     logz, c1 = np.empty(n), np.full((n, 14), np.nan)
     hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
     caps = np.array([eng.max_state, eng.max_tape, 1 << 40], dtype=np.int64)
     args = (eng._params, eng._off[0], eng._struct, False, True, logz, c1, hm, status, work, caps)
     for i, b in enumerate(big):
-        need = greedy(i, codes[b], *args, np.empty(0))
-        greedy(i, codes[b], *args, np.empty(need))
+        order = np.full(14, -1, dtype=np.int64)
+        need = greedy(i, codes[b], *args, np.empty(0), order)
+        greedy(i, codes[b], *args, np.empty(need), order)  # the order planned by the first call
     assert (work >= eng.last_cost[big]).all()
     assert (work > eng.last_cost[big]).any()
     np.testing.assert_allclose(res.log_evidence[big], logz, rtol=1e-12)
