@@ -5,8 +5,10 @@ One evidence row is answered by a forward-backward pass of variable elimination 
 causes, one cause at a time, in an order chosen per row (greedy: the cause that leaves the
 smallest state, then the smallest state while it is processed; when that order costs more than
 ``SEARCH_MIN_COST`` entries, a local search moves single causes while the exact cost of the
-pass, the sum of its state tables, goes down). The
-state of the pass is a table over the *open* variables:
+pass, the sum of its state tables, goes down; a pass still over ``2 * RESTART_COST`` entries
+is searched again from a few random orders, and the cheapest order is kept). A row is planned
+once: its order is kept for a later call with a larger workspace. The state of the pass is a
+table over the *open* variables:
 
 * history blocks (connected groups of history nodes, e.g. ``sex, pregnant, postpartum``), open
   from their first cause child to their last one, over the configurations of their unobserved
