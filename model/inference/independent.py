@@ -104,8 +104,9 @@ class IndependentEngine:
     the cheaper larger half. A row still too large after ``max_splits`` splits (default 8) is
     not answered: its marginals, ``log_evidence`` and ``log_none`` are NaN (the other rows of
     the batch are answered as usual). A finding's marginal is NaN in a row where one of its
-    states' passes cannot be answered. The workspaces of all threads together stay within ``max_tape + 4 * max_state`` entries (a row's tape and four buffers
-    of its largest table), so memory does not grow with ``n_threads``. The defaults
+    states' passes cannot be answered. The workspaces of all threads together stay within
+    ``max_tape + 4 * max_state`` entries (a row's tape and four buffers of its largest
+    table), so memory does not grow with ``n_threads``. The defaults
     (``2^22`` and ``2^25`` entries: 384 MiB of workspace) can be changed per engine by
     setting the attributes.
     """
@@ -509,7 +510,7 @@ class IndependentEngine:
         too_big = ~can
         work_done = np.zeros(n, dtype=np.int64)
         work_done[idx] = cost
-        lz, cc, hh, big = lz.reshape(-1, 2), cc.reshape(-1, 2, n_c), hh, big.reshape(-1, 2)
+        lz, cc, big = lz.reshape(-1, 2), cc.reshape(-1, 2, n_c), big.reshape(-1, 2)
         hh = hh.reshape(idx.size, 2, *self._hm_shape)
         with np.errstate(invalid="ignore", divide="ignore"):
             total = np.logaddexp(lz[:, 0], lz[:, 1])
