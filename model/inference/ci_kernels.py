@@ -27,7 +27,9 @@ table over the *open* variables:
 An observed cause opens no bit: a present one moves the bits of its findings at once (folded
 into their leak weights; the moves of different causes commute), an absent one leaves them.
 A finding observed at its bottom state is a unary factor ``Qcum_i(0)`` on each present parent
-(and ``Lcum(0)``); an unobserved finding is barren. The pass is rescaled after a cause step
+(and ``Lcum(0)``); an unobserved finding is barren. A cause step runs with the closes of the
+findings whose last parent it is: their bits' bit-1 rows are taken first, so the cause's other
+bits are swept over a table half as large per closed finding. The pass is rescaled after a cause step
 when its scale drifts (the log of the scale is accumulated), so nothing underflows. The
 backward pass (the transposes of the same linear steps) gives every cause's and history
 node's posterior.
@@ -411,35 +413,120 @@ def _open_axis_t(bout, bin_, n_in, low, w, k):
                 dst[lo] += wv * src[lo]
 
 
-@njit(cache=True, nogil=True)
-def _close_bit(fin, fout, n_out, stv):
-    """Keep the entries whose bit of stride ``stv`` is 1 (a finding closes on bit 1)."""
-    if stv == 1:
-        for hi in range(n_out):
-            fout[hi] = fin[2 * hi + 1]
-        return
-    for hi in range(n_out // stv):
-        src = fin[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
-        dst = fout[hi * stv : (hi + 1) * stv]
-        for lo in range(stv):
-            dst[lo] = src[lo]
+# A cause step followed by the closes of findings whose last parent it is runs as one op: the
+# closed bits are taken first, keeping only their bit-1 half (``_mix_half``: the row of ``T``
+# that reaches the finding's state), so the cause's other bits are swept over a table
+# ``2^m`` times smaller; the absent-cause term is added by a gather of the entries whose
+# closed bits are all 1. Backward, the transposes: ``_expand`` and a scatter.
 
 
 @njit(cache=True, nogil=True)
-def _close_bit_t(bout, bin_, n_out, stv):
-    """The transpose of :func:`_close_bit`: zeros where the bit is 0."""
+def _mix_half(gin, gout, n_out, stv, p, q):
+    """Set gout = p gin[bit 0] + q gin[bit 1] for the bit of stride ``stv`` (it is removed)."""
     if stv == 1:
-        for hi in range(n_out):
-            bin_[2 * hi] = 0.0
-            bin_[2 * hi + 1] = bout[hi]
+        for i in range(n_out):
+            gout[i] = p * gin[2 * i] + q * gin[2 * i + 1]
         return
     for hi in range(n_out // stv):
-        src = bout[hi * stv : (hi + 1) * stv]
-        d0 = bin_[2 * hi * stv : (2 * hi + 1) * stv]
-        d1 = bin_[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
+        s0 = gin[2 * hi * stv : (2 * hi + 1) * stv]
+        s1 = gin[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
+        d = gout[hi * stv : (hi + 1) * stv]
         for lo in range(stv):
-            d0[lo] = 0.0
-            d1[lo] = src[lo]
+            d[lo] = p * s0[lo] + q * s1[lo]
+
+
+@njit(cache=True, nogil=True)
+def _expand(gin, gout, n_in, stv, p, q):
+    """The transpose of :func:`_mix_half`: gout[bit 0] = p gin, gout[bit 1] = q gin."""
+    if stv == 1:
+        for i in range(n_in):
+            x = gin[i]
+            gout[2 * i] = p * x
+            gout[2 * i + 1] = q * x
+        return
+    for hi in range(n_in // stv):
+        src = gin[hi * stv : (hi + 1) * stv]
+        d0 = gout[2 * hi * stv : (2 * hi + 1) * stv]
+        d1 = gout[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
+        for lo in range(stv):
+            x = src[lo]
+            d0[lo] = p * x
+            d1[lo] = q * x
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ones_index(j, lg, m):
+    """Index, before ``m`` closes of bits of strides ``2^lg[k]``, of entry ``j`` after them."""
+    i = j
+    for k in range(m - 1, -1, -1):
+        sh = lg[k]
+        i = ((i >> sh) << (sh + 1)) | (np.int64(1) << sh) | (i & ((np.int64(1) << sh) - 1))
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _gather_add(fin, g, out, n_out, lg, m, y0):
+    """Set out = g + y0 fin[closed bits all 1] (``out`` may be ``g``)."""
+    if m == 1:
+        stv = np.int64(1) << lg[0]
+        for hi in range(n_out // stv):
+            src = fin[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
+            gs = g[hi * stv : (hi + 1) * stv]
+            d = out[hi * stv : (hi + 1) * stv]
+            for lo in range(stv):
+                d[lo] = gs[lo] + y0 * src[lo]
+        return
+    for j in range(n_out):
+        out[j] = g[j] + y0 * fin[_ones_index(j, lg, m)]
+
+
+@njit(cache=True, nogil=True)
+def _scatter_dot(fin, bout, bin_, n_out, lg, m, y0):
+    """Add y0 bout to bin_[closed bits all 1]; return ``fin[closed bits all 1] . bout``."""
+    a0 = 0.0
+    a1 = 0.0
+    if m == 1:
+        stv = np.int64(1) << lg[0]
+        for hi in range(n_out // stv):
+            f = fin[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
+            d = bin_[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
+            src = bout[hi * stv : (hi + 1) * stv]
+            if stv == 1:
+                a0 += f[0] * src[0]
+                d[0] += y0 * src[0]
+                continue
+            for lo in range(0, stv, 2):
+                x0 = src[lo]
+                x1 = src[lo + 1]
+                a0 += f[lo] * x0
+                a1 += f[lo + 1] * x1
+                d[lo] += y0 * x0
+                d[lo + 1] += y0 * x1
+        return a0 + a1
+    for j in range(n_out):
+        i = _ones_index(j, lg, m)
+        x = bout[j]
+        a0 += fin[i] * x
+        bin_[i] += y0 * x
+    return a0
+
+
+@njit(cache=True, nogil=True)
+def _dot4(x, y, n):
+    """``x . y`` over ``[0, n)`` with four accumulators in a fixed order."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        a0 += x[i] * y[i]
+        a1 += x[i + 1] * y[i + 1]
+        a2 += x[i + 2] * y[i + 2]
+        a3 += x[i + 3] * y[i + 3]
+    for i in range(n4, n):
+        a0 += x[i] * y[i]
+    return (a0 + a1) + (a2 + a3)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -757,6 +844,104 @@ def _plan_order(order, K, fmask, n_ab, ab, blk_cmask, bk, restarts):
 
 
 @njit(cache=True, nogil=True)
+def _fused_bits(
+    t, m, c, bit, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, cq, clg,
+    bst, ba, bb, bc,
+):  # fmt: skip
+    """Set up cause step ``t`` run with the ``m`` closes that follow it.
+
+    Fills ``cq``/``clg`` with the closed findings and log2 of their strides (each in the layout
+    before its close), and ``bst``, ``ba``, ``bb``, ``bc`` with the strides (in the layout
+    after the closes) and maps of the cause's bits that stay open; returns how many those are.
+    """
+    for k2 in range(m):
+        u2 = t + 1 + k2
+        cq[k2] = op_id[u2]
+        sv = _stride(lay_card[u2], lay_n[u2], op_pos[u2])
+        lg = 0
+        while (np.int64(1) << lg) < sv:  # finding axes have 2 states: strides are powers of 2
+            lg += 1
+        clg[k2] = lg
+    ta = t + m + 1
+    nao = lay_n[ta]
+    nbit = 0
+    for a in range(lay_nb[ta], nao):
+        q = lay_id[ta, a]
+        if (fmask[q] & bit) != 0:
+            bst[nbit] = _stride(lay_card[ta], nao, a)
+            ba[nbit] = a0[q, c]
+            bb[nbit] = a1[q, c]
+            bc[nbit] = a2[q, c]
+            nbit += 1
+    return nbit
+
+
+@njit(cache=True, nogil=True)
+def _fw_fused(fi, gbuf, gbuf2, run, m, cq, clg, c, a1, a2, sy):
+    """The closed bits' bit-1 rows of ``sy T`` on one run of ``fi``, into gbuf or gbuf2.
+
+    Returns 0 when the result is in ``gbuf``, 1 in ``gbuf2``.
+    """
+    nn = run
+    for k2 in range(m):
+        nn //= 2
+        q = cq[k2]
+        p = a1[q, c]
+        r = a2[q, c]
+        stv = np.int64(1) << clg[k2]
+        dst = gbuf if k2 % 2 == 0 else gbuf2
+        if k2 == 0:
+            _mix_half(fi, dst, nn, stv, p * sy, r * sy)
+        else:
+            _mix_half(gbuf2 if k2 % 2 == 0 else gbuf, dst, nn, stv, p, r)
+    return (m - 1) % 2
+
+
+@njit(cache=True, nogil=True)
+def _bw_fused(
+    fi, bo, bi, gbuf, gbuf2, run, ro, m, cq, clg, c, a1, a2, nbit, bst, ba, bb, bc, br, br1,
+    prod_c, y0, y1,
+):  # fmt: skip
+    """The transpose of a fused cause step on one run: bi = y0 E bo + y1 X T'_open bo.
+
+    ``E`` puts ``bo`` where the closed bits are all 1 (zeros elsewhere), ``X`` expands it
+    through the closed bits' rows; returns ``(y0 fi . E bo, fi . y1 X T'_open bo)``.
+    """
+    # h = T' bout over the bits that stay open (on the small table)
+    where = -1  # h is in: -1 bo, 0 gbuf, 1 gbuf2
+    sc = y1
+    if nbit > 0 and prod_c > 0.0:
+        _bw_mid(bo, gbuf, 0, ro, bst[0], br1[0], br[0], 1.0)
+        for j in range(1, nbit):
+            _in_place(gbuf, 0, ro, bst[j], 0, br1[j], br[j])
+        where = 0
+        sc = y1 * prod_c
+    elif nbit > 0:
+        for j in range(nbit):
+            src = bo if where == -1 else (gbuf if where == 0 else gbuf2)
+            dst = gbuf2 if where == 0 else gbuf
+            _bw_mid(src, dst, 0, ro, bst[j], ba[j], bb[j], bc[j])
+            where = 1 if where == 0 else 0
+    # expand through the closed bits, the last closed first; the first closed writes bi
+    nn = ro
+    for k2 in range(m - 1, -1, -1):
+        q = cq[k2]
+        p = a1[q, c]
+        r = a2[q, c]
+        if k2 == m - 1:
+            p *= sc
+            r *= sc
+        src = bo if where == -1 else (gbuf if where == 0 else gbuf2)
+        dst = bi if k2 == 0 else (gbuf2 if where == 0 else gbuf)
+        _expand(src, dst, nn, np.int64(1) << clg[k2], p, r)
+        where = 1 if where == 0 else 0
+        nn *= 2
+    m1 = _dot4(fi, bi, run)
+    m0 = y0 * _scatter_dot(fi, bo, bi, ro, clg, m, y0)
+    return m0, m1
+
+
+@njit(cache=True, nogil=True)
 def _row(
     b,
     code,
@@ -976,6 +1161,14 @@ def _row(
                 op_id[n_ops] = ab[q]
                 n_ops += 1
                 b_open[q] = False
+    # the closes of findings that follow a cause step run with it (ncl: how many)
+    ncl = np.zeros(n_ops, np.int64)
+    for t in range(n_ops):
+        if op_kind[t] == _CAUSE:
+            u2 = t + 1
+            while u2 < n_ops and op_kind[u2] == _CLOSE_FIND:
+                u2 += 1
+            ncl[t] = u2 - t - 1
     # layouts (axes before each op): open history blocks first, then finding bits
     max_ax = n_ab + K + 1
     lay_kind = np.empty((n_ops + 1, max_ax), np.int64)
@@ -1065,23 +1258,31 @@ def _row(
     br = np.empty(K + 1)
     br1 = np.empty(K + 1)
     macc = np.zeros(2)
+    cq = np.empty(K + 1, np.int64)  # the closed findings of a fused step
+    clg = np.empty(K + 1, np.int64)  # and log2 of their strides
 
     # ---------------------------------------------------------------- forward
     tape[0] = 1.0
     logs = 0.0
     s_est = 1.0  # the current table's sum (exact after a sum, times the weights after opens)
+    cur = 0  # without marginals: the half of the tape that holds the current table
     for t in range(n_ops):
         kind = op_kind[t]
+        if kind == _CLOSE_FIND:
+            continue  # run with its cause step
         ident = op_id[t]
         na = lay_n[t]
+        m = ncl[t]
+        t_end = t + m
         n_in = size[t]
-        n_out = size[t + 1]
+        n_out = size[t_end + 1]
         if want_marg:
             fin = tape[tptr[t] : tptr[t] + n_in]
-            fout = tape[tptr[t + 1] : tptr[t + 1] + n_out]
+            fout = tape[tptr[t_end + 1] : tptr[t_end + 1] + n_out]
         else:
-            fin = tape[(t % 2) * big : (t % 2) * big + n_in]
-            fout = tape[((t + 1) % 2) * big : ((t + 1) % 2) * big + n_out]
+            fin = tape[cur * big : cur * big + n_in]
+            fout = tape[(1 - cur) * big : (1 - cur) * big + n_out]
+            cur = 1 - cur
         if kind == _OPEN_BLOCK or kind == _OPEN_FIND:
             if kind == _OPEN_BLOCK:
                 k = bk[ident]
@@ -1119,69 +1320,88 @@ def _row(
             )
             run = n_in // n_hc
             bit = np.int64(1) << c
-            nbit = 0
-            for a in range(nb, na):
-                q = lay_id[t, a]
-                if (fmask[q] & bit) != 0:
-                    bst[nbit] = _stride(lay_card[t], na, a)
-                    ba[nbit] = a0[q, c]
-                    bb[nbit] = a1[q, c]
-                    bc[nbit] = a2[q, c]
-                    nbit += 1
-            # take each bit's a out as a scalar: T = a (T / a)
-            prod_a = _take_out(nbit, ba, bb, bc, br, br1) if nbit >= 2 else 0.0
-            for hc in range(n_hc):
-                lo = hc * run
-                hi = lo + run
-                y0 = d0[hc]
-                y1 = d1[hc]
-                if nbit == 0:
-                    y = y0 + y1
-                    for i in range(lo, hi):
-                        fout[i] = y * fin[i]
-                elif nbit == 1:  # fout = (y0 + y1 T) fin
-                    e00 = y0 + y1 * ba[0]
-                    e11 = y0 + y1 * bc[0]
-                    _fw_mid(fin, fout, lo, hi, bst[0], e00, y1 * bb[0], e11)
-                elif prod_a > 0.0:  # fout = y0 fin + y1 prod(a) (T_k/a_k) ... (T_0/a_0) fin
-                    sy = y1 * prod_a
-                    _fw_mid(fin, gbuf, lo, hi, bst[0], sy, sy * br[0], sy * br1[0])
-                    for j in range(1, nbit - 1):
-                        _in_place(gbuf, lo, hi, bst[j], 1, br1[j], br[j])
-                    j = nbit - 1
-                    _fw_last(fin, gbuf, fout, lo, hi, bst[j], br[j], br1[j], y0)
-                else:  # fout = y0 fin + T_k ... T_1 (y1 T_0) fin (an a is 0, or prod(a) is)
-                    _fw_mid(fin, gbuf, lo, hi, bst[0], ba[0] * y1, bb[0] * y1, bc[0] * y1)
-                    src = gbuf
-                    dst = gbuf2
-                    for j in range(1, nbit - 1):
-                        _fw_mid(src, dst, lo, hi, bst[j], ba[j], bb[j], bc[j])
-                        src, dst = dst, src
-                    j = nbit - 1
-                    _fw_mid(src, fout, lo, hi, bst[j], ba[j], bb[j], bc[j])
-                    _axpby(fin, fout, fout, lo, hi, y0, 1.0)
-        else:
+            if m > 0:  # the closes that follow run with the step
+                nbit = _fused_bits(
+                    t, m, c, bit, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask,
+                    a0, a1, a2, cq, clg, bst, ba, bb, bc,
+                )  # fmt: skip
+                prod_a = _take_out(nbit, ba, bb, bc, br, br1) if nbit >= 1 else 1.0
+                ro = n_out // n_hc
+                for hc in range(n_hc):
+                    sy = d1[hc] * prod_a if prod_a > 0.0 else d1[hc]
+                    fi = fin[hc * run : (hc + 1) * run]
+                    wb = _fw_fused(fi, gbuf, gbuf2, run, m, cq, clg, c, a1, a2, sy)
+                    for j in range(nbit):  # the cause's bits that stay open, on the small table
+                        src = gbuf if wb == 0 else gbuf2
+                        if prod_a > 0.0:
+                            _in_place(src, 0, ro, bst[j], 1, br1[j], br[j])
+                        else:
+                            dst = gbuf2 if wb == 0 else gbuf
+                            _fw_mid(src, dst, 0, ro, bst[j], ba[j], bb[j], bc[j])
+                            wb = 1 - wb
+                    src = gbuf if wb == 0 else gbuf2
+                    _gather_add(fi, src, fout[hc * ro : (hc + 1) * ro], ro, clg, m, d0[hc])
+            else:
+                nbit = 0
+                for a in range(nb, na):
+                    q = lay_id[t, a]
+                    if (fmask[q] & bit) != 0:
+                        bst[nbit] = _stride(lay_card[t], na, a)
+                        ba[nbit] = a0[q, c]
+                        bb[nbit] = a1[q, c]
+                        bc[nbit] = a2[q, c]
+                        nbit += 1
+                # take each bit's a out as a scalar: T = a (T / a)
+                prod_a = _take_out(nbit, ba, bb, bc, br, br1) if nbit >= 2 else 0.0
+                for hc in range(n_hc):
+                    lo = hc * run
+                    hi = lo + run
+                    y0 = d0[hc]
+                    y1 = d1[hc]
+                    if nbit == 0:
+                        y = y0 + y1
+                        for i in range(lo, hi):
+                            fout[i] = y * fin[i]
+                    elif nbit == 1:  # fout = (y0 + y1 T) fin
+                        e00 = y0 + y1 * ba[0]
+                        e11 = y0 + y1 * bc[0]
+                        _fw_mid(fin, fout, lo, hi, bst[0], e00, y1 * bb[0], e11)
+                    elif prod_a > 0.0:  # fout = y0 fin + y1 prod(a) (T_k/a_k) ... (T_0/a_0) fin
+                        sy = y1 * prod_a
+                        _fw_mid(fin, gbuf, lo, hi, bst[0], sy, sy * br[0], sy * br1[0])
+                        for j in range(1, nbit - 1):
+                            _in_place(gbuf, lo, hi, bst[j], 1, br1[j], br[j])
+                        j = nbit - 1
+                        _fw_last(fin, gbuf, fout, lo, hi, bst[j], br[j], br1[j], y0)
+                    else:  # fout = y0 fin + T_k ... T_1 (y1 T_0) fin (an a is 0, or prod(a) is)
+                        _fw_mid(fin, gbuf, lo, hi, bst[0], ba[0] * y1, bb[0] * y1, bc[0] * y1)
+                        src = gbuf
+                        dst = gbuf2
+                        for j in range(1, nbit - 1):
+                            _fw_mid(src, dst, lo, hi, bst[j], ba[j], bb[j], bc[j])
+                            src, dst = dst, src
+                        j = nbit - 1
+                        _fw_mid(src, fout, lo, hi, bst[j], ba[j], bb[j], bc[j])
+                        _axpby(fin, fout, fout, lo, hi, y0, 1.0)
+        else:  # the close of a history block
             pos = op_pos[t]
             k = lay_card[t, pos]
             stv = _stride(lay_card[t], na, pos)
-            if kind == _CLOSE_FIND:
-                _close_bit(fin, fout, n_out, stv)
-            else:
-                for hi in range(n_out // stv):
-                    for lo in range(stv):
-                        x = 0.0
-                        for v in range(k):
-                            x += fin[hi * k * stv + v * stv + lo]
-                        fout[hi * stv + lo] = x
+            for hi in range(n_out // stv):
+                for lo in range(stv):
+                    x = 0.0
+                    for v in range(k):
+                        x += fin[hi * k * stv + v * stv + lo]
+                    fout[hi * stv + lo] = x
         is_open = kind == _OPEN_BLOCK or kind == _OPEN_FIND
-        if is_open and t < n_ops - 1 and 1.0 / _SCALE <= s_est <= _SCALE:
+        if is_open and t_end < n_ops - 1 and 1.0 / _SCALE <= s_est <= _SCALE:
             continue
         s = _sum8(fout, 0, n_out)
         if not s > 0.0:
             out_logz[b] = -math.inf
             return 0
         s_est = s
-        if s < 1.0 / _SCALE or s > _SCALE or t == n_ops - 1:
+        if s < 1.0 / _SCALE or s > _SCALE or t_end == n_ops - 1:
             inv = 1.0 / s
             for i in range(n_out):
                 fout[i] *= inv
@@ -1199,10 +1419,13 @@ def _row(
     m_hi = 1.0
     for t in range(n_ops - 1, -1, -1):
         kind = op_kind[t]
+        if kind == _CLOSE_FIND:
+            continue  # run with its cause step
         ident = op_id[t]
         na = lay_n[t]
         n_in = size[t]
         fin = tape[tptr[t] : tptr[t] + n_in]
+        m = ncl[t]
         if kind == _OPEN_BLOCK or kind == _OPEN_FIND:
             if kind == _OPEN_BLOCK:
                 k = bk[ident]
@@ -1263,38 +1486,54 @@ def _row(
             )
             run = n_in // n_hc
             bit = np.int64(1) << c
-            nbit = 0
-            for a in range(nb, na):
-                q = lay_id[t, a]
-                if (fmask[q] & bit) != 0:
-                    bst[nbit] = _stride(lay_card[t], na, a)
-                    ba[nbit] = a0[q, c]
-                    bb[nbit] = a1[q, c]
-                    bc[nbit] = a2[q, c]
-                    nbit += 1
-            # take each bit's c out as a scalar: T' = c (T' / c)
-            prod_c = _take_out(nbit, bc, bb, ba, br, br1)
             macc[0] = 0.0
             macc[1] = 0.0
-            for hc in range(n_hc):
-                lo = hc * run
-                hi = lo + run
-                y0 = d0[hc]
-                y1 = d1[hc]
-                if nbit == 0:  # h = bout
-                    _bw_combine(fin, bout, bout, bin_, lo, hi, y0, y1, macc)
-                elif prod_c > 0.0:  # h = prod(c) (T'/c) bout over every bit
-                    _bw_mid(bout, gbuf, lo, hi, bst[0], br1[0], br[0], 1.0)
-                    for j in range(1, nbit):
-                        _in_place(gbuf, lo, hi, bst[j], 0, br1[j], br[j])
-                    _bw_combine(fin, bout, gbuf, bin_, lo, hi, y0, y1 * prod_c, macc)
-                else:  # h = T' bout over every bit; bin_ = y0 bout + y1 h
-                    src = bout
-                    for j in range(nbit):
-                        dst = gbuf if j % 2 == 0 else gbuf2
-                        _bw_mid(src, dst, lo, hi, bst[j], ba[j], bb[j], bc[j])
-                        src = dst
-                    _bw_combine(fin, bout, src, bin_, lo, hi, y0, y1, macc)
+            if m > 0:  # the closes that follow run with the step
+                nbit = _fused_bits(
+                    t, m, c, bit, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask,
+                    a0, a1, a2, cq, clg, bst, ba, bb, bc,
+                )  # fmt: skip
+                prod_c = _take_out(nbit, bc, bb, ba, br, br1)
+                ro = size[t + m + 1] // n_hc
+                for hc in range(n_hc):
+                    x0, x1 = _bw_fused(
+                        fin[hc * run : (hc + 1) * run], bout[hc * ro : (hc + 1) * ro],
+                        bin_[hc * run : (hc + 1) * run], gbuf, gbuf2, run, ro, m, cq, clg, c,
+                        a1, a2, nbit, bst, ba, bb, bc, br, br1, prod_c, d0[hc], d1[hc],
+                    )  # fmt: skip
+                    macc[0] += x0
+                    macc[1] += x1
+            else:
+                nbit = 0
+                for a in range(nb, na):
+                    q = lay_id[t, a]
+                    if (fmask[q] & bit) != 0:
+                        bst[nbit] = _stride(lay_card[t], na, a)
+                        ba[nbit] = a0[q, c]
+                        bb[nbit] = a1[q, c]
+                        bc[nbit] = a2[q, c]
+                        nbit += 1
+                # take each bit's c out as a scalar: T' = c (T' / c)
+                prod_c = _take_out(nbit, bc, bb, ba, br, br1)
+                for hc in range(n_hc):
+                    lo = hc * run
+                    hi = lo + run
+                    y0 = d0[hc]
+                    y1 = d1[hc]
+                    if nbit == 0:  # h = bout
+                        _bw_combine(fin, bout, bout, bin_, lo, hi, y0, y1, macc)
+                    elif prod_c > 0.0:  # h = prod(c) (T'/c) bout over every bit
+                        _bw_mid(bout, gbuf, lo, hi, bst[0], br1[0], br[0], 1.0)
+                        for j in range(1, nbit):
+                            _in_place(gbuf, lo, hi, bst[j], 0, br1[j], br[j])
+                        _bw_combine(fin, bout, gbuf, bin_, lo, hi, y0, y1 * prod_c, macc)
+                    else:  # h = T' bout over every bit; bin_ = y0 bout + y1 h
+                        src = bout
+                        for j in range(nbit):
+                            dst = gbuf if j % 2 == 0 else gbuf2
+                            _bw_mid(src, dst, lo, hi, bst[j], ba[j], bb[j], bc[j])
+                            src = dst
+                        _bw_combine(fin, bout, src, bin_, lo, hi, y0, y1, macc)
             m0 = macc[0]
             m1 = macc[1]
             out_c1[b, c] = m1 / (m0 + m1)
@@ -1303,14 +1542,11 @@ def _row(
             k = lay_card[t, pos]
             stv = _stride(lay_card[t], na, pos)
             n_out = size[t + 1]
-            if kind == _CLOSE_FIND:
-                _close_bit_t(bout, bin_, n_out, stv)
-            else:
-                for hi in range(n_out // stv):
-                    for lo in range(stv):
-                        x = bout[hi * stv + lo]
-                        for v in range(k):
-                            bin_[hi * k * stv + v * stv + lo] = x
+            for hi in range(n_out // stv):  # the close of a history block
+                for lo in range(stv):
+                    x = bout[hi * stv + lo]
+                    for v in range(k):
+                        bin_[hi * k * stv + v * stv + lo] = x
         # a close's transpose keeps the largest entry; an open's moves it within [m_lo, m_hi]
         if kind == _CAUSE or m_lo < 1.0 / _SCALE or m_hi > _SCALE:
             mx = _max4(bin_, n_in)

@@ -225,6 +225,37 @@ def test_links_with_zero_probabilities_vs_brute_force(seed):
     assert n_checked >= 10
 
 
+@pytest.mark.parametrize(("seed", "zero_links"), [(0, False), (1, False), (2, True), (3, True)])
+def test_steps_that_close_several_findings_vs_brute_force(seed, zero_links):
+    # Two causes, every finding a child of both: whichever cause comes second closes every
+    # positive finding in its step (the closed bits are taken first, then the cause's other
+    # bits). With zero links the maps of some bits are singular and the plain maps are used.
+    net = random_network(70 + seed, n_hist=2, n_causes=2, n_findings=4, min_parents=2)
+    rng = np.random.default_rng(seed)
+    if zero_links:
+        values = {}
+        for f in net.findings:
+            links = f.links.copy()
+            links[0, f.order[0]] = 0.0
+            links[0] /= links[0].sum()
+            values[f.node] = np.vstack([f.leak[None], links])
+        net = net.replace_values(values)
+    eng = IndependentEngine.from_network(net)
+    codes = random_rows(rng, eng, 30, p_obs=0.9)
+    findings = [eng.variables.index(f.node) for f in net.findings]
+    codes[:, findings] = np.where(codes[:, findings] < 0, 1, codes[:, findings])
+    causes = [eng.variables.index(c) for c in net.causes]
+    codes[:, causes] = -1
+    n_positive = (codes[:, findings] > 0).sum(axis=1)
+    assert n_positive.max() >= 3  # steps closing three or more findings are exercised
+    res = eng.query(codes)
+    for b, row in enumerate(codes):
+        marg, pe, _ = brute_force(net, evidence(eng, row))
+        assert res.log_evidence[b] == pytest.approx(np.log(pe), rel=TOL, abs=1e-12)
+        for v in eng.variables:
+            np.testing.assert_allclose(res.marginals[v][b], marg[v], atol=TOL, rtol=0)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_networks_vs_pgmpy(seed):
     net = random_network(50 + seed, n_hist=4, n_causes=6, n_findings=7, min_parents=1)
