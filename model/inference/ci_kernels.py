@@ -11,8 +11,9 @@ once: its order is kept for a later call with a larger workspace. The state of t
 table over the *open* variables:
 
 * history blocks (connected groups of history nodes, e.g. ``sex, pregnant, postpartum``), open
-  from their first cause child to their last one, over the configurations of their unobserved
-  members (an observed block, or one without cause children, is a constant);
+  from the first cause child of an unobserved member to the last one, over the configurations
+  of their unobserved members (an observed block, or one whose unobserved members have no cause
+  children, is a constant: the causes of an observed member see its value);
 * one bit per finding observed at a non-bottom state ``s_r`` (a *positive* finding), open from
   its first parent cause to its last: given that the largest value produced so far is at most
   ``s_r``, the bit says whether ``s_r`` has been reached. The leak opens the bit
@@ -977,7 +978,7 @@ def _row(
         ford_ptr,
         ford,
         frank,
-        blk_cmask,
+        hcmask,
     ) = st
     H = hcol.shape[0]
     C = ccol.shape[0]
@@ -1017,6 +1018,13 @@ def _row(
                     idx = idx * hcard[ph] + pv
                 w *= params[offr[hcol[h]] + idx]
             W[wptr[g] + v] = w
+    # a block's axis is needed from the first cause of an unobserved member to the last one
+    # (an observed member's causes see a constant)
+    blk_cmask = np.zeros(G, np.int64)
+    for g in range(G):
+        for p in range(blk_ptr[g], blk_ptr[g + 1]):
+            if hval[blk_mem[p]] < 0:
+                blk_cmask[g] |= hcmask[blk_mem[p]]
     is_axis = np.zeros(G, np.bool_)
     n_ab = 0
     for g in range(G):

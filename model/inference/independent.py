@@ -160,10 +160,10 @@ class IndependentEngine:
         for g in range(len(roots)):
             blk_mem += [i for i in range(len(history)) if hblk[i] == g]  # topological order
             blk_ptr.append(len(blk_mem))
-        blk_cmask = np.zeros(len(roots), dtype=np.int64)
+        hcmask = np.zeros(len(history), dtype=np.int64)  # each history node's causes
         for c in causes:
             for p in tables[c].parents:
-                blk_cmask[hblk[hidx[p]]] |= np.int64(1) << cidx[c]
+                hcmask[hidx[p]] |= np.int64(1) << cidx[c]
         big = max(
             (
                 math.prod(int(self._card[self._index[history[i]]]) for i in blk_mem[a:b])
@@ -212,7 +212,7 @@ class IndependentEngine:
             ford_ptr,
             ford,
             frank,
-            blk_cmask,
+            hcmask,
         )
         # base numbers: every node's table (or stacked leak and links), flattened, normalized
         self._shapes: dict[int, tuple[int, ...]] = {}

@@ -256,6 +256,43 @@ def test_steps_that_close_several_findings_vs_brute_force(seed, zero_links):
             np.testing.assert_allclose(res.marginals[v][b], marg[v], atol=TOL, rtol=0)
 
 
+def test_a_history_block_is_open_only_for_the_causes_of_its_unobserved_members():
+    # h1 depends on h0 (one block). With h0 observed, the causes of h0 (c0, c1) see it as a
+    # constant: the block's axis is needed only from the first cause of h1 to its last, so the
+    # pass costs what it costs in the same network with c0 and c1 cut from h0.
+    rng = np.random.default_rng(5)
+    two = ("s0", "s1")
+
+    def net(c01_from_h0: bool) -> IndependentNetwork:
+        tables = [
+            CPT("h0", (), {"h0": two}, np.array([0.3, 0.7])),
+            CPT("h1", ("h0",), {"h1": two, "h0": two}, np.array([[0.8, 0.4], [0.2, 0.6]])),
+        ]
+        for j in range(4):
+            par = ("h0",) if j < 2 and c01_from_h0 else ("h1",) if j >= 2 else ()
+            p1 = rng.uniform(0.05, 0.6, size=(2,) * len(par))
+            st = {f"c{j}": CAUSE_STATES, **{p: two for p in par}}
+            tables.append(CPT(f"c{j}", par, st, np.stack([1 - p1, p1])))
+        pairs = [("c0", "c2"), ("c1", "c3"), ("c0", "c1"), ("c2", "c3")]
+        links = rng.uniform(0.1, 0.9, size=(len(pairs), 2))  # P(yes) from each parent
+        findings = tuple(
+            NoisyMax(f"f{j}", YN, (0, 1), par, np.array([0.9, 0.1]), np.stack([1 - q, q], axis=1))
+            for j, (par, q) in enumerate(zip(pairs, links, strict=True))
+        )
+        return IndependentNetwork(tuple(tables), ("c0", "c1", "c2", "c3"), findings)
+
+    costs = []
+    for linked in (True, False):
+        eng = IndependentEngine.from_network(net(linked))
+        row = np.full((1, len(eng.variables)), -1, dtype=np.int64)
+        row[0, eng.variables.index("h0")] = 1
+        for f in ("f0", "f1", "f2", "f3"):
+            row[0, eng.variables.index(f)] = 1
+        eng.query(row)
+        costs.append(int(eng.last_cost[0]))
+    assert costs[0] == costs[1]
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_networks_vs_pgmpy(seed):
     net = random_network(50 + seed, n_hist=4, n_causes=6, n_findings=7, min_parents=1)
