@@ -845,8 +845,25 @@ def _plan_order(order, K, fmask, n_ab, ab, blk_cmask, bk, restarts):
 
 
 @njit(cache=True, nogil=True)
+def _cause_bits(tl, c, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, bst, ba, bb, bc):
+    """The strides (in layout ``tl``) and maps of cause ``c``'s open bits; returns how many."""
+    bit = np.int64(1) << c
+    na = lay_n[tl]
+    nbit = 0
+    for a in range(lay_nb[tl], na):
+        q = lay_id[tl, a]
+        if (fmask[q] & bit) != 0:
+            bst[nbit] = _stride(lay_card[tl], na, a)
+            ba[nbit] = a0[q, c]
+            bb[nbit] = a1[q, c]
+            bc[nbit] = a2[q, c]
+            nbit += 1
+    return nbit
+
+
+@njit(cache=True, nogil=True)
 def _fused_bits(
-    t, m, c, bit, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, cq, clg,
+    t, m, c, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, cq, clg,
     bst, ba, bb, bc,
 ):  # fmt: skip
     """Set up cause step ``t`` run with the ``m`` closes that follow it.
@@ -863,18 +880,9 @@ def _fused_bits(
         while (np.int64(1) << lg) < sv:  # finding axes have 2 states: strides are powers of 2
             lg += 1
         clg[k2] = lg
-    ta = t + m + 1
-    nao = lay_n[ta]
-    nbit = 0
-    for a in range(lay_nb[ta], nao):
-        q = lay_id[ta, a]
-        if (fmask[q] & bit) != 0:
-            bst[nbit] = _stride(lay_card[ta], nao, a)
-            ba[nbit] = a0[q, c]
-            bb[nbit] = a1[q, c]
-            bc[nbit] = a2[q, c]
-            nbit += 1
-    return nbit
+    return _cause_bits(
+        t + m + 1, c, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, bst, ba, bb, bc
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -1327,10 +1335,9 @@ def _row(
                 d1,
             )
             run = n_in // n_hc
-            bit = np.int64(1) << c
             if m > 0:  # the closes that follow run with the step
                 nbit = _fused_bits(
-                    t, m, c, bit, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask,
+                    t, m, c, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask,
                     a0, a1, a2, cq, clg, bst, ba, bb, bc,
                 )  # fmt: skip
                 prod_a = _take_out(nbit, ba, bb, bc, br, br1) if nbit >= 1 else 1.0
@@ -1350,15 +1357,9 @@ def _row(
                     src = gbuf if wb == 0 else gbuf2
                     _gather_add(fi, src, fout[hc * ro : (hc + 1) * ro], ro, clg, m, d0[hc])
             else:
-                nbit = 0
-                for a in range(nb, na):
-                    q = lay_id[t, a]
-                    if (fmask[q] & bit) != 0:
-                        bst[nbit] = _stride(lay_card[t], na, a)
-                        ba[nbit] = a0[q, c]
-                        bb[nbit] = a1[q, c]
-                        bc[nbit] = a2[q, c]
-                        nbit += 1
+                nbit = _cause_bits(
+                    t, c, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, bst, ba, bb, bc
+                )
                 # take each bit's a out as a scalar: T = a (T / a)
                 prod_a = _take_out(nbit, ba, bb, bc, br, br1) if nbit >= 2 else 0.0
                 for hc in range(n_hc):
@@ -1493,12 +1494,11 @@ def _row(
                 d1,
             )
             run = n_in // n_hc
-            bit = np.int64(1) << c
             macc[0] = 0.0
             macc[1] = 0.0
             if m > 0:  # the closes that follow run with the step
                 nbit = _fused_bits(
-                    t, m, c, bit, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask,
+                    t, m, c, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask,
                     a0, a1, a2, cq, clg, bst, ba, bb, bc,
                 )  # fmt: skip
                 prod_c = _take_out(nbit, bc, bb, ba, br, br1)
@@ -1512,15 +1512,9 @@ def _row(
                     macc[0] += x0
                     macc[1] += x1
             else:
-                nbit = 0
-                for a in range(nb, na):
-                    q = lay_id[t, a]
-                    if (fmask[q] & bit) != 0:
-                        bst[nbit] = _stride(lay_card[t], na, a)
-                        ba[nbit] = a0[q, c]
-                        bb[nbit] = a1[q, c]
-                        bc[nbit] = a2[q, c]
-                        nbit += 1
+                nbit = _cause_bits(
+                    t, c, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, bst, ba, bb, bc
+                )
                 # take each bit's c out as a scalar: T' = c (T' / c)
                 prod_c = _take_out(nbit, bc, bb, ba, br, br1)
                 for hc in range(n_hc):
