@@ -1047,7 +1047,7 @@ def _row(
             impossible = True
             continue
         logc += math.log(s)
-        if want_marg:
+        if want_marg == 2:
             for v in range(bk[g]):
                 pv = W[wptr[g] + v] / s
                 for p in range(blk_ptr[g], blk_ptr[g + 1]):
@@ -1445,7 +1445,7 @@ def _row(
                 w2[1] = L1[ident]
                 w = w2
             low = _stride(lay_card[t], na, op_pos[t] - 1)
-            if kind == _OPEN_BLOCK:
+            if kind == _OPEN_BLOCK and want_marg == 2:  # the history nodes' marginals
                 pv = np.zeros(k)
                 for hi in range(n_in // low):
                     for v in range(k):
@@ -1581,7 +1581,9 @@ def run_rows(
     """Answer every row of ``codes`` (see the module docstring); outputs are filled in place.
 
     ``off`` is ``(B or 1, n_vars)``: where each node's numbers start in ``params`` for that
-    row. ``out_h`` must be zeroed by the caller. ``caps`` is ``(largest state table, largest
+    row. ``want_marg`` is 0 for the log evidence alone, 1 for the causes' marginals too
+    (``out_c1``), 2 for the history nodes' too (``out_h``, which must be zeroed by the
+    caller). ``caps`` is ``(largest state table, largest
     tape, largest workspace of this call)`` in entries of 8 bytes (the engine's
     ``max_state``, ``max_tape`` and memory budget). ``out_status[b]`` is ``STATUS_TOO_LARGE``
     (and ``out_logz[b]`` NaN) when the row would exceed the first two, ``STATUS_DEFERRED``

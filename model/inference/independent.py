@@ -329,11 +329,16 @@ class IndependentEngine:
 
         want = [self._names[t] for t in target_idx]
         cset, fset = self._cset, self._fset
-        need_marg = any(name not in fset for name in want)
+        # 0: log evidence only, 1: the causes' marginals too, 2: the history nodes' too
+        need_marg = (
+            2
+            if any(name in self._history for name in want)
+            else int(any(name in cset for name in want))
+        )
         logz, c1, hm, too_big = self._run(work, params, off, False, need_marg, step, n_threads)
         cost = self._work
         if with_none:
-            log_none, _, _, _ = self._run(work, params, off, True, False, step, n_threads)
+            log_none, _, _, _ = self._run(work, params, off, True, 0, step, n_threads)
             log_none = np.where(np.isfinite(log_none), log_none, -np.inf)
         else:
             log_none = np.full(work.shape[0], np.nan)
@@ -583,7 +588,7 @@ class IndependentEngine:
             for s in range(k):
                 trial = sub.copy()
                 trial[:, v] = s
-                lz, _, _, _ = self._run(trial, params, o, False, False, step, n_threads)
+                lz, _, _, _ = self._run(trial, params, o, False, 0, step, n_threads)
                 with np.errstate(invalid="ignore"):
                     out[rows, s] = np.exp(lz - logz[rows])
             out[rows[np.isnan(out[rows]).any(axis=1)]] = np.nan  # a state's pass too large

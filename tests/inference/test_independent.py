@@ -368,7 +368,7 @@ def test_kernel_matches_interpreted_reference():
         logz, c1 = np.empty(n), np.full((n, 4), np.nan)
         hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
         caps = np.array([eng.max_state, eng.max_tape, 1 << 40], dtype=np.int64)
-        args = (eng._params, eng._off, eng._struct, False, True, logz, c1, hm, status, work, caps)
+        args = (eng._params, eng._off, eng._struct, False, 2, logz, c1, hm, status, work, caps)
         fn(codes, *args, np.full((n, 4), -1, dtype=np.int64))
         outs.append((logz, c1, hm))
     for x, y in zip(*outs, strict=True):
@@ -645,7 +645,7 @@ def test_order_search_keeps_results_and_lowers_cost():
     logz, c1 = np.empty(n), np.full((n, 14), np.nan)
     hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
     caps = np.array([eng.max_state, eng.max_tape, 1 << 40], dtype=np.int64)
-    args = (eng._params, eng._off[0], eng._struct, False, True, logz, c1, hm, status, work, caps)
+    args = (eng._params, eng._off[0], eng._struct, False, 1, logz, c1, hm, status, work, caps)
     for i, b in enumerate(big):
         order = np.full(14, -1, dtype=np.int64)
         need = greedy(i, codes[b], *args, np.empty(0), order)
