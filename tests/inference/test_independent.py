@@ -546,6 +546,44 @@ def test_errors():
         IndependentEngine.from_network([])
 
 
+@pytest.mark.parametrize("stv", [1, 2, 4, 8, 16, 32, 64])
+def test_butterflies_equal_the_two_by_two_map_on_every_pair(stv):
+    """Both ways of sweeping a bit (one loop over the range below stride 32, pair by pair
+    above) give exactly the map ``(g0, g1) -> (a g0, b g0 + c g1)``, its transpose and the
+    last-bit combine, on a run that starts inside the buffer."""
+    rng = np.random.default_rng(stv)
+    n, lo = 8 * stv, 4 * stv  # the run [lo, lo + n) of a buffer with other entries around it
+    fin, g, y = rng.random(3 * n), rng.random(3 * n), rng.random(3 * n)
+    a, b, c, r, r1, y0, y1 = rng.random(7)
+
+    def pairs(x):  # (run blocks, bit, entries under the bit)
+        return x[lo : lo + n].reshape(-1, 2, stv)
+
+    want = np.stack([a * pairs(fin)[:, 0], c * pairs(fin)[:, 1] + b * pairs(fin)[:, 0]], 1)
+    out = np.zeros(3 * n)
+    ci_kernels._fw_mid(fin, out, lo, lo + n, stv, a, b, c)
+    assert np.array_equal(pairs(out), want)
+    assert not out[:lo].any()
+    assert not out[lo + n :].any()
+    want = np.stack([a * pairs(y)[:, 0] + b * pairs(y)[:, 1], c * pairs(y)[:, 1]], 1)
+    out = np.zeros(3 * n)
+    ci_kernels._bw_mid(y, out, lo, lo + n, stv, a, b, c)
+    assert np.array_equal(pairs(out), want)
+    assert not out[:lo].any()
+    assert not out[lo + n :].any()
+    f, x = pairs(fin), pairs(g)
+    want = np.stack([y0 * f[:, 0] + x[:, 0], y0 * f[:, 1] + (r1 * x[:, 1] + r * x[:, 0])], 1)
+    out = np.zeros(3 * n)
+    ci_kernels._fw_last(fin, g, out, lo, lo + n, stv, r, r1, y0)
+    assert np.array_equal(pairs(out), want)
+    acc = np.zeros(2)
+    out = np.zeros(3 * n)
+    ci_kernels._bw_combine(fin, y, g, out, lo, lo + n, y0, y1, acc)
+    sl = slice(lo, lo + n)
+    assert np.array_equal(out[sl], y1 * g[sl] + y0 * y[sl])
+    np.testing.assert_allclose(acc, [y0 * fin[sl] @ y[sl], y1 * fin[sl] @ g[sl]], rtol=1e-14)
+
+
 def test_step_cost_from_bit_sets_equals_the_loop():
     rng = np.random.default_rng(3)
     n_c, n_k = 9, 20
