@@ -306,15 +306,14 @@ def _axpby(x, y, out, lo, hi, p, q):
 
 @njit(cache=True, nogil=True)
 def _bw_combine(fin, bout, h, bin_, lo, hi, y0, y1, acc):
-    """Set bin_ = y0 bout + y1 h and add ``fin . bout``, ``fin . h`` to ``acc[0]``, ``acc[1]``.
+    """Set bin_ = y0 bout + y1 h and add ``y1 fin . h`` to ``acc[1]``.
 
-    The products by :func:`_dot4` (four accumulators in a fixed order), then the sweep.
+    The product by :func:`_dot4` (four accumulators in a fixed order), then the sweep.
     """
     n = hi - lo
     f = fin[lo:hi]
     o = bout[lo:hi]
     g = h[lo:hi]
-    acc[0] += y0 * _dot4(f, o, n)
     acc[1] += y1 * _dot4(f, g, n)
     b = bin_[lo:hi]
     for i in range(n):
@@ -430,34 +429,22 @@ def _gather_add(fin, g, out, n_out, lg, m, y0):
 
 
 @njit(cache=True, nogil=True)
-def _scatter_dot(fin, bout, bin_, n_out, lg, m, y0):
-    """Add y0 bout to bin_[closed bits all 1]; return ``fin[closed bits all 1] . bout``."""
-    a0 = 0.0
-    a1 = 0.0
+def _scatter(bout, bin_, n_out, lg, m, y0):
+    """Add y0 bout to bin_[closed bits all 1]."""
     if m == 1:
         stv = np.int64(1) << lg[0]
+        if stv == 1:
+            for j in range(n_out):
+                bin_[2 * j + 1] += y0 * bout[j]
+            return
         for hi in range(n_out // stv):
-            f = fin[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
             d = bin_[(2 * hi + 1) * stv : (2 * hi + 2) * stv]
             src = bout[hi * stv : (hi + 1) * stv]
-            if stv == 1:
-                a0 += f[0] * src[0]
-                d[0] += y0 * src[0]
-                continue
-            for lo in range(0, stv, 2):
-                x0 = src[lo]
-                x1 = src[lo + 1]
-                a0 += f[lo] * x0
-                a1 += f[lo + 1] * x1
-                d[lo] += y0 * x0
-                d[lo + 1] += y0 * x1
-        return a0 + a1
+            for lo in range(stv):
+                d[lo] += y0 * src[lo]
+        return
     for j in range(n_out):
-        i = _ones_index(j, lg, m)
-        x = bout[j]
-        a0 += fin[i] * x
-        bin_[i] += y0 * x
-    return a0
+        bin_[_ones_index(j, lg, m)] += y0 * bout[j]
 
 
 @njit(cache=True, nogil=True)
@@ -862,7 +849,7 @@ def _bw_fused(
     """The transpose of a fused cause step on one run: bi = y0 E bo + y1 X T'_open bo.
 
     ``E`` puts ``bo`` where the closed bits are all 1 (zeros elsewhere), ``X`` expands it
-    through the closed bits' rows; returns ``(y0 fi . E bo, fi . y1 X T'_open bo)``.
+    through the closed bits' rows; returns ``fi . y1 X T'_open bo``.
     """
     # h = T' bout over the bits that stay open (on the small table)
     where = -1  # h is in: -1 bo, 0 gbuf, 1 gbuf2
@@ -894,8 +881,8 @@ def _bw_fused(
         where = 1 if where == 0 else 0
         nn *= 2
     m1 = _dot4(fi, bi, run)
-    m0 = y0 * _scatter_dot(fi, bo, bi, ro, clg, m, y0)
-    return m0, m1
+    _scatter(bo, bi, ro, clg, m, y0)
+    return m1
 
 
 @njit(cache=True, nogil=True)
@@ -1232,6 +1219,7 @@ def _row(
     tape[0] = 1.0
     logs = 0.0
     s_est = 1.0  # the current table's sum (exact after a sum, times the weights after opens)
+    fsc = np.ones(n_ops)  # the scale taken out of the table after op t (and its closes)
     cur = 0  # without marginals: the half of the tape that holds the current table
     for t in range(n_ops):
         kind = op_kind[t]
@@ -1370,6 +1358,7 @@ def _row(
                 fout[i] *= inv
             logs += math.log(s)
             s_est = 1.0
+            fsc[t] = s
     out_logz[b] = logc + logs
     if not want_marg:
         return 0
@@ -1380,6 +1369,10 @@ def _row(
     bout[0] = 1.0
     m_lo = 1.0  # bounds on the current message's largest entry
     m_hi = 1.0
+    # fin . bin_ is the same for every op (the evidence), up to the scales taken out forward
+    # and backward: kept as zz, it is the denominator of every cause's posterior, so the
+    # absent-cause term needs no product of its own
+    zz = tape[tptr[n_ops]]
     for t in range(n_ops - 1, -1, -1):
         kind = op_kind[t]
         if kind == _CLOSE_FIND:
@@ -1458,13 +1451,11 @@ def _row(
                 prod_c = _take_out(nbit, bc, bb, ba, br, br1)
                 ro = size[t + m + 1] // n_hc
                 for hc in range(n_hc):
-                    x0, x1 = _bw_fused(
+                    macc[1] += _bw_fused(
                         fin[hc * run : (hc + 1) * run], bout[hc * ro : (hc + 1) * ro],
                         bin_[hc * run : (hc + 1) * run], gbuf, gbuf2, run, ro, m, cq, clg, c,
                         a1, a2, nbit, bst, ba, bb, bc, br, br1, prod_c, d0[hc], d1[hc],
                     )  # fmt: skip
-                    macc[0] += x0
-                    macc[1] += x1
             else:
                 nbit = _cause_bits(
                     t, c, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, bst, ba, bb, bc
@@ -1490,9 +1481,7 @@ def _row(
                             _bw_mid(src, dst, lo, hi, bst[j], ba[j], bb[j], bc[j])
                             src = dst
                         _bw_combine(fin, bout, src, bin_, lo, hi, y0, y1, macc)
-            m0 = macc[0]
-            m1 = macc[1]
-            out_c1[b, c] = m1 / (m0 + m1)
+            out_c1[b, c] = min(1.0, macc[1] / (zz * fsc[t]))
         else:
             pos = op_pos[t]
             k = lay_card[t, pos]
@@ -1504,6 +1493,7 @@ def _row(
                     d = bin_[(hi * k + v) * stv : (hi * k + v + 1) * stv]
                     for lo in range(stv):
                         d[lo] = src[lo]
+        zz *= fsc[t]
         # a close's transpose keeps the largest entry; an open's moves it within [m_lo, m_hi]
         if kind == _CAUSE or m_lo < 1.0 / _SCALE or m_hi > _SCALE:
             mx = _max4(bin_, n_in)
@@ -1513,6 +1503,7 @@ def _row(
                 for i in range(n_in):
                     bin_[i] *= inv
                 m_lo = m_hi = 1.0
+                zz *= inv
         bout, bin_ = bin_, bout
     return 0
 
