@@ -781,7 +781,7 @@ def _plan_order(order, K, fmask, n_ab, ab, blk_cmask, bk, restarts):
 
 @njit(cache=True, nogil=True)
 def _cause_bits(tl, c, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, bst, ba, bb, bc):
-    """The strides (in layout ``tl``) and maps of cause ``c``'s open bits; returns how many."""
+    """The strides (in layout ``tl``, largest first) and maps of ``c``'s open bits; their count."""
     bit = np.int64(1) << c
     na = lay_n[tl]
     nbit = 0
@@ -794,6 +794,15 @@ def _cause_bits(tl, c, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, bst, 
             bc[nbit] = a2[q, c]
             nbit += 1
     return nbit
+
+
+@njit(cache=True, nogil=True)
+def _swap_bits(i, j, bst, ba, bb, bc):
+    """Swap bits ``i`` and ``j`` of a step (the maps commute: only the sweep order changes)."""
+    bst[i], bst[j] = bst[j], bst[i]
+    ba[i], ba[j] = ba[j], ba[i]
+    bb[i], bb[j] = bb[j], bb[i]
+    bc[i], bc[j] = bc[j], bc[i]
 
 
 @njit(cache=True, nogil=True)
@@ -1300,6 +1309,8 @@ def _row(
                     t, c, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, bst, ba, bb, bc
                 )
                 # take each bit's a out as a scalar: T = a (T / a)
+                if nbit >= 3:  # the two shortest strides to the sweeps out of place
+                    _swap_bits(0, nbit - 2, bst, ba, bb, bc)
                 prod_a = _take_out(nbit, ba, bb, bc, br, br1) if nbit >= 2 else 0.0
                 for hc in range(n_hc):
                     lo = hc * run
@@ -1448,6 +1459,8 @@ def _row(
                     t, m, c, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask,
                     a0, a1, a2, cq, clg, bst, ba, bb, bc,
                 )  # fmt: skip
+                if nbit >= 2:  # the shortest stride to the sweep out of place
+                    _swap_bits(0, nbit - 1, bst, ba, bb, bc)
                 prod_c = _take_out(nbit, bc, bb, ba, br, br1)
                 ro = size[t + m + 1] // n_hc
                 for hc in range(n_hc):
@@ -1461,6 +1474,8 @@ def _row(
                     t, c, lay_n, lay_nb, lay_id, lay_card, fmask, a0, a1, a2, bst, ba, bb, bc
                 )
                 # take each bit's c out as a scalar: T' = c (T' / c)
+                if nbit >= 2:  # the shortest stride to the sweep out of place
+                    _swap_bits(0, nbit - 1, bst, ba, bb, bc)
                 prod_c = _take_out(nbit, bc, bb, ba, br, br1)
                 for hc in range(n_hc):
                     lo = hc * run
