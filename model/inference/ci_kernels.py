@@ -79,9 +79,11 @@ RESTART_COST = 5e5
 MAX_RESTARTS = 8
 _AX_FIND = 1
 #: A table is rescaled when its sum (forward) or largest entry (backward) leaves
-#: [1 / _SCALE, _SCALE]. Forward, the sum is taken after every step but an open, which
-#: multiplies it by the sum of its weights; backward, the largest entry is found after every
-#: cause step and when the bounds kept through the opens leave the range (a close keeps it).
+#: [1 / _SCALE, _SCALE]. Forward, bounds on the sum are carried through the steps (an open
+#: multiplies it by the sum of its weights, a cause step by a factor :func:`_sum_factors`
+#: bounds) and the sum is taken only when they leave the range, and after the last step;
+#: backward, the largest entry is found after every cause step and when the bounds kept
+#: through the opens leave the range (a close keeps it).
 _SCALE = 1e100
 
 
@@ -841,6 +843,35 @@ def _fused_bits(
 
 
 @njit(cache=True, nogil=True)
+def _sum_factors(n_hc, d0, d1, nbit, bc, m, cq, c, a1, a2):
+    """Bounds on the factor by which a cause step (with its ``m`` closes) moves a table's sum.
+
+    A bit's map keeps ``a + b = c`` (``Qcum(r - 1) + Qpmf(r) = Qcum(r)``), so it multiplies the
+    sum by ``c``; a closed bit keeps its bit-1 row (``p g0 + q g1``, between ``p`` and ``q``
+    times the sum) and the absent-cause term adds between 0 and ``y0`` times the sum. The
+    forward pass takes an exact sum only when these bounds leave ``[1 / _SCALE, _SCALE]``.
+    """
+    pc = 1.0
+    for j in range(nbit):
+        pc *= bc[j]
+    p_lo = 1.0
+    p_hi = 1.0
+    for k2 in range(m):
+        p = a1[cq[k2], c]
+        q = a2[cq[k2], c]
+        p_lo *= min(p, q)
+        p_hi *= max(p, q)
+    f_lo = math.inf
+    f_hi = 0.0
+    for hc in range(n_hc):
+        lo = d1[hc] * pc * p_lo + (0.0 if m > 0 else d0[hc])
+        hi = d0[hc] + d1[hc] * pc * p_hi
+        f_lo = min(f_lo, lo)
+        f_hi = max(f_hi, hi)
+    return f_lo, f_hi
+
+
+@njit(cache=True, nogil=True)
 def _fw_fused(fi, gbuf, gbuf2, run, m, cq, clg, c, a1, a2, sy):
     """The closed bits' bit-1 rows of ``sy T`` on one run of ``fi``, into gbuf or gbuf2.
 
@@ -1243,7 +1274,8 @@ def _row(
     # ---------------------------------------------------------------- forward
     tape[0] = 1.0
     logs = 0.0
-    s_est = 1.0  # the current table's sum (exact after a sum, times the weights after opens)
+    s_lo = 1.0  # bounds on the current table's sum (exact after a sum; see _sum_factors)
+    s_hi = 1.0
     fsc = np.ones(n_ops)  # the scale taken out of the table after op t (and its closes)
     cur = 0  # without marginals: the half of the tape that holds the current table
     for t in range(n_ops):
@@ -1276,7 +1308,8 @@ def _row(
             wsum = 0.0
             for v in range(k):
                 wsum += w[v]
-            s_est *= wsum  # an open multiplies the sum by its weights' sum: no sweep needed
+            s_lo *= wsum  # an open multiplies the sum by its weights' sum: no sweep needed
+            s_hi *= wsum
         elif kind == _CAUSE:
             c = ident
             nb = lay_nb[t]
@@ -1358,7 +1391,10 @@ def _row(
                         j = nbit - 1
                         _fw_mid(src, fout, lo, hi, bst[j], ba[j], bb[j], bc[j])
                         _axpby(fin, fout, fout, lo, hi, y0, 1.0)
-        else:  # the close of a history block
+            f_lo, f_hi = _sum_factors(n_hc, d0, d1, nbit, bc, m, cq, c, a1, a2)
+            s_lo *= f_lo
+            s_hi *= f_hi
+        else:  # the close of a history block (keeps the sum)
             pos = op_pos[t]
             k = lay_card[t, pos]
             stv = _stride(lay_card[t], na, pos)
@@ -1371,20 +1407,19 @@ def _row(
                     src = fin[(hi * k + v) * stv : (hi * k + v + 1) * stv]
                     for lo in range(stv):
                         d[lo] += src[lo]
-        is_open = kind == _OPEN_BLOCK or kind == _OPEN_FIND
-        if is_open and t_end < n_ops - 1 and 1.0 / _SCALE <= s_est <= _SCALE:
+        if t_end < n_ops - 1 and s_lo >= 1.0 / _SCALE and s_hi <= _SCALE:
             continue
         s = _sum8(fout, 0, n_out)
         if not s > 0.0:
             out_logz[b] = -math.inf
             return 0
-        s_est = s
+        s_lo = s_hi = s
         if s < 1.0 / _SCALE or s > _SCALE or t_end == n_ops - 1:
             inv = 1.0 / s
             for i in range(n_out):
                 fout[i] *= inv
             logs += math.log(s)
-            s_est = 1.0
+            s_lo = s_hi = 1.0
             fsc[t] = s
     out_logz[b] = logc + logs
     if not want_marg:
