@@ -872,6 +872,33 @@ def _sum_factors(n_hc, d0, d1, nbit, bc, m, cq, c, a1, a2):
 
 
 @njit(cache=True, nogil=True)
+def _max_factors(n_hc, d0, d1, nbit, ba, bc, m, cq, c, a1, a2):
+    """Bounds on the factor by which a cause step's transpose moves the largest entry.
+
+    A bit's transpose ``(y0, y1) -> (a y0 + b y1, c y1)`` keeps every entry between
+    ``min(a, c)`` and ``c = a + b`` times the largest; a closed bit's expansion multiplies by
+    ``p`` or ``q``; the absent-cause term adds ``y0`` times the message (with closes, only
+    where the closed bits are all 1).
+    """
+    pc = 1.0
+    pa = 1.0
+    for j in range(nbit):
+        pc *= bc[j]
+        pa *= min(ba[j], bc[j])
+    p_hi = 1.0
+    for k2 in range(m):
+        p_hi *= max(a1[cq[k2], c], a2[cq[k2], c])
+    f_lo = math.inf
+    f_hi = 0.0
+    for hc in range(n_hc):
+        lo = d0[hc] + (0.0 if m > 0 else d1[hc] * pa)
+        hi = d0[hc] + d1[hc] * pc * p_hi
+        f_lo = min(f_lo, lo)
+        f_hi = max(f_hi, hi)
+    return f_lo, f_hi
+
+
+@njit(cache=True, nogil=True)
 def _fw_fused(fi, gbuf, gbuf2, run, m, cq, clg, c, a1, a2, sy):
     """The closed bits' bit-1 rows of ``sy T`` on one run of ``fi``, into gbuf or gbuf2.
 
@@ -1548,6 +1575,9 @@ def _row(
                             src = dst
                         _bw_combine(fin, bout, src, bin_, lo, hi, y0, y1, macc)
             out_c1[b, c] = min(1.0, macc[1] / (zz * fsc[t]))
+            f_lo, f_hi = _max_factors(n_hc, d0, d1, nbit, ba, bc, m, cq, c, a1, a2)
+            m_lo *= f_lo
+            m_hi *= f_hi
         else:
             pos = op_pos[t]
             k = lay_card[t, pos]
@@ -1560,8 +1590,9 @@ def _row(
                     for lo in range(stv):
                         d[lo] = src[lo]
         zz *= fsc[t]
-        # a close's transpose keeps the largest entry; an open's moves it within [m_lo, m_hi]
-        if kind == _CAUSE or m_lo < 1.0 / _SCALE or m_hi > _SCALE:
+        # a close's transpose keeps the largest entry; an open's or a cause step's moves it
+        # within [m_lo, m_hi]
+        if m_lo < 1.0 / _SCALE or m_hi > _SCALE:
             mx = _max4(bin_, n_in)
             m_lo = m_hi = mx
             if mx > 0.0 and (mx < 1.0 / _SCALE or mx > _SCALE):
