@@ -1620,6 +1620,7 @@ def run_rows(
     out_work,
     caps,
     orders,
+    ws,
 ):
     """Answer every row of ``codes`` (see the module docstring); outputs are filled in place.
 
@@ -1636,8 +1637,15 @@ def run_rows(
     a row whose ``orders[b, 0]`` is -1 is planned and its order kept there, so that a row
     answered again (with a larger workspace, here or by the caller) is not planned again.
     Caps of 0 stop each row right after its plan (the plan's cost is in ``out_work``).
+    ``ws`` is a workspace to start with (any length, its contents unused); the workspace the
+    call ends with is returned, for the caller to pass to its next call: a fresh one per call
+    would touch every page again (on 20,000 random rows in chunks of 625, 0.5 M page faults
+    and 0.9 s of system time).
     """
-    ws = np.empty(min(1 << 16, caps[2]))
+    if ws.shape[0] > caps[2]:
+        ws = ws[: caps[2]]  # a row is deferred exactly when it needs more than the cap
+    elif ws.shape[0] < min(1 << 16, caps[2]):
+        ws = np.empty(min(1 << 16, caps[2]))
     for b in range(codes.shape[0]):
         orow = b if off.shape[0] > 1 else 0
         while True:  # at most twice: a row that needs a larger workspace says how large
@@ -1666,6 +1674,7 @@ def run_rows(
                 out_logz[b] = math.nan
                 break
             ws = np.empty(need)
+    return ws
 
 
 def _interpreted(fn, **replace):

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import queue
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -495,6 +496,7 @@ class IndependentEngine:
             plan_cost,
             np.zeros(3, dtype=np.int64),
             np.full((m, n_c), -1, dtype=np.int64),
+            np.empty(0),
         )
         larger = np.full((n, n_c), np.iinfo(np.int64).max)
         larger[rows, causes] = plan_cost.reshape(-1, 2).max(axis=1)
@@ -546,11 +548,17 @@ class IndependentEngine:
         n = work.shape[0]
         per_row = off.shape[0] > 1
         caps = np.array([self.max_state, self.max_tape, cap], dtype=np.int64)
+        # one workspace per thread, kept from chunk to chunk (at most n_threads at once, each
+        # within ``cap``): a fresh one per chunk would fault in its pages again
+        spare: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(n_threads):
+            spare.put(np.empty(0))
 
         def run(s: int) -> None:
             e = min(n, s + step)
             o = off[s:e] if per_row else off
-            run_rows(
+            ws = spare.get()
+            ws = run_rows(
                 work[s:e],
                 params,
                 o,
@@ -564,7 +572,9 @@ class IndependentEngine:
                 work_done[s:e],
                 caps,
                 orders[s:e],
+                ws,
             )
+            spare.put(ws)
 
         starts = list(range(0, n, step))
         if n_threads == 1 or len(starts) < 2:

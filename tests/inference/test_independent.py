@@ -370,10 +370,43 @@ def test_kernel_matches_interpreted_reference():
         hm, status, work = np.zeros((n, 3, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64)
         caps = np.array([eng.max_state, eng.max_tape, 1 << 40], dtype=np.int64)
         args = (eng._params, eng._off, eng._struct, False, 2, logz, c1, hm, status, work, caps)
-        fn(codes, *args, np.full((n, 4), -1, dtype=np.int64))
+        fn(codes, *args, np.full((n, 4), -1, dtype=np.int64), np.empty(0))
         outs.append((logz, c1, hm))
     for x, y in zip(*outs, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def _kernel_outputs(eng, codes, cap, ws):
+    n, n_c = len(codes), len(eng.causes)
+    out = (np.empty(n), np.full((n, n_c), np.nan), np.zeros((n, *eng._hm_shape)))
+    status, work = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    caps = np.array([eng.max_state, eng.max_tape, cap], dtype=np.int64)
+    orders = np.full((n, n_c), -1, dtype=np.int64)
+    args = (eng._params, eng._off, eng._struct, False, 2, *out, status, work, caps, orders)
+    ws = ci_kernels.run_rows(codes, *args, ws)
+    return (*out, status, work), ws
+
+
+def test_kernel_workspace_passed_in_changes_nothing_but_is_kept():
+    net = random_network(21, n_hist=4, n_causes=6, n_findings=8, min_parents=2)
+    eng = IndependentEngine.from_network(net)
+    codes = random_rows(np.random.default_rng(2), eng, 40, p_obs=0.9)
+    fresh, ws = _kernel_outputs(eng, codes, 1 << 30, np.empty(0))
+    assert ws.shape[0] == 1 << 16  # the starting size, returned for the next call
+    used = np.full(ws.shape[0], np.nan)  # a used workspace: its contents are never read
+    again, ws2 = _kernel_outputs(eng, codes, 1 << 30, used)
+    assert np.shares_memory(ws2, used)
+    for x, y in zip(fresh, again, strict=True):
+        np.testing.assert_array_equal(x, y)
+    # a workspace larger than the cap does not let a row past it: deferral follows the cap
+    small, _ = _kernel_outputs(eng, codes, 300, np.empty(0))
+    big_ws, ws3 = _kernel_outputs(eng, codes, 300, used)
+    deferred = small[3] == ci_kernels.STATUS_DEFERRED
+    assert 0 < deferred.sum() < len(codes)
+    for x, y in zip(small, big_ws, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert ws3.shape[0] == 300
+    assert np.shares_memory(ws3, used)
 
 
 def _too_large_setup():
