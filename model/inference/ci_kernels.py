@@ -310,8 +310,8 @@ def _axpby(x, y, out, lo, hi, p, q):
 
 
 @njit(cache=True, nogil=True)
-def _bw_combine(fin, bout, h, bin_, lo, hi, y0, y1, acc):
-    """Set bin_ = y0 bout + y1 h and add ``y1 fin . h`` to ``acc[1]``.
+def _bw_combine(fin, bout, h, bin_, lo, hi, y0, y1):
+    """Set bin_ = y0 bout + y1 h; return ``y1 fin . h`` (the cause's present term).
 
     The product by :func:`_dot4` (four accumulators in a fixed order), then the sweep.
     """
@@ -319,10 +319,11 @@ def _bw_combine(fin, bout, h, bin_, lo, hi, y0, y1, acc):
     f = fin[lo:hi]
     o = bout[lo:hi]
     g = h[lo:hi]
-    acc[1] += y1 * _dot4(f, g, n)
+    m1 = y1 * _dot4(f, g, n)
     b = bin_[lo:hi]
     for i in range(n):
         b[i] = y1 * g[i] + y0 * o[i]
+    return m1
 
 
 @njit(cache=True, nogil=True)
@@ -1294,7 +1295,6 @@ def _row(
     bc = np.empty(K + 1)
     br = np.empty(K + 1)
     br1 = np.empty(K + 1)
-    macc = np.zeros(2)
     cq = np.empty(K + 1, np.int64)  # the closed findings of a fused step
     clg = np.empty(K + 1, np.int64)  # and log2 of their strides
 
@@ -1530,8 +1530,7 @@ def _row(
                 d1,
             )
             run = n_in // n_hc
-            macc[0] = 0.0
-            macc[1] = 0.0
+            m1 = 0.0  # the cause's present term, over every history configuration
             if m > 0:  # the closes that follow run with the step
                 nbit = _fused_bits(
                     t, m, c, op_id, op_pos, lay_n, lay_nb, lay_id, lay_card, fmask,
@@ -1542,7 +1541,7 @@ def _row(
                 prod_c = _take_out(nbit, bc, bb, ba, br, br1)
                 ro = size[t + m + 1] // n_hc
                 for hc in range(n_hc):
-                    macc[1] += _bw_fused(
+                    m1 += _bw_fused(
                         fin[hc * run : (hc + 1) * run], bout[hc * ro : (hc + 1) * ro],
                         bin_[hc * run : (hc + 1) * run], gbuf, gbuf2, run, ro, m, cq, clg, c,
                         a1, a2, nbit, bst, ba, bb, bc, br, br1, prod_c, d0[hc], d1[hc],
@@ -1561,20 +1560,20 @@ def _row(
                     y0 = d0[hc]
                     y1 = d1[hc]
                     if nbit == 0:  # h = bout
-                        _bw_combine(fin, bout, bout, bin_, lo, hi, y0, y1, macc)
+                        m1 += _bw_combine(fin, bout, bout, bin_, lo, hi, y0, y1)
                     elif prod_c > 0.0:  # h = prod(c) (T'/c) bout over every bit
                         _bw_mid(bout, gbuf, lo, hi, bst[0], br1[0], br[0], 1.0)
                         for j in range(1, nbit):
                             _in_place(gbuf, lo, hi, bst[j], 0, br1[j], br[j])
-                        _bw_combine(fin, bout, gbuf, bin_, lo, hi, y0, y1 * prod_c, macc)
+                        m1 += _bw_combine(fin, bout, gbuf, bin_, lo, hi, y0, y1 * prod_c)
                     else:  # h = T' bout over every bit; bin_ = y0 bout + y1 h
                         src = bout
                         for j in range(nbit):
                             dst = gbuf if j % 2 == 0 else gbuf2
                             _bw_mid(src, dst, lo, hi, bst[j], ba[j], bb[j], bc[j])
                             src = dst
-                        _bw_combine(fin, bout, src, bin_, lo, hi, y0, y1, macc)
-            out_c1[b, c] = min(1.0, macc[1] / (zz * fsc[t]))
+                        m1 += _bw_combine(fin, bout, src, bin_, lo, hi, y0, y1)
+            out_c1[b, c] = min(1.0, m1 / (zz * fsc[t]))
             f_lo, f_hi = _max_factors(n_hc, d0, d1, nbit, ba, bc, m, cq, c, a1, a2)
             m_lo *= f_lo
             m_hi *= f_hi
